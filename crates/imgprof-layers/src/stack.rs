@@ -1,0 +1,313 @@
+//! Stacking layer indexes into the final filesystem, as a container runtime would, and
+//! measuring what each layer changed and which shipped bytes the final filesystem no
+//! longer shows (redundancy).
+//!
+//! Model: every regular-file entry is an inode carrying bytes; a hard link shares its
+//! target's inode. Redundancy is the bytes of inodes that are not visible at the end, each
+//! counted once: `redundant = Σ shipped file bytes − Σ distinct visible inode bytes`.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ops::Bound;
+
+use serde::Serialize;
+
+use crate::index::{EntryKind, LayerIndex};
+
+/// A shipped copy of file content: entry `entry` of layer `layer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Inode {
+    pub layer: u32,
+    pub entry: u32,
+}
+
+/// What the final filesystem (or the stack so far) shows at a path.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    pub layer: u32,
+    pub entry: u32,
+    /// The content shown here: `None` for directories, symlinks, devices and dangling
+    /// hard links.
+    pub inode: Option<Inode>,
+}
+
+/// Why a copy of a file is not visible in the final filesystem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LossCause {
+    /// A later layer wrote the same path.
+    Overwritten { by_layer: u32 },
+    /// A `.wh.` whiteout deleted the path or a directory above it.
+    Deleted { by_layer: u32 },
+    /// A `.wh..wh..opq` opaque whiteout hid the directory's old contents.
+    HiddenByOpaque { by_layer: u32 },
+    /// A non-directory replaced a directory above the path.
+    ParentReplaced { by_layer: u32 },
+}
+
+/// What one layer did to the filesystem below it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct LayerChanges {
+    /// Non-directory entries at paths no lower layer showed.
+    pub added_files: u64,
+    pub added_bytes: u64,
+    /// Non-directory entries replacing what a lower layer showed at the same path.
+    pub modified_files: u64,
+    pub modified_bytes: u64,
+    /// Bytes of the lower copies that the modified entries replace.
+    pub replaced_bytes: u64,
+    /// Lower paths (files, links and directories) hidden by this layer's whiteouts.
+    pub removed_paths: u64,
+    /// Bytes of the distinct lower file contents those whiteouts hide.
+    pub removed_bytes: u64,
+    /// Whiteouts that name a path no lower layer has.
+    pub whiteouts_without_target: u64,
+    /// Paths written more than once in this very layer (the last one wins).
+    pub duplicate_paths: u64,
+    /// Bytes this layer shipped that the final filesystem does not show.
+    pub redundant_bytes: u64,
+}
+
+/// A copy of file content that shipped but is not visible in the final filesystem.
+#[derive(Debug, Clone, Copy)]
+pub struct LostCopy<'a> {
+    pub path: &'a str,
+    pub layer: u32,
+    pub bytes: u64,
+    pub cause: LossCause,
+}
+
+/// Counts of the final filesystem.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FinalCounts {
+    pub files: u64,
+    pub hardlinks: u64,
+    pub dirs: u64,
+    pub symlinks: u64,
+    pub special: u64,
+}
+
+/// The stacked image: the final filesystem and the per-layer changes.
+pub struct Stack<'a> {
+    layers: &'a [LayerIndex],
+    visible: BTreeMap<&'a str, Slot>,
+    changes: Vec<LayerChanges>,
+    lost: Vec<LostCopy<'a>>,
+    final_bytes: u64,
+}
+
+impl<'a> Stack<'a> {
+    pub fn build(layers: &'a [LayerIndex]) -> Self {
+        let mut builder = Builder {
+            layers,
+            visible: BTreeMap::new(),
+            hidden_by: HashMap::new(),
+        };
+        let mut changes: Vec<LayerChanges> = (0..layers.len()).map(|i| builder.apply(i as u32)).collect();
+
+        let visible_inodes: HashSet<Inode> = builder.visible.values().filter_map(|s| s.inode).collect();
+        let final_bytes = visible_inodes.iter().map(|i| size_of(layers, *i)).sum();
+        let mut lost = Vec::new();
+        for (l, layer) in layers.iter().enumerate() {
+            for (e, entry) in layer.entries.iter().enumerate() {
+                let inode = Inode {
+                    layer: l as u32,
+                    entry: e as u32,
+                };
+                if entry.kind != EntryKind::File || visible_inodes.contains(&inode) {
+                    continue;
+                }
+                changes[l].redundant_bytes += entry.size;
+                let cause = builder
+                    .hidden_by
+                    .get(&inode)
+                    .copied()
+                    .unwrap_or(LossCause::Overwritten { by_layer: l as u32 });
+                lost.push(LostCopy {
+                    path: &entry.path,
+                    layer: l as u32,
+                    bytes: entry.size,
+                    cause,
+                });
+            }
+        }
+        Stack {
+            layers,
+            visible: builder.visible,
+            changes,
+            lost,
+            final_bytes,
+        }
+    }
+
+    pub fn layers(&self) -> &'a [LayerIndex] {
+        self.layers
+    }
+
+    pub fn changes(&self) -> &[LayerChanges] {
+        &self.changes
+    }
+
+    /// Σ of regular-file bytes over all layers: what the image ships uncompressed.
+    pub fn shipped_bytes(&self) -> u64 {
+        self.layers.iter().map(LayerIndex::content_bytes).sum()
+    }
+
+    /// Σ of distinct visible file contents: what `du` would show in a running container.
+    pub fn final_bytes(&self) -> u64 {
+        self.final_bytes
+    }
+
+    /// Bytes shipped but not visible in the final filesystem, each lost copy once.
+    pub fn redundant_bytes(&self) -> u64 {
+        self.lost.iter().map(|l| l.bytes).sum()
+    }
+
+    pub fn lost_copies(&self) -> &[LostCopy<'a>] {
+        &self.lost
+    }
+
+    /// The final filesystem, in path order.
+    pub fn visible(&self) -> impl Iterator<Item = (&'a str, Slot)> + '_ {
+        self.visible.iter().map(|(p, s)| (*p, *s))
+    }
+
+    pub fn final_counts(&self) -> FinalCounts {
+        let mut c = FinalCounts::default();
+        for slot in self.visible.values() {
+            let entry = &self.layers[slot.layer as usize].entries[slot.entry as usize];
+            match entry.kind {
+                EntryKind::File => c.files += 1,
+                EntryKind::HardLink => c.hardlinks += 1,
+                EntryKind::Dir => c.dirs += 1,
+                EntryKind::Symlink => c.symlinks += 1,
+                _ => c.special += 1,
+            }
+        }
+        c
+    }
+}
+
+fn size_of(layers: &[LayerIndex], inode: Inode) -> u64 {
+    layers[inode.layer as usize].entries[inode.entry as usize].size
+}
+
+struct Builder<'a> {
+    layers: &'a [LayerIndex],
+    visible: BTreeMap<&'a str, Slot>,
+    hidden_by: HashMap<Inode, LossCause>,
+}
+
+impl<'a> Builder<'a> {
+    fn apply(&mut self, layer: u32) -> LayerChanges {
+        let entries = &self.layers[layer as usize].entries;
+        let mut changes = LayerChanges::default();
+
+        // Whiteouts act on the layers below only, whatever their position in the tar.
+        for entry in entries.iter().filter(|e| e.kind.is_whiteout()) {
+            let (paths, bytes) = match entry.kind {
+                EntryKind::OpaqueWhiteout => {
+                    self.hide_below(&entry.path, LossCause::HiddenByOpaque { by_layer: layer })
+                }
+                _ => {
+                    let cause = LossCause::Deleted { by_layer: layer };
+                    let (mut paths, mut bytes) = self.hide_below(&entry.path, cause);
+                    if let Some(slot) = self.visible.remove(&*entry.path) {
+                        paths += 1;
+                        bytes += self.record_hidden([slot], cause);
+                    }
+                    (paths, bytes)
+                }
+            };
+            if paths == 0 && entry.kind == EntryKind::Whiteout {
+                changes.whiteouts_without_target += 1;
+            }
+            changes.removed_paths += paths;
+            changes.removed_bytes += bytes;
+        }
+
+        for (index, entry) in entries.iter().enumerate() {
+            if entry.kind.is_whiteout() || entry.path.is_empty() {
+                continue;
+            }
+            let is_dir = entry.kind == EntryKind::Dir;
+            let inode = match entry.kind {
+                EntryKind::File => Some(Inode {
+                    layer,
+                    entry: index as u32,
+                }),
+                EntryKind::HardLink => entry
+                    .link
+                    .as_deref()
+                    .and_then(|target| self.visible.get(target))
+                    .and_then(|slot| slot.inode),
+                _ => None,
+            };
+            let slot = Slot {
+                layer,
+                entry: index as u32,
+                inode,
+            };
+            if !is_dir {
+                // A non-directory over a directory hides everything below it.
+                self.hide_below(&entry.path, LossCause::ParentReplaced { by_layer: layer });
+            }
+            let prior = self.visible.insert(&entry.path, slot);
+            let Some(prior) = prior else {
+                if !is_dir {
+                    changes.added_files += 1;
+                    changes.added_bytes += entry.content_size();
+                }
+                continue;
+            };
+            if prior.layer == layer {
+                changes.duplicate_paths += 1;
+            } else if !is_dir {
+                changes.modified_files += 1;
+                changes.modified_bytes += entry.content_size();
+            }
+            let prior_is_dir = self.kind(prior) == EntryKind::Dir;
+            if prior.inode.is_some() && prior.inode != inode {
+                let replaced = self.record_hidden([prior], LossCause::Overwritten { by_layer: layer });
+                if prior.layer != layer && !prior_is_dir {
+                    changes.replaced_bytes += replaced;
+                }
+            }
+        }
+        changes
+    }
+
+    fn kind(&self, slot: Slot) -> EntryKind {
+        self.layers[slot.layer as usize].entries[slot.entry as usize].kind
+    }
+
+    /// Removes everything strictly below `dir` (everything, for the root) and returns
+    /// how many paths that hid and the bytes of the distinct contents among them.
+    fn hide_below(&mut self, dir: &str, cause: LossCause) -> (u64, u64) {
+        let keys: Vec<&'a str> = if dir.is_empty() {
+            self.visible.keys().copied().collect()
+        } else {
+            let start = format!("{dir}/");
+            let end = format!("{dir}0"); // '0' is the byte after '/'
+            self.visible
+                .range::<str, _>((Bound::Included(start.as_str()), Bound::Excluded(end.as_str())))
+                .map(|(k, _)| *k)
+                .collect()
+        };
+        let slots: Vec<Slot> = keys.iter().filter_map(|k| self.visible.remove(k)).collect();
+        let count = slots.len() as u64;
+        (count, self.record_hidden(slots, cause))
+    }
+
+    /// Notes why these slots' contents were hidden; returns their distinct bytes.
+    fn record_hidden(&mut self, slots: impl IntoIterator<Item = Slot>, cause: LossCause) -> u64 {
+        let mut seen = HashSet::new();
+        let mut bytes = 0;
+        for inode in slots.into_iter().filter_map(|s| s.inode) {
+            self.hidden_by.insert(inode, cause);
+            if seen.insert(inode) {
+                bytes += size_of(self.layers, inode);
+            }
+        }
+        bytes
+    }
+}

@@ -1,0 +1,19 @@
+//! The imgprof report: a versioned model built from an image's analysis, rendered as
+//! text for people or JSON for machines.
+
+mod build;
+mod model;
+mod size;
+mod text;
+
+pub use build::{ReportOptions, build};
+pub use model::*;
+pub use size::human;
+pub use text::{Style, render};
+
+/// The report as one JSON document (pretty-printed, newline-terminated).
+pub fn to_json(report: &Report) -> Result<String, serde_json::Error> {
+    let mut json = serde_json::to_string_pretty(report)?;
+    json.push('\n');
+    Ok(json)
+}

@@ -1,0 +1,106 @@
+//! The report model: one serde document, versioned by [`SCHEMA_VERSION`] and documented
+//! field by field in `docs/report-schema.md`. Renderers read only this model.
+
+use serde::Serialize;
+
+use imgprof_layers::{Compression, EntryCounts, FinalCounts, LayerChanges, LossCause};
+
+/// Bumped on any change that is not a pure addition of fields.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub schema_version: u32,
+    pub tool: Tool,
+    pub source: Source,
+    pub image: ImageTotals,
+    pub dive: DiveSummary,
+    pub layers: Vec<LayerReport>,
+    pub largest_files: Vec<FileSize>,
+    pub redundant_paths: Vec<RedundantPath>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Tool {
+    pub name: &'static str,
+    pub version: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Source {
+    pub kind: String,
+    pub location: String,
+    pub tag: Option<String>,
+    pub platform: String,
+    pub manifest_digest: Option<String>,
+    pub config_digest: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageTotals {
+    pub layer_count: usize,
+    /// Σ stored blob sizes (what a registry transfers).
+    pub compressed_bytes: u64,
+    /// Σ uncompressed tar stream sizes (headers and padding included).
+    pub tar_bytes: u64,
+    /// Σ regular-file bytes over all layers: what the layers ship.
+    pub shipped_bytes: u64,
+    /// Σ distinct file contents visible in the final filesystem.
+    pub final_bytes: u64,
+    /// shipped − final: bytes shipped that the final filesystem no longer shows.
+    pub redundant_bytes: u64,
+    /// redundant / shipped (0 when nothing is shipped).
+    pub redundant_ratio: f64,
+    pub final_counts: FinalCounts,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DiveSummary {
+    /// dive's efficiency score (Σ min / Σ cum per path).
+    pub efficiency: f64,
+    /// dive's "wasted bytes" (Σ cum over paths seen in two or more layers).
+    pub wasted_bytes: u64,
+    /// dive's image size (Σ tar header sizes).
+    pub image_bytes: u64,
+    /// dive's `userWastedPercent` as a ratio; null when dive's value would be NaN (one layer).
+    pub user_wasted_ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LayerReport {
+    pub index: usize,
+    pub digest: String,
+    pub diff_id: String,
+    pub media_type: Option<String>,
+    pub compression: Compression,
+    pub compressed_bytes: u64,
+    pub tar_bytes: u64,
+    /// Σ regular-file bytes in this layer.
+    pub content_bytes: u64,
+    pub counts: EntryCounts,
+    pub changes: LayerChanges,
+    /// The instruction as written in a Dockerfile (`RUN pip install ...`), if history has it.
+    pub instruction: Option<String>,
+    pub created_by: Option<String>,
+    pub created: Option<String>,
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSize {
+    pub path: String,
+    pub bytes: u64,
+    pub layer: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RedundantPath {
+    pub path: String,
+    /// Σ bytes of the lost copies at this path.
+    pub bytes: u64,
+    pub copies: u32,
+    /// The layers that shipped the lost copies.
+    pub layers: Vec<u32>,
+    /// Why the last lost copy is gone.
+    pub cause: LossCause,
+}

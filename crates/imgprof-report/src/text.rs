@@ -1,0 +1,249 @@
+//! The human-readable report: a summary, the layer table, the largest files and the
+//! paths behind the redundancy. Colour only when asked (the CLI asks on a TTY without
+//! NO_COLOR).
+
+use std::fmt::Write;
+
+use imgprof_layers::LossCause;
+
+use crate::model::{RedundantPath, Report};
+use crate::size::human;
+
+/// The widest instruction shown in the layer table; JSON has the full text.
+const INSTRUCTION_WIDTH: usize = 72;
+
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub fn new(color: bool) -> Self {
+        Style { color }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn heading(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn warn(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+}
+
+pub fn render(report: &Report, style: &Style) -> String {
+    let mut out = String::new();
+    render_header(&mut out, report, style);
+    render_totals(&mut out, report, style);
+    render_layers(&mut out, report, style);
+    render_largest(&mut out, report, style);
+    render_redundant(&mut out, report, style);
+    out
+}
+
+fn render_header(out: &mut String, report: &Report, style: &Style) {
+    let s = &report.source;
+    let name = match &s.tag {
+        Some(tag) if !s.location.ends_with(tag.as_str()) => format!("{} ({tag})", s.location),
+        _ => s.location.clone(),
+    };
+    let _ = writeln!(out, "{} {}, {}", style.heading(&name), s.kind, s.platform);
+    if let Some(d) = &s.manifest_digest {
+        let _ = writeln!(out, "  manifest {d}");
+    }
+    if let Some(d) = &s.config_digest {
+        let _ = writeln!(out, "  config   {d}");
+    }
+}
+
+fn render_totals(out: &mut String, report: &Report, style: &Style) {
+    let i = &report.image;
+    let percent = |r: f64| format!("{:.1}%", r * 100.0);
+    let redundant = format!(
+        "{:>10}  {} of shipped",
+        human(i.redundant_bytes),
+        percent(i.redundant_ratio)
+    );
+    let rows = [
+        ("layers", format!("{:>10}", i.layer_count), String::new()),
+        (
+            "compressed",
+            format!("{:>10}", human(i.compressed_bytes)),
+            "blobs as stored".to_owned(),
+        ),
+        (
+            "shipped",
+            format!("{:>10}", human(i.shipped_bytes)),
+            "file bytes over all layers".to_owned(),
+        ),
+        (
+            "final filesystem",
+            format!("{:>10}", human(i.final_bytes)),
+            format!(
+                "{} files, what a container sees",
+                i.final_counts.files + i.final_counts.hardlinks
+            ),
+        ),
+        (
+            "redundant",
+            if i.redundant_bytes > 0 {
+                style.warn(&redundant)
+            } else {
+                redundant
+            },
+            "overwritten or deleted by later layers".to_owned(),
+        ),
+        (
+            "dive efficiency",
+            format!("{:>10}", percent(report.dive.efficiency)),
+            format!(
+                "dive's wasted bytes {} (docs/metrics.md)",
+                human(report.dive.wasted_bytes)
+            ),
+        ),
+    ];
+    let _ = writeln!(out, "\n{}", style.heading("Image"));
+    for (label, value, note) in rows {
+        let note = if note.is_empty() {
+            note
+        } else {
+            style.dim(&format!("  {note}"))
+        };
+        let _ = writeln!(out, "  {label:<17}{value}{note}");
+    }
+}
+
+fn render_layers(out: &mut String, report: &Report, style: &Style) {
+    let header = [
+        "#",
+        "Compressed",
+        "Size",
+        "Files",
+        "Added",
+        "Modified",
+        "Removed",
+        "Redundant",
+        "Instruction",
+    ];
+    let dash = |n: u64| if n == 0 { "-".to_owned() } else { human(n) };
+    let rows: Vec<[String; 9]> = report
+        .layers
+        .iter()
+        .map(|l| {
+            let c = &l.changes;
+            [
+                l.index.to_string(),
+                human(l.compressed_bytes),
+                human(l.content_bytes),
+                (l.counts.files + l.counts.hardlinks + l.counts.symlinks + l.counts.special).to_string(),
+                dash(c.added_bytes),
+                dash(c.modified_bytes),
+                dash(c.removed_bytes),
+                dash(c.redundant_bytes),
+                truncate(l.instruction.as_deref().unwrap_or("(no history)"), INSTRUCTION_WIDTH),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let _ = writeln!(out, "\n{}", style.heading("Layers"));
+    let line = |cells: &[String]| {
+        let mut s = String::from(" ");
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(cell.chars().count());
+            if i == cells.len() - 1 {
+                s.push_str(&format!(" {cell}"));
+            } else {
+                s.push_str(&format!(" {}{cell}", " ".repeat(pad)));
+            }
+        }
+        s
+    };
+    let _ = writeln!(out, "{}", style.dim(&line(&header.map(str::to_owned))));
+    for row in rows {
+        let redundant = row[7] != "-";
+        let text = line(&row);
+        let _ = writeln!(out, "{}", if redundant { style.warn(&text) } else { text });
+    }
+}
+
+fn render_largest(out: &mut String, report: &Report, style: &Style) {
+    if report.largest_files.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", style.heading("Largest files"));
+    for f in &report.largest_files {
+        let _ = writeln!(
+            out,
+            "  {:>10}  {}  {}",
+            human(f.bytes),
+            f.path,
+            style.dim(&format!("layer {}", f.layer))
+        );
+    }
+}
+
+fn render_redundant(out: &mut String, report: &Report, style: &Style) {
+    if report.redundant_paths.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.heading("Redundant bytes (shipped, not in the final filesystem)")
+    );
+    for p in &report.redundant_paths {
+        let _ = writeln!(
+            out,
+            "  {:>10}  {}  {}",
+            human(p.bytes),
+            p.path,
+            style.dim(&describe_loss(p))
+        );
+    }
+}
+
+fn describe_loss(p: &RedundantPath) -> String {
+    let layers: Vec<String> = p.layers.iter().map(u32::to_string).collect();
+    let shipped = format!(
+        "{} in layer{} {}",
+        if p.copies == 1 {
+            "1 copy".to_owned()
+        } else {
+            format!("{} copies", p.copies)
+        },
+        if layers.len() == 1 { "" } else { "s" },
+        layers.join(", ")
+    );
+    let why = match p.cause {
+        LossCause::Overwritten { by_layer } => format!("overwritten by layer {by_layer}"),
+        LossCause::Deleted { by_layer } => format!("deleted by layer {by_layer}"),
+        LossCause::HiddenByOpaque { by_layer } => format!("hidden by an opaque directory in layer {by_layer}"),
+        LossCause::ParentReplaced { by_layer } => format!("a parent replaced by a file in layer {by_layer}"),
+    };
+    format!("{shipped}, {why}")
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= width {
+        return one_line;
+    }
+    let cut: String = one_line.chars().take(width - 1).collect();
+    format!("{cut}…")
+}

@@ -1,0 +1,88 @@
+use std::io;
+use std::path::Path;
+
+use crate::digest::DigestError;
+
+/// Everything that can go wrong while opening an image source. Each variant names the
+/// file, blob or reference involved so the message stands on its own.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{location}: no such file or directory")]
+    NotFound { location: String },
+    #[error("{location}: not an image: {reason}")]
+    NotAnImage { location: String, reason: String },
+    #[error("{location}: cannot read")]
+    Io {
+        location: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{location}: missing from the image")]
+    MissingFile { location: String },
+    #[error("{what}: invalid JSON")]
+    Json {
+        what: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("{what}: {reason}")]
+    Invalid { what: String, reason: String },
+    #[error("{what}")]
+    Digest {
+        what: String,
+        #[source]
+        source: DigestError,
+    },
+    #[error("{what}: content does not match its digest: expected {expected}, got {actual}")]
+    DigestMismatch {
+        what: String,
+        expected: String,
+        actual: String,
+    },
+    #[error("{what}: no image for platform {wanted}; available: {available}")]
+    PlatformNotFound {
+        what: String,
+        wanted: String,
+        available: String,
+    },
+    #[error("{what}: several images match; choose one with {hint}: {choices}")]
+    Ambiguous {
+        what: String,
+        hint: String,
+        choices: String,
+    },
+    #[error("{what}: no image tagged {tag:?}; available: {available}")]
+    TagNotFound {
+        what: String,
+        tag: String,
+        available: String,
+    },
+}
+
+impl SourceError {
+    pub(crate) fn io(path: &Path, source: io::Error) -> Self {
+        if source.kind() == io::ErrorKind::NotFound {
+            return SourceError::NotFound {
+                location: path.display().to_string(),
+            };
+        }
+        SourceError::Io {
+            location: path.display().to_string(),
+            source,
+        }
+    }
+
+    pub(crate) fn not_an_image(path: &Path, reason: impl Into<String>) -> Self {
+        SourceError::NotAnImage {
+            location: path.display().to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid(what: impl Into<String>, reason: impl Into<String>) -> Self {
+        SourceError::Invalid {
+            what: what.into(),
+            reason: reason.into(),
+        }
+    }
+}

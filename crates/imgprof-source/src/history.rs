@@ -1,0 +1,91 @@
+//! Mapping the config's `history` to layers, and showing each entry as the Dockerfile
+//! instruction the user wrote.
+
+use crate::spec::History;
+
+/// The history entry of each layer, in layer order. Entries marked `empty_layer` (ENV,
+/// CMD, WORKDIR, ...) made no layer and are skipped; layers past the end of the history
+/// (some tools write none) get `None`.
+pub fn layer_history(history: &[History], layer_count: usize) -> Vec<Option<&History>> {
+    let mut with_layers = history.iter().filter(|h| !h.empty_layer);
+    (0..layer_count).map(|_| with_layers.next()).collect()
+}
+
+/// The instruction as written in a Dockerfile, from a `created_by` as the classic builder
+/// (`/bin/sh -c #(nop)  CMD ["bash"]`, `|2 A=1 B=2 /bin/sh -c make`) or BuildKit
+/// (`RUN /bin/sh -c make # buildkit`) records it.
+pub fn instruction(created_by: &str) -> String {
+    let text = created_by.trim();
+    let text = text.strip_suffix("# buildkit").unwrap_or(text).trim_end();
+    let (keyword, rest) = match text.split_once(' ') {
+        Some((k, r)) if k.chars().all(|c| c.is_ascii_uppercase()) && !k.is_empty() => (Some(k), r.trim_start()),
+        _ => (None, text),
+    };
+    let rest = strip_build_args(rest);
+    if let Some(nop) = rest.strip_prefix("/bin/sh -c #(nop)") {
+        return nop.trim().to_owned();
+    }
+    if let Some(cmd) = rest.strip_prefix("/bin/sh -c ") {
+        return format!("RUN {}", cmd.trim());
+    }
+    match keyword {
+        Some(k) => format!("{k} {rest}"),
+        None => rest.to_owned(),
+    }
+}
+
+/// Drops the `|N NAME=value ...` prefix that records build arguments.
+fn strip_build_args(text: &str) -> &str {
+    let Some(after_bar) = text.strip_prefix('|') else {
+        return text;
+    };
+    let mut parts = after_bar.splitn(2, ' ');
+    let Some(count) = parts.next().and_then(|n| n.parse::<usize>().ok()) else {
+        return text;
+    };
+    let mut rest = parts.next().unwrap_or("");
+    for _ in 0..count {
+        rest = rest.split_once(' ').map_or("", |(_, r)| r);
+    }
+    rest
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instructions_as_written() {
+        assert_eq!(instruction("/bin/sh -c #(nop)  CMD [\"bash\"]"), "CMD [\"bash\"]");
+        assert_eq!(
+            instruction("/bin/sh -c #(nop) ADD file:1234 in / "),
+            "ADD file:1234 in /"
+        );
+        assert_eq!(instruction("/bin/sh -c apt-get update"), "RUN apt-get update");
+        assert_eq!(
+            instruction("RUN /bin/sh -c pip install -r requirements.txt # buildkit"),
+            "RUN pip install -r requirements.txt"
+        );
+        assert_eq!(instruction("|2 A=1 B=2 /bin/sh -c make"), "RUN make");
+        assert_eq!(
+            instruction("RUN |1 PIP=x /bin/sh -c pip install . # buildkit"),
+            "RUN pip install ."
+        );
+        assert_eq!(instruction("COPY . . # buildkit"), "COPY . .");
+        assert_eq!(instruction("WORKDIR /app"), "WORKDIR /app");
+    }
+
+    #[test]
+    fn empty_layers_are_skipped() {
+        let h = |by: &str, empty: bool| History {
+            created_by: Some(by.to_owned()),
+            empty_layer: empty,
+            ..History::default()
+        };
+        let history = vec![h("ADD", false), h("CMD", true), h("RUN a", false)];
+        let mapped = layer_history(&history, 3);
+        assert_eq!(mapped[0].unwrap().created_by.as_deref(), Some("ADD"));
+        assert_eq!(mapped[1].unwrap().created_by.as_deref(), Some("RUN a"));
+        assert!(mapped[2].is_none());
+    }
+}

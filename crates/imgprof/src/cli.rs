@@ -1,0 +1,49 @@
+//! The command line, as clap parses it.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "imgprof",
+    version,
+    about = "Where did the bytes of a container image go, which are waste, and what to write instead."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the size report of an image: totals, layers, largest files, redundancy.
+    Report(ReportArgs),
+    /// List the platforms a multi-platform image offers.
+    Platforms(SourceArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// The image: a `docker save` tarball, an OCI layout directory (`DIR` or `DIR:TAG`),
+    /// or an oci-archive. Transport prefixes `docker-archive:`, `oci:` and `oci-archive:`
+    /// are accepted too.
+    pub source: String,
+    /// The platform to pick from a multi-platform image, as `os/arch[/variant]`
+    /// (default: this machine's).
+    #[arg(long)]
+    pub platform: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Print one JSON document (see docs/report-schema.md) instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// How many entries the largest-file and redundant-path lists keep.
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// Layers analysed at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+}

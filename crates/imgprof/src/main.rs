@@ -1,0 +1,99 @@
+//! `imgprof`: where did the bytes of a container image go?
+
+mod cli;
+
+use std::io::{self, IsTerminal, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+
+use cli::{Cli, Command, ReportArgs, SourceArgs};
+
+/// Exit codes: 0 success, 2 error (bad input, unreadable image). 1 is kept for rule
+/// failures in CI mode.
+const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if is_broken_pipe(&error) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("imgprof: error: {error:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Report(args) => report(args),
+        Command::Platforms(args) => platforms(args),
+    }
+}
+
+fn report(args: ReportArgs) -> Result<()> {
+    let image = open_image(&args.source)?;
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let layers =
+        imgprof_layers::index_image(&image, jobs).with_context(|| format!("cannot analyse {}", args.source.source))?;
+    let options = imgprof_report::ReportOptions { top: args.top };
+    let report = imgprof_report::build(&image, &layers, options);
+    for layer in layers.iter().enumerate().filter(|(_, l)| l.absolute_paths > 0) {
+        eprintln!(
+            "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
+            image.layers[layer.0].location, layer.1.absolute_paths
+        );
+    }
+    let text = if args.json {
+        imgprof_report::to_json(&report).context("cannot write the report as JSON")?
+    } else {
+        let style = imgprof_report::Style::new(use_color());
+        imgprof_report::render(&report, &style)
+    };
+    write_stdout(&text)
+}
+
+fn platforms(args: SourceArgs) -> Result<()> {
+    let entries = imgprof_source::platforms(&args.source)?;
+    let mut text = String::new();
+    for entry in entries {
+        let digest = entry.digest.map(|d| d.to_string()).unwrap_or_default();
+        let name = entry.ref_name.unwrap_or_default();
+        text.push_str(&format!("{:<16} {digest} {name}\n", entry.platform.to_string()));
+    }
+    write_stdout(&text)
+}
+
+fn open_image(args: &SourceArgs) -> Result<imgprof_source::Image> {
+    let platform = args
+        .platform
+        .as_deref()
+        .map(str::parse::<imgprof_source::Platform>)
+        .transpose()?;
+    Ok(imgprof_source::open(&args.source, platform.as_ref())?)
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+fn use_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut stdout = io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<io::Error>()
+        .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}

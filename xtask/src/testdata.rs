@@ -1,0 +1,449 @@
+//! `cargo xtask testdata`: the small committed fixtures under `testdata/`, all written
+//! by this code so they can be regenerated and reviewed. Every fixture is a valid image
+//! except those under `testdata/bad/`, which are broken on purpose, one fault each.
+//!
+//! The `layers` image is the reference fixture; its figures are worked out by hand in
+//! `crates/imgprof/tests/fixtures.rs` from the description below.
+
+use std::fs;
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::image_writer::*;
+
+pub fn generate(root: &Path) -> Result<()> {
+    let fixtures = root.join("testdata/fixtures");
+    let bad = root.join("testdata/bad");
+    let sample = root.join("testdata/sample");
+    for dir in [&fixtures, &bad, &sample] {
+        if dir.exists() {
+            fs::remove_dir_all(dir)?;
+        }
+        fs::create_dir_all(dir)?;
+    }
+
+    let uncompressed = layers_image([Compression::None; 4]).build()?;
+    docker_archive_classic(&uncompressed, "layers:classic")?.write_tar(&fixtures.join("layers-classic.tar"))?;
+    docker_archive_25(&uncompressed, "layers:docker25")?.write_tar(&fixtures.join("layers-docker25.tar"))?;
+    let gzip = layers_image([
+        Compression::Gzip,
+        Compression::GzipMultiMember,
+        Compression::Gzip,
+        Compression::Gzip,
+    ])
+    .build()?;
+    oci_layout(&[(&gzip, "gzip")])?.write_dir(&fixtures.join("layers-gzip.oci"))?;
+    oci_layout(&[(&gzip, "gzip")])?.write_tar(&fixtures.join("layers-gzip.oci.tar"))?;
+    let zstd = layers_image([
+        Compression::Zstd,
+        Compression::ZstdMultiFrame,
+        Compression::None,
+        Compression::Zstd,
+    ])
+    .build()?;
+    oci_layout(&[(&zstd, "zstd")])?.write_dir(&fixtures.join("layers-zstd.oci"))?;
+
+    let amd64 = tiny_image("amd64", None, "amd64").build()?;
+    let arm64 = tiny_image("arm64", Some("v8"), "arm64").build()?;
+    oci_multi_platform(&[&amd64, &arm64], "multi")?.write_dir(&fixtures.join("multi-platform.oci"))?;
+    oci_layout(&[(&amd64, "one"), (&arm64, "two")])?.write_dir(&fixtures.join("two-tags.oci"))?;
+
+    write_bad_inputs(&bad)?;
+    docker_archive_classic(&sample_image().build()?, "sample-app:latest")?.write_tar(&sample.join("sample-app.tar"))?;
+    Ok(())
+}
+
+/// The reference fixture. Sizes are chosen so every figure can be worked out by hand:
+///
+/// - layer 0 `ADD rootfs`: etc/os-release 100, usr/bin/tool 1000 (+ hard link
+///   usr/bin/tool-link, symlink usr/bin/sh), var/cache/pkg.bin 2000, var/cache/keep.txt 10,
+///   opt/data/a.bin 300, opt/data/b.bin 400, a char device and a FIFO.
+/// - layer 1 `RUN install`: etc/os-release 120 (overwrites 100), app/main.py 500, a
+///   150-character GNU long name (50 bytes), a PAX long name (60 bytes), tmp/build.log 700.
+/// - layer 2 `RUN cleanup`: opaque var/cache (hides 2010), whiteouts for tmp/build.log
+///   (700) and the directory opt/data (700), a whiteout of a path that never existed, and
+///   var/cache/new.txt 5.
+/// - layer 3 `COPY app`: app/main.py 520 (overwrites 500), usr/bin/tool 1100 (the old 1000
+///   bytes stay visible through the hard link).
+fn layers_image(compression: [Compression; 4]) -> ImageSpec {
+    let long_dir = format!("app/{}", "long-directory-name/".repeat(7));
+    let pax_name = format!("app/pax/{}.txt", "p".repeat(120));
+    let layer0 = LayerTar::default()
+        .dir("etc")
+        .file("etc/os-release", &[b'o'; 100])
+        .dir("usr")
+        .dir("usr/bin")
+        .file_mode("usr/bin/tool", &[b't'; 1000], 0o755)
+        .hardlink("usr/bin/tool-link", "usr/bin/tool")
+        .symlink("usr/bin/sh", "tool")
+        .dir("var")
+        .dir("var/cache")
+        .file("var/cache/pkg.bin", &[b'p'; 2000])
+        .file("var/cache/keep.txt", &[b'k'; 10])
+        .dir("opt")
+        .dir("opt/data")
+        .file("opt/data/a.bin", &[b'a'; 300])
+        .file("opt/data/b.bin", &[b'b'; 400])
+        .dir("dev")
+        .char_device("dev/null", 1, 3)
+        .dir("run")
+        .fifo("run/fifo")
+        .finish();
+    let layer1 = LayerTar::default()
+        .file("etc/os-release", &[b'O'; 120])
+        .dir("app")
+        .file("app/main.py", &[b'm'; 500])
+        .file(&format!("{long_dir}deep.txt"), &[b'd'; 50])
+        .pax_file(&pax_name, &[b'x'; 60])
+        .dir("tmp")
+        .file("tmp/build.log", &[b'l'; 700])
+        .finish();
+    let layer2 = LayerTar::default()
+        .opaque("var/cache")
+        .file("var/cache/new.txt", &[b'n'; 5])
+        .whiteout("tmp/build.log")
+        .whiteout("opt/data")
+        .whiteout("nothere")
+        .finish();
+    let layer3 = LayerTar::default()
+        .file("app/main.py", &[b'M'; 520])
+        .file_mode("usr/bin/tool", &[b'T'; 1100], 0o755)
+        .finish();
+    let instructions = [
+        "/bin/sh -c #(nop) ADD file:0c4b0e0ef5d4f3b3ee2e4b7a4c2f0a7d6b3e2f1a0b9c8d7e6f5a4b3c2d1e0f9a in / ",
+        "RUN /bin/sh -c apt-get install -y tool # buildkit",
+        "RUN /bin/sh -c rm -rf /var/cache/* /tmp/build.log /opt/data # buildkit",
+        "COPY app /app # buildkit",
+    ];
+    ImageSpec {
+        architecture: "amd64",
+        variant: None,
+        layers: [layer0, layer1, layer2, layer3]
+            .into_iter()
+            .zip(compression)
+            .zip(instructions)
+            .map(|((tar, compression), created_by)| Layer {
+                tar,
+                compression,
+                created_by: created_by.to_owned(),
+            })
+            .collect(),
+        empty_history: vec![
+            EmptyHistory {
+                before: 1,
+                created_by: "/bin/sh -c #(nop)  CMD [\"bash\"]".to_owned(),
+            },
+            EmptyHistory {
+                before: 4,
+                created_by: "CMD [\"/usr/bin/tool\"]".to_owned(),
+            },
+        ],
+        config: json!({"Cmd": ["/usr/bin/tool"], "WorkingDir": "/app"}),
+    }
+}
+
+fn tiny_image(architecture: &'static str, variant: Option<&'static str>, marker: &str) -> ImageSpec {
+    let tar = LayerTar::default()
+        .dir("etc")
+        .file("etc/arch", marker.as_bytes())
+        .finish();
+    ImageSpec {
+        architecture,
+        variant,
+        layers: vec![Layer {
+            tar,
+            compression: Compression::Gzip,
+            created_by: format!("COPY arch-{marker} /etc/arch # buildkit"),
+        }],
+        empty_history: vec![],
+        config: json!({}),
+    }
+}
+
+/// Broken inputs, one fault each; the tests name the error each must produce.
+fn write_bad_inputs(bad: &Path) -> Result<()> {
+    fs::write(bad.join("not-an-image.txt"), b"hello, I am not an image\n")?;
+    fs::write(bad.join("empty.tar"), b"")?;
+    fs::create_dir_all(bad.join("empty-dir"))?;
+    fs::write(bad.join("empty-dir/.keep"), b"")?;
+
+    let base = || tiny_image("amd64", None, "bad");
+    let good = base().build()?;
+
+    // The layer's gzip stream is cut short; its descriptor matches the cut bytes, so the
+    // failure is the decompression, not the digest.
+    let mut truncated = base().build()?;
+    let cut = truncated.layers[0].0.len() / 2;
+    truncated.layers[0].0.truncate(cut);
+    rewrite_manifest(&mut truncated)?;
+    oci_layout(&[(&truncated, "bad")])?.write_dir(&bad.join("truncated-gzip.oci"))?;
+
+    // An uncompressed layer cut in the middle of an entry, digests matching the cut bytes.
+    let mut cut_tar = base().build()?;
+    let full = LayerTar::default().file("big.bin", &[7u8; 4096]).finish();
+    let short = full[..2048].to_vec();
+    cut_tar.layers[0] = (short.clone(), short);
+    rewrite_config_and_manifest(&mut cut_tar)?;
+    oci_layout(&[(&cut_tar, "bad")])?.write_dir(&bad.join("truncated-tar.oci"))?;
+
+    // One byte of the layer blob flipped after the manifest was written.
+    let mut flipped = base().build()?;
+    let last = flipped.layers[0].0.len() - 1;
+    let mut set = oci_layout(&[(&flipped, "bad")])?;
+    let blob_path = format!("blobs/sha256/{}", sha256_hex(&flipped.layers[0].0));
+    flipped.layers[0].0[last] ^= 0xff;
+    set.add(blob_path.clone(), flipped.layers[0].0.clone());
+    set.write_dir(&bad.join("digest-mismatch.oci"))?;
+
+    // The manifest names a layer blob that is not there.
+    let mut missing = oci_layout(&[(&good, "bad")])?;
+    missing
+        .files
+        .remove(&format!("blobs/sha256/{}", sha256_hex(&good.layers[0].0)));
+    missing.write_dir(&bad.join("missing-blob.oci"))?;
+
+    // The config lists two diff_ids for one layer.
+    let mut counts = base().build()?;
+    let mut config: serde_json::Value = serde_json::from_slice(&counts.config)?;
+    config["rootfs"]["diff_ids"]
+        .as_array_mut()
+        .expect("array")
+        .push(json!(digest(b"extra")));
+    counts.config = serde_json::to_vec(&config)?;
+    rewrite_manifest(&mut counts)?;
+    oci_layout(&[(&counts, "bad")])?.write_dir(&bad.join("diffid-count.oci"))?;
+
+    // The uncompressed stream does not match the config's diff_id.
+    let mut wrong_diff = base().build()?;
+    let mut config: serde_json::Value = serde_json::from_slice(&wrong_diff.config)?;
+    config["rootfs"]["diff_ids"][0] = json!(digest(b"something else"));
+    wrong_diff.config = serde_json::to_vec(&config)?;
+    rewrite_manifest(&mut wrong_diff)?;
+    oci_layout(&[(&wrong_diff, "bad")])?.write_dir(&bad.join("diffid-mismatch.oci"))?;
+
+    // A tar entry that climbs out of the root, and one with an absolute name.
+    for (name, entry) in [
+        ("escape-path.oci", "../../etc/passwd"),
+        ("absolute-path.oci", "/abs/path"),
+    ] {
+        let mut img = base().build()?;
+        let tar = LayerTar::default().raw_name_file(entry, b"root:x:0:0\n").finish();
+        img.layers[0] = (tar.clone(), tar);
+        rewrite_config_and_manifest(&mut img)?;
+        oci_layout(&[(&img, "bad")])?.write_dir(&bad.join(name))?;
+    }
+
+    // A docker-archive whose manifest.json names a layer file that is not in the tar.
+    let mut archive = docker_archive_classic(&good, "bad:missing-layer")?;
+    let layer = archive
+        .files
+        .keys()
+        .find(|k| k.ends_with("layer.tar"))
+        .cloned()
+        .expect("one layer");
+    archive.files.remove(&layer);
+    archive.write_tar(&bad.join("missing-layer.docker.tar"))?;
+
+    // A docker-archive compressed as a whole (`docker save | gzip`).
+    let plain = docker_archive_classic(&good, "bad:gz")?.to_tar();
+    fs::write(bad.join("compressed.docker.tar.gz"), Compression::Gzip.apply(&plain)?)?;
+    Ok(())
+}
+
+fn rewrite_manifest(image: &mut BuiltImage) -> Result<()> {
+    let mut manifest: serde_json::Value = serde_json::from_slice(&image.manifest)?;
+    manifest["config"]["digest"] = json!(digest(&image.config));
+    manifest["config"]["size"] = json!(image.config.len());
+    for (i, (blob, _)) in image.layers.iter().enumerate() {
+        manifest["layers"][i]["digest"] = json!(digest(blob));
+        manifest["layers"][i]["size"] = json!(blob.len());
+    }
+    image.manifest = serde_json::to_vec(&manifest)?;
+    Ok(())
+}
+
+fn rewrite_config_and_manifest(image: &mut BuiltImage) -> Result<()> {
+    let mut config: serde_json::Value = serde_json::from_slice(&image.config)?;
+    let diff_ids: Vec<String> = image.layers.iter().map(|(_, tar)| digest(tar)).collect();
+    config["rootfs"]["diff_ids"] = json!(diff_ids);
+    image.config = serde_json::to_vec(&config)?;
+    let mut manifest: serde_json::Value = serde_json::from_slice(&image.manifest)?;
+    for layer in manifest["layers"].as_array_mut().expect("array") {
+        layer["mediaType"] = json!(Compression::None.media_type());
+    }
+    image.manifest = serde_json::to_vec(&manifest)?;
+    rewrite_manifest(image)
+}
+
+/// Deterministic filler bytes that do not compress away (xorshift64).
+fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+/// The README's sample: a small Python web service image in the shape of the bloated
+/// tutorial Dockerfile (a full base with compilers, apt lists left behind, the build
+/// context copied whole, a pip cache, a model deleted in a later layer). File contents
+/// are filler; names and sizes are what matter to the report.
+fn sample_image() -> ImageSpec {
+    let mut seed = 0;
+    let mut next = |len: usize| {
+        seed += 1;
+        noise(seed, len)
+    };
+    let mut base = LayerTar::default()
+        .dir("etc")
+        .file(
+            "etc/os-release",
+            b"PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_ID=\"12\"\n",
+        )
+        .dir("bin")
+        .file_mode("bin/bash", &next(120_000), 0o755)
+        .symlink("bin/sh", "bash")
+        .dir("usr")
+        .dir("usr/lib")
+        .dir("usr/lib/x86_64-linux-gnu")
+        .file("usr/lib/x86_64-linux-gnu/libc.so.6", &next(190_000))
+        .dir("usr/share")
+        .dir("usr/share/doc");
+    for pkg in ["bash", "coreutils", "libc6", "dpkg", "apt"] {
+        base = base
+            .dir(&format!("usr/share/doc/{pkg}"))
+            .file(&format!("usr/share/doc/{pkg}/copyright"), &next(3_000));
+    }
+    let base = base.finish();
+
+    let mut apt = LayerTar::default()
+        .dir("usr/bin")
+        .file_mode("usr/bin/python3.11", &next(260_000), 0o755)
+        .symlink("usr/bin/python3", "python3.11")
+        .file_mode("usr/bin/gcc-12", &next(40_000), 0o755)
+        .dir("usr/lib/gcc")
+        .dir("usr/lib/gcc/x86_64-linux-gnu")
+        .dir("usr/lib/gcc/x86_64-linux-gnu/12")
+        .file_mode("usr/lib/gcc/x86_64-linux-gnu/12/cc1", &next(420_000), 0o755)
+        .dir("usr/include")
+        .dir("usr/include/python3.11");
+    for h in ["Python.h", "object.h", "abstract.h", "longobject.h"] {
+        apt = apt.file(&format!("usr/include/python3.11/{h}"), &next(9_000));
+    }
+    apt = apt.file("usr/include/stdio.h", &next(12_000)).dir("usr/lib/python3.11");
+    for m in ["os.py", "json/__init__.py", "asyncio/base_events.py", "typing.py"] {
+        apt = apt.file(&format!("usr/lib/python3.11/{m}"), &next(18_000));
+    }
+    apt = apt.dir("var/lib/apt/lists");
+    for list in [
+        "mirror.example_debian_dists_bookworm_main_binary-amd64_Packages.lz4",
+        "mirror.example_debian_dists_bookworm_InRelease",
+    ] {
+        apt = apt.file(&format!("var/lib/apt/lists/{list}"), &next(150_000));
+    }
+    apt = apt.dir("var/cache/apt/archives");
+    for deb in ["gcc-12_12.2.0-14_amd64.deb", "python3.11_3.11.2-6_amd64.deb"] {
+        apt = apt.file(&format!("var/cache/apt/archives/{deb}"), &next(110_000));
+    }
+    let apt = apt.finish();
+
+    let app = LayerTar::default()
+        .dir("app")
+        .file("app/main.py", b"from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/\")\ndef root():\n    return {\"hello\": \"world\"}\n")
+        .file("app/requirements.txt", b"fastapi\nuvicorn[standard]\n")
+        .file("app/.env", b"DATABASE_URL=postgres://app:notarealpassword@db/app\n")
+        .dir("app/.git")
+        .file("app/.git/HEAD", b"ref: refs/heads/main\n")
+        .file("app/.git/objects/pack/pack-1.pack", &next(140_000))
+        .dir("app/tests")
+        .file("app/tests/test_main.py", &next(2_000))
+        .dir("app/models")
+        .file("app/models/model.safetensors", &next(600_000))
+        .finish();
+
+    let mut pip = LayerTar::default().dir("usr/local/lib/python3.11/site-packages");
+    for (pkg, size) in [
+        ("fastapi", 90_000),
+        ("pydantic", 160_000),
+        ("starlette", 60_000),
+        ("uvicorn", 50_000),
+    ] {
+        let dir = format!("usr/local/lib/python3.11/site-packages/{pkg}");
+        pip = pip
+            .file(&format!("{dir}/__init__.py"), &next(size))
+            .file(&format!("{dir}/__pycache__/__init__.cpython-311.pyc"), &next(size / 2));
+    }
+    pip = pip
+        .file(
+            "usr/local/lib/python3.11/site-packages/pydantic_core/_pydantic_core.cpython-311-x86_64-linux-gnu.so",
+            &next(300_000),
+        )
+        .dir("root/.cache/pip/http-v2")
+        .file("root/.cache/pip/http-v2/a/b/c/abc123.body", &next(250_000))
+        .file("root/.cache/pip/http-v2/d/e/f/def456.body", &next(120_000));
+    let pip = pip.finish();
+
+    let cleanup = LayerTar::default()
+        .whiteout("app/models")
+        .whiteout("app/tests")
+        .finish();
+
+    let layers = [
+        (
+            base,
+            "/bin/sh -c #(nop) ADD file:8b1e79f91081eb527a1f5ab2d8bdc7a2e1d6b3f4b5a6978877665544332211ff in / ",
+        ),
+        (
+            apt,
+            "RUN /bin/sh -c apt-get update && apt-get install -y python3 python3-pip build-essential python3-dev # buildkit",
+        ),
+        (app, "COPY . . # buildkit"),
+        (
+            pip,
+            "RUN /bin/sh -c pip install --break-system-packages -r requirements.txt # buildkit",
+        ),
+        (cleanup, "RUN /bin/sh -c rm -rf models tests # buildkit"),
+    ];
+    ImageSpec {
+        architecture: "amd64",
+        variant: None,
+        layers: layers
+            .into_iter()
+            .map(|(tar, created_by)| Layer {
+                tar,
+                compression: Compression::None,
+                created_by: created_by.to_owned(),
+            })
+            .collect(),
+        empty_history: vec![
+            EmptyHistory {
+                before: 1,
+                created_by: "/bin/sh -c #(nop)  CMD [\"bash\"]".to_owned(),
+            },
+            EmptyHistory {
+                before: 2,
+                created_by: "WORKDIR /app".to_owned(),
+            },
+            EmptyHistory {
+                before: 5,
+                created_by: "EXPOSE map[8000/tcp:{}]".to_owned(),
+            },
+            EmptyHistory {
+                before: 5,
+                created_by: "CMD [\"uvicorn\" \"main:app\" \"--host\" \"0.0.0.0\"] # buildkit".to_owned(),
+            },
+        ],
+        config: json!({
+            "Cmd": ["uvicorn", "main:app", "--host", "0.0.0.0"],
+            "WorkingDir": "/app",
+            "ExposedPorts": {"8000/tcp": {}},
+            "Env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+        }),
+    }
+}
