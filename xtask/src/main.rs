@@ -1,16 +1,19 @@
 //! Project automation: `cargo xtask <task>`. See `cargo xtask help`.
 
+mod ci;
 mod image_writer;
 mod testdata;
 
 use std::path::PathBuf;
+use std::process::Command;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
+  ci            install the test tools if missing, then fmt --check, clippy and all tests
   testdata      regenerate the committed fixtures under testdata/
 ";
 
@@ -18,6 +21,7 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_else(|| "help".to_owned());
     match task.as_str() {
+        "ci" => ci::ci(),
         "testdata" => testdata::generate(&project_root()),
         "help" | "--help" | "-h" => {
             print!("{HELP}");
@@ -32,4 +36,14 @@ pub fn project_root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace root")
         .to_path_buf()
+}
+
+/// Runs a command, failing with its command line when it does not succeed.
+pub fn run(command: &mut Command) -> Result<()> {
+    let line = format!("{command:?}");
+    let status = command.status().with_context(|| format!("cannot start {line}"))?;
+    if !status.success() {
+        bail!("{line} failed with {status}");
+    }
+    Ok(())
 }
