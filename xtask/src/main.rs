@@ -1,7 +1,9 @@
 //! Project automation: `cargo xtask <task>`. See `cargo xtask help`.
 
+mod bench;
 mod ci;
 mod image_writer;
+mod real_images;
 mod testdata;
 
 use std::path::PathBuf;
@@ -13,7 +15,9 @@ const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
+  bench         imgprof vs dive on the same images; writes docs/benchmarks.md
   ci            install the test tools if missing, then fmt --check, clippy and all tests
+  real-images   build (or reuse from the cache) the realistic naive and slim images
   testdata      regenerate the committed fixtures under testdata/
 ";
 
@@ -21,7 +25,9 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_else(|| "help".to_owned());
     match task.as_str() {
+        "bench" => bench::bench(),
         "ci" => ci::ci(),
+        "real-images" => real_images::real_images().map(drop),
         "testdata" => testdata::generate(&project_root()),
         "help" | "--help" | "-h" => {
             print!("{HELP}");

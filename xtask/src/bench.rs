@@ -1,0 +1,194 @@
+//! `cargo xtask bench`: imgprof against the peer tool on the same input, side by side.
+//! Runs alternate (imgprof, peer, imgprof, peer, ...) so drift hits both alike; the
+//! medians of wall time and peak memory (max RSS, from GNU time) and their ratios are
+//! printed and written to `docs/benchmarks.md`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::{project_root, run};
+
+const RUNS: usize = 5;
+
+struct Case {
+    name: &'static str,
+    input: PathBuf,
+    ours: Vec<String>,
+    peer_name: &'static str,
+    peer: Vec<String>,
+}
+
+#[derive(Clone, Copy)]
+struct Sample {
+    seconds: f64,
+    max_rss_kib: u64,
+}
+
+pub fn bench() -> Result<()> {
+    let root = project_root();
+    crate::ci::install_tools()?;
+    run(Command::new("cargo")
+        .args(["build", "--release", "--quiet", "-p", "imgprof"])
+        .current_dir(&root))?;
+    let imgprof = root.join("target/release/imgprof").display().to_string();
+    let images = crate::real_images::real_images()?;
+
+    let mut cases = Vec::new();
+    for (name, input) in [
+        (
+            "sample docker-archive (3.7 MB)",
+            root.join("testdata/sample/sample-app.tar"),
+        ),
+        ("naive realistic docker-archive", images.join("naive.tar")),
+        ("slim realistic docker-archive", images.join("slim.tar")),
+    ] {
+        let path = input.display().to_string();
+        cases.push(Case {
+            name,
+            ours: vec![imgprof.clone(), "report".into(), path.clone()],
+            peer_name: "dive --ci",
+            peer: vec![
+                "dive".into(),
+                "--ci".into(),
+                "--source".into(),
+                "docker-archive".into(),
+                path,
+            ],
+            input,
+        });
+    }
+
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "| case | input size | imgprof wall | {peer} wall | wall ratio | imgprof peak RSS | {peer} peak RSS | memory ratio |",
+        peer = "peer"
+    );
+    let _ = writeln!(table, "|---|---|---|---|---|---|---|---|");
+    for case in &cases {
+        let (ours, peer) = measure_pair(case)?;
+        let row = format!(
+            "| {} | {:.1} MB | {:.3} s | {:.3} s ({}) | **{:.2}** | {:.1} MB | {:.1} MB | **{:.2}** |",
+            case.name,
+            fs::metadata(&case.input)?.len() as f64 / 1e6,
+            ours.seconds,
+            peer.seconds,
+            case.peer_name,
+            ours.seconds / peer.seconds,
+            ours.max_rss_kib as f64 * 1.024 / 1000.0,
+            peer.max_rss_kib as f64 * 1.024 / 1000.0,
+            ours.max_rss_kib as f64 / peer.max_rss_kib as f64,
+        );
+        println!("{row}");
+        table.push_str(&row);
+        table.push('\n');
+    }
+    write_report(&root, &table)
+}
+
+fn measure_pair(case: &Case) -> Result<(Sample, Sample)> {
+    // One warm-up each so both read the input from the page cache.
+    measure(&case.ours, true)?;
+    measure(&case.peer, false)?;
+    let mut ours = Vec::new();
+    let mut peer = Vec::new();
+    for _ in 0..RUNS {
+        ours.push(measure(&case.ours, true)?);
+        peer.push(measure(&case.peer, false)?);
+    }
+    Ok((median(&ours), median(&peer)))
+}
+
+/// Runs `argv` under GNU time; `must_succeed` is false for peers whose CI mode exits 1
+/// when a rule fails (the analysis still ran in full).
+fn measure(argv: &[String], must_succeed: bool) -> Result<Sample> {
+    let rss_file = tempfile_path("imgprof-bench-rss");
+    let start = Instant::now();
+    let status = Command::new("/usr/bin/time")
+        .args(["-f", "%M", "-o"])
+        .arg(&rss_file)
+        .args(argv)
+        .env("CI", "true")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("running {argv:?} under /usr/bin/time"))?;
+    let seconds = start.elapsed().as_secs_f64();
+    let ok = status.success() || (!must_succeed && status.code() == Some(1));
+    if !ok {
+        bail!("{argv:?} failed with {status}");
+    }
+    let text = fs::read_to_string(&rss_file)?;
+    let _ = fs::remove_file(&rss_file);
+    let max_rss_kib = text
+        .lines()
+        .last()
+        .and_then(|l| l.trim().parse().ok())
+        .with_context(|| format!("GNU time printed no max RSS: {text:?}"))?;
+    Ok(Sample { seconds, max_rss_kib })
+}
+
+fn median(samples: &[Sample]) -> Sample {
+    let mut seconds: Vec<f64> = samples.iter().map(|s| s.seconds).collect();
+    let mut rss: Vec<u64> = samples.iter().map(|s| s.max_rss_kib).collect();
+    seconds.sort_by(f64::total_cmp);
+    rss.sort_unstable();
+    Sample {
+        seconds: seconds[seconds.len() / 2],
+        max_rss_kib: rss[rss.len() / 2],
+    }
+}
+
+fn tempfile_path(prefix: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()))
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mem = fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kib| kib.parse::<u64>().ok())
+        .map_or_else(String::new, |kib| format!(", {:.0} GiB", kib as f64 / 1024.0 / 1024.0));
+    format!("{cpu}, {cores} cores{mem}")
+}
+
+fn write_report(root: &Path, table: &str) -> Result<()> {
+    let dive_version = Command::new("dive")
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    let text = format!(
+        "# Benchmarks\n\n\
+         Written by `cargo xtask bench`; do not edit by hand.\n\n\
+         - machine: {}\n\
+         - peer: {dive_version}, `dive --ci --source docker-archive FILE` (CI=true)\n\
+         - imgprof: release build, `imgprof report FILE` (every blob digest and diff_id verified, text output)\n\
+         - method: one warm-up run each, then {RUNS} alternating runs; medians; wall time measured around \
+           the process, peak memory is GNU time's max RSS. Ratios are imgprof / peer (lower is better).\n\
+         - inputs: `testdata/sample/sample-app.tar` and the realistic images of `cargo xtask real-images`\n\n\
+         {table}",
+        machine()
+    );
+    fs::write(root.join("docs/benchmarks.md"), text)?;
+    eprintln!("xtask: wrote docs/benchmarks.md");
+    Ok(())
+}
