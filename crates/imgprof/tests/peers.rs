@@ -8,8 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{has_tool, report_json, testdata};
-use serde_json::Value;
+use common::{assert_same_as_dive, has_tool, report_json, testdata};
 
 const VALID_IMAGES: [&str; 8] = [
     "docker-archive:fixtures/layers-classic.tar",
@@ -51,49 +50,6 @@ fn skopeo_reads_every_fixture() {
             .unwrap();
         assert!(out.status.success(), "{spec}: {}", String::from_utf8_lossy(&out.stderr));
     }
-}
-
-fn dive_json(archive: &Path) -> Value {
-    let out_file = tempfile::NamedTempFile::new().unwrap();
-    let out = Command::new("dive")
-        .args(["--source", "docker-archive", &archive.display().to_string(), "--json"])
-        .arg(out_file.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "dive failed: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    serde_json::from_slice(&std::fs::read(out_file.path()).unwrap()).unwrap()
-}
-
-fn assert_same_as_dive(archive: &Path, ours: &Value) {
-    let dive = dive_json(archive);
-    let name = archive.display();
-    assert_eq!(ours["dive"]["image_bytes"], dive["image"]["sizeBytes"], "{name}: size");
-    assert_eq!(
-        ours["dive"]["wasted_bytes"], dive["image"]["inefficientBytes"],
-        "{name}: wasted"
-    );
-    assert_eq!(
-        ours["dive"]["efficiency"].as_f64(),
-        dive["image"]["efficiencyScore"].as_f64(),
-        "{name}: efficiency"
-    );
-    let dive_layers: Vec<&Value> = dive["layer"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| &l["sizeBytes"])
-        .collect();
-    let our_layers: Vec<u64> = ours["layers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["content_bytes"].as_u64().unwrap())
-        .collect();
-    assert_eq!(dive_layers.len(), our_layers.len(), "{name}: layer count");
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Shared helpers for the binary's integration tests.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
@@ -47,4 +47,44 @@ pub fn has_tool(name: &str) -> bool {
         eprintln!("skipping: {name} is not installed");
     }
     found
+}
+
+/// dive 0.13.1's JSON export of a docker-archive.
+pub fn dive_json(archive: &Path) -> Value {
+    let out_file = tempfile::NamedTempFile::new().expect("temp file");
+    let out = Command::new("dive")
+        .args(["--source", "docker-archive"])
+        .arg(archive)
+        .arg("--json")
+        .arg(out_file.path())
+        .output()
+        .expect("dive runs");
+    assert!(
+        out.status.success(),
+        "dive failed: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&std::fs::read(out_file.path()).expect("dive wrote its export")).expect("dive JSON")
+}
+
+/// imgprof's dive-compatible figures equal dive's own on `archive`.
+pub fn assert_same_as_dive(archive: &Path, ours: &Value) {
+    let dive = dive_json(archive);
+    let name = archive.display();
+    assert_eq!(ours["dive"]["image_bytes"], dive["image"]["sizeBytes"], "{name}: size");
+    assert_eq!(
+        ours["dive"]["wasted_bytes"], dive["image"]["inefficientBytes"],
+        "{name}: wasted"
+    );
+    assert_eq!(
+        ours["dive"]["efficiency"].as_f64(),
+        dive["image"]["efficiencyScore"].as_f64(),
+        "{name}: efficiency"
+    );
+    let dive_layers = dive["layer"].as_array().expect("layers").len();
+    assert_eq!(
+        ours["layers"].as_array().expect("layers").len(),
+        dive_layers,
+        "{name}: layer count"
+    );
 }
