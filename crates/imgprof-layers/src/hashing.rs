@@ -9,6 +9,7 @@ use sha2::{Digest as _, Sha256};
 pub(crate) struct HashingReader<R> {
     inner: R,
     hasher: Sha256,
+    hashing: bool,
     bytes: u64,
 }
 
@@ -17,8 +18,20 @@ impl<R: Read> HashingReader<R> {
         HashingReader {
             inner,
             hasher: Sha256::new(),
+            hashing: true,
             bytes: 0,
         }
+    }
+
+    /// Stops hashing (bytes are still counted): for a stream whose digest another
+    /// `HashingReader` computes over the very same bytes.
+    pub fn stop_hashing(&mut self) {
+        self.hashing = false;
+    }
+
+    /// Whether the digest `finish` returns covers the whole stream.
+    pub fn is_hashing(&self) -> bool {
+        self.hashing
     }
 
     /// Reads what is left, so the digest covers the whole stream.
@@ -38,7 +51,9 @@ impl<R: Read> HashingReader<R> {
 impl<R: Read> Read for HashingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
+        if self.hashing {
+            self.hasher.update(&buf[..n]);
+        }
         self.bytes += n as u64;
         Ok(n)
     }

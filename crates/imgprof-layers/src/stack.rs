@@ -311,3 +311,119 @@ impl<'a> Builder<'a> {
         bytes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use imgprof_source::Digest;
+
+    use super::*;
+    use crate::compression::Compression;
+    use crate::index::Entry;
+
+    fn entry(path: &str, kind: EntryKind, size: u64, link: Option<&str>) -> Entry {
+        Entry {
+            path: path.into(),
+            kind,
+            size,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            link: link.map(Into::into),
+        }
+    }
+
+    fn file(path: &str, size: u64) -> Entry {
+        entry(path, EntryKind::File, size, None)
+    }
+
+    fn layer(entries: Vec<Entry>) -> LayerIndex {
+        LayerIndex {
+            compression: Compression::None,
+            compressed_bytes: 0,
+            tar_bytes: 0,
+            digest: Digest::of(b""),
+            diff_id: Digest::of(b""),
+            entries,
+            absolute_paths: 0,
+        }
+    }
+
+    #[test]
+    fn opaque_whiteout_at_the_root_hides_everything_below() {
+        let layers = [
+            layer(vec![file("a", 10), file("d/b", 20)]),
+            layer(vec![entry("", EntryKind::OpaqueWhiteout, 0, None), file("c", 5)]),
+        ];
+        let stack = Stack::build(&layers);
+        assert_eq!(stack.final_bytes(), 5);
+        assert_eq!(stack.redundant_bytes(), 30);
+        assert_eq!(stack.changes()[1].removed_paths, 2);
+    }
+
+    #[test]
+    fn a_file_over_a_directory_hides_its_contents() {
+        let layers = [layer(vec![file("d/x", 7), file("d/y", 3)]), layer(vec![file("d", 1)])];
+        let stack = Stack::build(&layers);
+        assert_eq!(stack.final_bytes(), 1);
+        assert_eq!(stack.redundant_bytes(), 10);
+        assert!(
+            stack
+                .lost_copies()
+                .iter()
+                .all(|l| l.cause == LossCause::ParentReplaced { by_layer: 1 })
+        );
+    }
+
+    #[test]
+    fn the_same_path_twice_in_one_layer_loses_the_first_copy() {
+        let layers = [layer(vec![file("x", 4), file("x", 6)])];
+        let stack = Stack::build(&layers);
+        assert_eq!(stack.final_bytes(), 6);
+        assert_eq!(stack.redundant_bytes(), 4);
+        assert_eq!(stack.changes()[0].duplicate_paths, 1);
+    }
+
+    #[test]
+    fn a_whiteout_acts_on_lower_layers_only_whatever_its_position() {
+        // The new file comes before the whiteout in the tar; it must survive.
+        let layers = [
+            layer(vec![file("f", 3)]),
+            layer(vec![file("f", 8), entry("f", EntryKind::Whiteout, 0, None)]),
+        ];
+        let stack = Stack::build(&layers);
+        assert_eq!(stack.final_bytes(), 8);
+        assert_eq!(stack.redundant_bytes(), 3);
+    }
+
+    #[test]
+    fn hard_links_count_once_and_keep_bytes_alive() {
+        let layers = [
+            layer(vec![file("a", 100), entry("b", EntryKind::HardLink, 0, Some("a"))]),
+            layer(vec![entry("a", EntryKind::Whiteout, 0, None)]),
+        ];
+        let stack = Stack::build(&layers);
+        assert_eq!(stack.final_bytes(), 100, "b still shows the content");
+        assert_eq!(stack.redundant_bytes(), 0);
+        assert_eq!(stack.final_counts().hardlinks, 1);
+    }
+
+    #[test]
+    fn a_dangling_hard_link_carries_no_bytes() {
+        let layers = [layer(vec![entry("b", EntryKind::HardLink, 0, Some("missing"))])];
+        let stack = Stack::build(&layers);
+        assert_eq!(stack.final_bytes(), 0);
+        assert_eq!(stack.shipped_bytes(), 0);
+    }
+
+    #[test]
+    fn deleting_then_recreating_counts_the_old_copy_once() {
+        let layers = [
+            layer(vec![file("x", 10)]),
+            layer(vec![file("x", 12)]),
+            layer(vec![entry("x", EntryKind::Whiteout, 0, None)]),
+        ];
+        let stack = Stack::build(&layers);
+        assert_eq!(stack.redundant_bytes(), 22);
+        assert_eq!(stack.final_bytes(), 0);
+    }
+}

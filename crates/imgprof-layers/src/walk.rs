@@ -38,6 +38,10 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
 
     let mut compressed = BufReader::with_capacity(BUFFER, HashingReader::new(blob));
     let compression = sniff(&mut compressed).map_err(read_error("read"))?;
+    if compression == Compression::None {
+        // Blob and tar stream are the same bytes: hash them once, as the diff_id.
+        compressed.get_mut().stop_hashing();
+    }
     let decoder = Decoder::new(compression, compressed).map_err(read_error(compression.name()))?;
     let uncompressed = HashingReader::new(decoder);
     let mut archive = tar::Archive::new(BufReader::with_capacity(BUFFER, uncompressed));
@@ -54,16 +58,16 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
     // a failed walk the blob is still hashed to the end, so a corrupted blob is reported
     // as a digest mismatch rather than as whatever the corruption broke first.
     let mut uncompressed = archive.into_inner().into_inner();
-    let drained = match &walked {
-        Ok(_) => uncompressed.drain().map_err(read_error(stage)),
-        Err(_) => Ok(()),
-    };
+    let drained = uncompressed.drain().map_err(read_error(stage));
     let (decoder, diff_id, tar_bytes) = uncompressed.finish();
     let mut compressed = decoder.into_inner().into_inner();
     let compressed_drained = compressed.drain().map_err(read_error("read"));
+    let hashed = compressed.is_hashing();
     let (_, digest, compressed_bytes) = compressed.finish();
+    let digest = if hashed { digest } else { diff_id.clone() };
     if let Some(expected) = expect.digest
         && compressed_drained.is_ok()
+        && (hashed || drained.is_ok())
         && *expected != digest
     {
         return Err(LayerError::DigestMismatch {
