@@ -22,7 +22,7 @@ use imgprof_source::{Image, SourceError};
 pub use compression::Compression;
 pub use error::LayerError;
 pub use index::{Entry, EntryCounts, EntryKind, LayerIndex};
-pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Slot, Stack};
+pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
 pub use walk::{LayerExpectation, index_layer, normalize_path};
 
 /// Why an image's layers could not all be indexed.

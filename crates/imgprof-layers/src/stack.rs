@@ -67,6 +67,18 @@ pub struct LayerChanges {
     pub redundant_bytes: u64,
 }
 
+/// One whiteout of a layer and what it hid below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removal<'a> {
+    /// The deleted path (for an opaque whiteout, the directory whose contents it hid).
+    pub path: &'a str,
+    pub opaque: bool,
+    /// Lower paths hidden (the path itself and everything below it).
+    pub paths: u64,
+    /// Distinct lower file bytes hidden.
+    pub bytes: u64,
+}
+
 /// A copy of file content that shipped but is not visible in the final filesystem.
 #[derive(Debug, Clone, Copy)]
 pub struct LostCopy<'a> {
@@ -91,6 +103,7 @@ pub struct Stack<'a> {
     layers: &'a [LayerIndex],
     visible: BTreeMap<&'a str, Slot>,
     changes: Vec<LayerChanges>,
+    removals: Vec<Vec<Removal<'a>>>,
     lost: Vec<LostCopy<'a>>,
     final_bytes: u64,
 }
@@ -102,7 +115,8 @@ impl<'a> Stack<'a> {
             visible: BTreeMap::new(),
             hidden_by: HashMap::new(),
         };
-        let mut changes: Vec<LayerChanges> = (0..layers.len()).map(|i| builder.apply(i as u32)).collect();
+        let (mut changes, removals): (Vec<LayerChanges>, Vec<Vec<Removal<'a>>>) =
+            (0..layers.len()).map(|i| builder.apply(i as u32)).unzip();
 
         let visible_inodes: HashSet<Inode> = builder.visible.values().filter_map(|s| s.inode).collect();
         let final_bytes = visible_inodes.iter().map(|i| size_of(layers, *i)).sum();
@@ -134,6 +148,7 @@ impl<'a> Stack<'a> {
             layers,
             visible: builder.visible,
             changes,
+            removals,
             lost,
             final_bytes,
         }
@@ -145,6 +160,11 @@ impl<'a> Stack<'a> {
 
     pub fn changes(&self) -> &[LayerChanges] {
         &self.changes
+    }
+
+    /// Each layer's whiteouts with what they hid, in tar order.
+    pub fn removals(&self, layer: usize) -> &[Removal<'a>] {
+        &self.removals[layer]
     }
 
     /// Σ of regular-file bytes over all layers: what the image ships uncompressed.
@@ -198,9 +218,10 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn apply(&mut self, layer: u32) -> LayerChanges {
+    fn apply(&mut self, layer: u32) -> (LayerChanges, Vec<Removal<'a>>) {
         let entries = &self.layers[layer as usize].entries;
         let mut changes = LayerChanges::default();
+        let mut removals = Vec::new();
 
         // Whiteouts act on the layers below only, whatever their position in the tar.
         for entry in entries.iter().filter(|e| e.kind.is_whiteout()) {
@@ -223,6 +244,12 @@ impl<'a> Builder<'a> {
             }
             changes.removed_paths += paths;
             changes.removed_bytes += bytes;
+            removals.push(Removal {
+                path: &entry.path,
+                opaque: entry.kind == EntryKind::OpaqueWhiteout,
+                paths,
+                bytes,
+            });
         }
 
         for (index, entry) in entries.iter().enumerate() {
@@ -273,7 +300,7 @@ impl<'a> Builder<'a> {
                 }
             }
         }
-        changes
+        (changes, removals)
     }
 
     fn kind(&self, slot: Slot) -> EntryKind {

@@ -45,6 +45,7 @@ pub fn build(image: &Image, layers: &[LayerIndex], options: ReportOptions) -> Re
                 content_bytes: index.content_bytes(),
                 counts: index.counts(),
                 changes: *changes,
+                removed: removed_paths(&stack, i, options.top),
                 instruction: created_by.as_deref().map(instruction),
                 created_by,
                 created: entry.and_then(|h| h.created.clone()),
@@ -97,6 +98,22 @@ pub fn build(image: &Image, layers: &[LayerIndex], options: ReportOptions) -> Re
 
 fn display_path(path: &str) -> String {
     format!("/{path}")
+}
+
+fn removed_paths(stack: &Stack<'_>, layer: usize, top: usize) -> Vec<RemovedPath> {
+    let mut removed: Vec<RemovedPath> = stack
+        .removals(layer)
+        .iter()
+        .map(|r| RemovedPath {
+            path: display_path(r.path),
+            opaque: r.opaque,
+            paths: r.paths,
+            bytes: r.bytes,
+        })
+        .collect();
+    removed.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    removed.truncate(top);
+    removed
 }
 
 fn largest_files(stack: &Stack<'_>, top: usize) -> Vec<FileSize> {

@@ -79,11 +79,24 @@ pub struct LayerReport {
     pub content_bytes: u64,
     pub counts: EntryCounts,
     pub changes: LayerChanges,
+    /// This layer's whiteouts, most bytes hidden first (`--top`).
+    pub removed: Vec<RemovedPath>,
     /// The instruction as written in a Dockerfile (`RUN pip install ...`), if history has it.
     pub instruction: Option<String>,
     pub created_by: Option<String>,
     pub created: Option<String>,
     pub comment: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RemovedPath {
+    pub path: String,
+    /// An opaque whiteout (`.wh..wh..opq`): the directory's lower contents are hidden.
+    pub opaque: bool,
+    /// Lower paths hidden.
+    pub paths: u64,
+    /// Distinct lower file bytes hidden (still shipped by the lower layers).
+    pub bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -47,6 +47,7 @@ pub fn render(report: &Report, style: &Style) -> String {
     render_header(&mut out, report, style);
     render_totals(&mut out, report, style);
     render_layers(&mut out, report, style);
+    render_removed(&mut out, report, style);
     render_largest(&mut out, report, style);
     render_redundant(&mut out, report, style);
     out
@@ -179,6 +180,29 @@ fn render_layers(out: &mut String, report: &Report, style: &Style) {
         let redundant = row[7] != "-";
         let text = line(&row);
         let _ = writeln!(out, "{}", if redundant { style.warn(&text) } else { text });
+    }
+}
+
+fn render_removed(out: &mut String, report: &Report, style: &Style) {
+    let layers: Vec<_> = report.layers.iter().filter(|l| !l.removed.is_empty()).collect();
+    if layers.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.heading("Deleted in later layers (the lower layers still ship these bytes)")
+    );
+    for layer in layers {
+        for r in &layer.removed {
+            let path = if r.opaque {
+                format!("contents of {}", r.path)
+            } else {
+                r.path.clone()
+            };
+            let detail = format!("layer {}, {} paths", layer.index, r.paths);
+            let _ = writeln!(out, "  {:>10}  {path}  {}", human(r.bytes), style.dim(&detail));
+        }
     }
 }
 
