@@ -76,6 +76,30 @@ fn per_layer_changes_are_worked_out_by_hand() {
         assert_eq!(l2["whiteouts_without_target"], 1, "{format}");
         assert_eq!(l2["added_files"], 1, "{format}");
 
+        let removed: Vec<(&str, bool, u64, u64)> = layers[2]["removed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["path"].as_str().unwrap(),
+                    r["opaque"].as_bool().unwrap(),
+                    r["paths"].as_u64().unwrap(),
+                    r["bytes"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            removed,
+            [
+                ("/var/cache", true, 2, 2010),
+                ("/opt/data", false, 3, 700),
+                ("/tmp/build.log", false, 1, 700),
+                ("/nothere", false, 0, 0)
+            ],
+            "{format}"
+        );
+
         let l3 = &layers[3]["changes"];
         assert_eq!(
             (l3["modified_files"].as_u64(), l3["modified_bytes"].as_u64()),
