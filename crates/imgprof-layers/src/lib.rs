@@ -23,7 +23,7 @@ pub use compression::Compression;
 pub use error::LayerError;
 pub use index::{Entry, EntryCounts, EntryKind, LayerIndex};
 pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
-pub use walk::{LayerExpectation, index_layer, normalize_path};
+pub use walk::{LayerExpectation, index_layer, index_layer_file, normalize_path};
 
 /// Why an image's layers could not all be indexed.
 #[derive(Debug, thiserror::Error)]
@@ -34,20 +34,22 @@ pub enum IndexError {
     Layer(#[from] LayerError),
 }
 
-/// Indexes every layer of `image`, up to `jobs` layers at a time. Fails with the error of
-/// the lowest failing layer; no partial result is returned.
+/// Indexes every layer of `image`, up to `jobs` layers at a time, largest first so the
+/// longest layer starts at once. Fails with the error of the lowest-indexed layer that
+/// failed; no partial result is returned.
 pub fn index_image(image: &Image, jobs: usize) -> Result<Vec<LayerIndex>, IndexError> {
     let count = image.layers.len();
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size));
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<Result<LayerIndex, IndexError>>>> = Mutex::new((0..count).map(|_| None).collect());
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, count.max(1)) {
             scope.spawn(|| {
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count {
+                    let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
                         break;
-                    }
+                    };
                     let result = index_one(image, i);
                     let failed = result.is_err();
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
@@ -79,11 +81,10 @@ pub fn index_image(image: &Image, jobs: usize) -> Result<Vec<LayerIndex>, IndexE
 
 fn index_one(image: &Image, i: usize) -> Result<LayerIndex, IndexError> {
     let layer = &image.layers[i];
-    let blob = image.open_layer(layer)?;
     let expect = LayerExpectation {
         location: &layer.location,
         digest: layer.digest.as_ref(),
         diff_id: &layer.diff_id,
     };
-    Ok(index_layer(blob, expect)?)
+    Ok(index_layer_file(&image.layer_file(layer)?, expect)?)
 }

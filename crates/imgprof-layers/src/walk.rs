@@ -1,9 +1,10 @@
 //! The streaming walk: blob bytes -> sha256 -> decompress -> sha256 -> tar entries ->
 //! `LayerIndex`. Nothing is written to disk and no file's content is held in memory.
 
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
-use imgprof_source::Digest;
+use imgprof_source::{BlobFile, Digest};
+use sha2::{Digest as _, Sha256};
 
 use crate::compression::{Compression, Decoder, sniff};
 use crate::error::LayerError;
@@ -100,28 +101,155 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
     })
 }
 
+/// Indexes a layer stored as a local file. An uncompressed layer (what `docker save`
+/// writes) is hashed on one thread while another walks its tar entries, so the sha256 of
+/// a large layer no longer bounds the walk; compressed layers take the streaming path.
+pub fn index_layer_file(blob: &BlobFile, expect: LayerExpectation<'_>) -> Result<LayerIndex, LayerError> {
+    let location = expect.location;
+    let read_error = |stage: &'static str| {
+        move |source: io::Error| LayerError::Read {
+            location: location.to_owned(),
+            stage,
+            source,
+        }
+    };
+    let mut head = BufReader::with_capacity(64, blob.reader());
+    if sniff(&mut head).map_err(read_error("read"))? != Compression::None {
+        return index_layer(blob.reader(), expect);
+    }
+
+    let (walked, hashed) = std::thread::scope(|scope| {
+        let hasher = scope.spawn(|| sha256_of(blob.reader()));
+        // The hash covers the content; the walk only reads headers and seeks past the rest.
+        let mut archive = tar::Archive::new(Skimmer(BufReader::with_capacity(BUFFER, blob.reader())));
+        let mut absolute_paths = 0;
+        let walked = archive
+            .entries_with_seek()
+            .map_err(read_error("tar"))
+            .and_then(|entries| walk(entries, location, "tar", &mut absolute_paths, Some(blob.len())))
+            .map(|e| (e, absolute_paths));
+        let hashed = hasher.join().unwrap_or_else(|_| Err(io::Error::other("the hashing thread panicked")));
+        (walked, hashed)
+    });
+    let digest = hashed.map_err(read_error("read"))?;
+    if let Some(expected) = expect.digest
+        && *expected != digest
+    {
+        return Err(LayerError::DigestMismatch {
+            location: location.to_owned(),
+            what: "blob digest",
+            expected: expected.clone(),
+            actual: digest,
+        });
+    }
+    let (entries, absolute_paths) = walked?;
+    if *expect.diff_id != digest {
+        return Err(LayerError::DigestMismatch {
+            location: location.to_owned(),
+            what: "uncompressed content (diff_id)",
+            expected: expect.diff_id.clone(),
+            actual: digest,
+        });
+    }
+    Ok(LayerIndex {
+        compression: Compression::None,
+        compressed_bytes: blob.len(),
+        tar_bytes: blob.len(),
+        digest: digest.clone(),
+        diff_id: digest,
+        entries,
+        absolute_paths,
+    })
+}
+
+fn sha256_of(mut reader: impl Read) -> io::Result<Digest> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; BUFFER];
+    loop {
+        match reader.read(&mut buf)? {
+            0 => return Ok(Digest::from_sha256(hasher.finalize().into())),
+            n => hasher.update(&buf[..n]),
+        }
+    }
+}
+
+/// A buffered reader whose relative seeks stay inside the buffer when they can, so
+/// skipping a small file's content costs no read.
+struct Skimmer<R>(BufReader<R>);
+
+impl<R: Read> Read for Skimmer<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: Read + Seek> Seek for Skimmer<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match pos {
+            SeekFrom::Current(offset) => {
+                self.0.seek_relative(offset)?;
+                self.0.stream_position()
+            }
+            other => self.0.seek(other),
+        }
+    }
+}
+
 fn walk_entries<R: Read>(
     archive: &mut tar::Archive<R>,
     location: &str,
     stage: &'static str,
     absolute_paths: &mut u64,
 ) -> Result<Vec<Entry>, LayerError> {
+    let entries = archive.entries().map_err(|source| LayerError::Read {
+        location: location.to_owned(),
+        stage,
+        source,
+    })?;
+    walk(entries, location, stage, absolute_paths, None)
+}
+
+/// Records every entry. Without `skip_within`, each entry's content is read through (the
+/// stream is being hashed). With `skip_within: Some(len)` the archive seeks past contents,
+/// and each content must end within the blob's `len` bytes: a seek past the end would
+/// otherwise pass a truncated layer for a complete one.
+fn walk<R: Read>(
+    entries: tar::Entries<'_, R>,
+    location: &str,
+    stage: &'static str,
+    absolute_paths: &mut u64,
+    skip_within: Option<u64>,
+) -> Result<Vec<Entry>, LayerError> {
     let read_error = |source: io::Error| LayerError::Read {
         location: location.to_owned(),
         stage,
         source,
     };
-    let mut entries = Vec::new();
-    for entry in archive.entries().map_err(read_error)? {
+    let mut records = Vec::new();
+    for entry in entries {
         let mut entry = entry.map_err(read_error)?;
         if let Some(record) = entry_record(&entry, location, absolute_paths)? {
-            entries.push(record);
+            records.push(record);
         }
-        // Reading the content here (rather than letting the walk skip it) keeps a read
-        // error attributable to this entry's stream position.
-        io::copy(&mut entry, &mut io::sink()).map_err(read_error)?;
+        match skip_within {
+            None => {
+                io::copy(&mut entry, &mut io::sink()).map_err(read_error)?;
+            }
+            Some(len) => {
+                let end = entry.raw_file_position().saturating_add(entry.size());
+                if end > len {
+                    return Err(read_error(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!(
+                            "entry {:?} ends at byte {end}, past the end of the blob ({len} bytes)",
+                            String::from_utf8_lossy(&entry.path_bytes())
+                        ),
+                    )));
+                }
+            }
+        }
     }
-    Ok(entries)
+    Ok(records)
 }
 
 fn entry_record<R: Read>(

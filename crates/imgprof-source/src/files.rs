@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
+use crate::blob_file::BlobFile;
 use crate::error::SourceError;
 
 /// Largest JSON document (manifest, index, config) imgprof will read into memory.
@@ -109,6 +110,26 @@ impl SourceFiles {
                 Ok(Box::new(file.take(size)))
             }
         }
+    }
+
+    /// `name` as a `BlobFile` for positional reads.
+    pub fn blob_file(&self, name: &str) -> Result<BlobFile, SourceError> {
+        let missing = || SourceError::MissingFile {
+            location: self.describe(name),
+        };
+        let (path, start, len) = match self {
+            SourceFiles::Dir(p) => {
+                let full = p.join(name);
+                let len = std::fs::metadata(&full).ok().filter(|m| m.is_file()).ok_or_else(missing)?.len();
+                (full, 0, len)
+            }
+            SourceFiles::Tar { path, .. } => {
+                let (offset, size) = self.resolve(name).ok_or_else(missing)?;
+                (path.clone(), offset, size)
+            }
+        };
+        let file = File::open(&path).map_err(|e| SourceError::io(&path, e))?;
+        Ok(BlobFile::new(file, start, len))
     }
 
     /// Reads a small file (JSON documents) whole, refusing anything over `MAX_JSON_BYTES`.

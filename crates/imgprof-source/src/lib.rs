@@ -5,6 +5,7 @@
 //! and a way to stream each blob. Nothing here decompresses or walks layers; that is
 //! `imgprof-layers`' job.
 
+mod blob_file;
 mod digest;
 mod error;
 mod files;
@@ -18,6 +19,7 @@ use std::io::Read;
 
 use serde::Serialize;
 
+pub use blob_file::{BlobFile, BlobFileReader};
 pub use digest::{Digest, DigestError};
 pub use error::SourceError;
 use files::SourceFiles;
@@ -87,6 +89,12 @@ impl Image {
     /// several layers can be read at once from different threads.
     pub fn open_layer(&self, layer: &LayerBlob) -> Result<Box<dyn Read + Send>, SourceError> {
         self.files.open_file(&layer.member)
+    }
+
+    /// The layer blob as a local file region, which allows reading it from several
+    /// threads at once and seeking. Every local source can provide it.
+    pub fn layer_file(&self, layer: &LayerBlob) -> Result<BlobFile, SourceError> {
+        self.files.blob_file(&layer.member)
     }
 }
 

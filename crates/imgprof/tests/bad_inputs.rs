@@ -50,7 +50,7 @@ fn truncated_gzip_layer() {
 fn truncated_tar_layer() {
     assert_error(
         &testdata("bad/truncated-tar.oci"),
-        &["blobs/sha256/", "tar stream", "EOF"],
+        &["blobs/sha256/", "tar stream", "past the end of the blob"],
     );
 }
 
