@@ -14,6 +14,9 @@ use crate::index::{Entry, EntryKind, LayerIndex};
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
 const BUFFER: usize = 256 * 1024;
+/// Small enough that skipping a large file wastes little, large enough to hold many
+/// headers and small files.
+const SKIM_BUFFER: usize = 16 * 1024;
 
 /// What a layer blob must match, and how to name it in errors.
 #[derive(Debug, Clone, Copy)]
@@ -121,14 +124,16 @@ pub fn index_layer_file(blob: &BlobFile, expect: LayerExpectation<'_>) -> Result
     let (walked, hashed) = std::thread::scope(|scope| {
         let hasher = scope.spawn(|| sha256_of(blob.reader()));
         // The hash covers the content; the walk only reads headers and seeks past the rest.
-        let mut archive = tar::Archive::new(Skimmer(BufReader::with_capacity(BUFFER, blob.reader())));
+        let mut archive = tar::Archive::new(Skimmer(BufReader::with_capacity(SKIM_BUFFER, blob.reader())));
         let mut absolute_paths = 0;
         let walked = archive
             .entries_with_seek()
             .map_err(read_error("tar"))
             .and_then(|entries| walk(entries, location, "tar", &mut absolute_paths, Some(blob.len())))
             .map(|e| (e, absolute_paths));
-        let hashed = hasher.join().unwrap_or_else(|_| Err(io::Error::other("the hashing thread panicked")));
+        let hashed = hasher
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the hashing thread panicked")));
         (walked, hashed)
     });
     let digest = hashed.map_err(read_error("read"))?;

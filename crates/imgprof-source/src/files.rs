@@ -120,7 +120,11 @@ impl SourceFiles {
         let (path, start, len) = match self {
             SourceFiles::Dir(p) => {
                 let full = p.join(name);
-                let len = std::fs::metadata(&full).ok().filter(|m| m.is_file()).ok_or_else(missing)?.len();
+                let len = std::fs::metadata(&full)
+                    .ok()
+                    .filter(|m| m.is_file())
+                    .ok_or_else(missing)?
+                    .len();
                 (full, 0, len)
             }
             SourceFiles::Tar { path, .. } => {

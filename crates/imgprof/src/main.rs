@@ -36,12 +36,16 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 fn report(args: ReportArgs) -> Result<()> {
+    let timer = PhaseTimer::from_env();
     let image = open_image(&args.source)?;
+    timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let layers =
         imgprof_layers::index_image(&image, jobs).with_context(|| format!("cannot analyse {}", args.source.source))?;
+    timer.lap("index layers");
     let options = imgprof_report::ReportOptions { top: args.top };
     let report = imgprof_report::build(&image, &layers, options);
+    timer.lap("build report");
     for layer in layers.iter().enumerate().filter(|(_, l)| l.absolute_paths > 0) {
         eprintln!(
             "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
@@ -96,4 +100,25 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
     error
         .downcast_ref::<io::Error>()
         .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+
+/// Phase durations on stderr when `IMGPROF_TIMINGS` is set, for performance work.
+struct PhaseTimer {
+    last: Option<std::cell::Cell<std::time::Instant>>,
+}
+
+impl PhaseTimer {
+    fn from_env() -> Self {
+        PhaseTimer {
+            last: std::env::var_os("IMGPROF_TIMINGS").map(|_| std::cell::Cell::new(std::time::Instant::now())),
+        }
+    }
+
+    fn lap(&self, phase: &str) {
+        if let Some(last) = &self.last {
+            let now = std::time::Instant::now();
+            eprintln!("imgprof: timing: {phase}: {:.3} s", (now - last.get()).as_secs_f64());
+            last.set(now);
+        }
+    }
 }
