@@ -46,10 +46,7 @@ pub fn index_image(image: &Image, jobs: usize) -> Result<Vec<LayerIndex>, IndexE
     std::thread::scope(|scope| {
         for _ in 0..jobs.clamp(1, count.max(1)) {
             scope.spawn(|| {
-                loop {
-                    let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
+                while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let result = index_one(image, i);
                     let failed = result.is_err();
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
