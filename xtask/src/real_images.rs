@@ -13,7 +13,14 @@ use sha2::{Digest, Sha256};
 use crate::{project_root, run};
 
 /// Debian packages the recipe needs on the host.
-const TOOLS: [(&str, &str); 3] = [("mmdebstrap", "mmdebstrap"), ("umoci", "umoci"), ("skopeo", "skopeo")];
+const TOOLS: [(&str, &str); 6] = [
+    ("mmdebstrap", "mmdebstrap"),
+    ("umoci", "umoci"),
+    ("skopeo", "skopeo"),
+    ("jq", "jq"),
+    ("git", "git"),
+    ("openssl", "openssl"),
+];
 
 /// Builds (or finds in the cache) the realistic images; returns their directory.
 pub fn real_images() -> Result<PathBuf> {
