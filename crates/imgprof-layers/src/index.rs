@@ -81,11 +81,30 @@ pub struct LayerIndex {
     /// sha256 of the uncompressed tar stream.
     pub diff_id: Digest,
     pub entries: Vec<Entry>,
+    /// Leading content of the files the capture policy asked for, by entry index.
+    pub captured: Vec<CapturedFile>,
     /// Entries whose names were absolute (`/etc/x`), shown relative to the root.
     pub absolute_paths: u64,
 }
 
+/// The leading bytes of one regular file, kept for later analyses (package databases,
+/// configs, file headers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CapturedFile {
+    /// Index into the layer's `entries`.
+    pub entry: u32,
+    pub content: Vec<u8>,
+}
+
 impl LayerIndex {
+    /// The captured content of entry `entry`, if the capture policy kept it.
+    pub fn captured(&self, entry: u32) -> Option<&[u8]> {
+        self.captured
+            .binary_search_by_key(&entry, |c| c.entry)
+            .ok()
+            .map(|i| self.captured[i].content.as_slice())
+    }
+
     /// Σ of the content sizes of regular files: what the layer adds to a filesystem.
     pub fn content_bytes(&self) -> u64 {
         self.entries.iter().map(Entry::content_size).sum()

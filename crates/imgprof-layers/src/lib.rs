@@ -21,9 +21,9 @@ use imgprof_source::{Image, SourceError};
 
 pub use compression::Compression;
 pub use error::LayerError;
-pub use index::{Entry, EntryCounts, EntryKind, LayerIndex};
+pub use index::{CapturedFile, Entry, EntryCounts, EntryKind, LayerIndex};
 pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
-pub use walk::{LayerExpectation, index_layer, index_layer_file, normalize_path};
+pub use walk::{CapturePolicy, LayerExpectation, capture_nothing, index_layer, index_layer_file, normalize_path};
 
 /// Why an image's layers could not all be indexed.
 #[derive(Debug, thiserror::Error)]
@@ -37,7 +37,7 @@ pub enum IndexError {
 /// Indexes every layer of `image`, up to `jobs` layers at a time, largest first so the
 /// longest layer starts at once. Fails with the error of the lowest-indexed layer that
 /// failed; no partial result is returned.
-pub fn index_image(image: &Image, jobs: usize) -> Result<Vec<LayerIndex>, IndexError> {
+pub fn index_image(image: &Image, jobs: usize, capture: CapturePolicy) -> Result<Vec<LayerIndex>, IndexError> {
     let count = image.layers.len();
     let mut order: Vec<usize> = (0..count).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size));
@@ -47,7 +47,7 @@ pub fn index_image(image: &Image, jobs: usize) -> Result<Vec<LayerIndex>, IndexE
         for _ in 0..jobs.clamp(1, count.max(1)) {
             scope.spawn(|| {
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = index_one(image, i);
+                    let result = index_one(image, i, capture);
                     let failed = result.is_err();
                     results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
                     if failed {
@@ -76,12 +76,13 @@ pub fn index_image(image: &Image, jobs: usize) -> Result<Vec<LayerIndex>, IndexE
     }
 }
 
-fn index_one(image: &Image, i: usize) -> Result<LayerIndex, IndexError> {
+fn index_one(image: &Image, i: usize, capture: CapturePolicy) -> Result<LayerIndex, IndexError> {
     let layer = &image.layers[i];
     let expect = LayerExpectation {
         location: &layer.location,
         digest: layer.digest.as_ref(),
         diff_id: &layer.diff_id,
+        capture,
     };
     Ok(index_layer_file(&image.layer_file(layer)?, expect)?)
 }

@@ -371,6 +371,7 @@ mod tests {
             digest: Digest::of(b""),
             diff_id: Digest::of(b""),
             entries,
+            captured: Vec::new(),
             absolute_paths: 0,
         }
     }

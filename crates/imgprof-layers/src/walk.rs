@@ -9,7 +9,7 @@ use sha2::{Digest as _, Sha256};
 use crate::compression::{Compression, Decoder, sniff};
 use crate::error::LayerError;
 use crate::hashing::HashingReader;
-use crate::index::{Entry, EntryKind, LayerIndex};
+use crate::index::{CapturedFile, Entry, EntryKind, LayerIndex};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -26,6 +26,25 @@ pub struct LayerExpectation<'a> {
     /// Digest of the stored blob, when the source records one.
     pub digest: Option<&'a Digest>,
     pub diff_id: &'a Digest,
+    /// Which files' contents to keep (see [`CapturePolicy`]).
+    pub capture: CapturePolicy,
+}
+
+/// Says, for a normalised path, how many leading bytes of a regular file's content to
+/// keep in the index (`None`: none). Later analyses read package databases, configs and
+/// file headers from these captures instead of the layer.
+pub type CapturePolicy = fn(&str) -> Option<u64>;
+
+/// Keeps no content.
+pub fn capture_nothing(_: &str) -> Option<u64> {
+    None
+}
+
+/// What one pass over a layer's entries produced.
+struct Walked {
+    entries: Vec<Entry>,
+    captured: Vec<CapturedFile>,
+    absolute_paths: u64,
 }
 
 /// Streams one layer blob into a `LayerIndex`, verifying both digests. On any error
@@ -50,13 +69,19 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
     let uncompressed = HashingReader::new(decoder);
     let mut archive = tar::Archive::new(BufReader::with_capacity(BUFFER, uncompressed));
 
-    let mut absolute_paths = 0;
     let stage = if compression == Compression::None {
         "tar"
     } else {
         compression.name()
     };
-    let walked = walk_entries(&mut archive, location, stage, &mut absolute_paths);
+    let walked = archive
+        .entries()
+        .map_err(|source| LayerError::Read {
+            location: location.to_owned(),
+            stage,
+            source,
+        })
+        .and_then(|entries| walk(entries, &expect, stage, None));
 
     // Past the end-of-archive marker: hash the padding, then the rest of the blob. After
     // a failed walk the blob is still hashed to the end, so a corrupted blob is reported
@@ -81,7 +106,7 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
             actual: digest,
         });
     }
-    let entries = walked?;
+    let walked = walked?;
     drained?;
     compressed_drained?;
 
@@ -99,8 +124,9 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
         tar_bytes,
         digest,
         diff_id,
-        entries,
-        absolute_paths,
+        entries: walked.entries,
+        captured: walked.captured,
+        absolute_paths: walked.absolute_paths,
     })
 }
 
@@ -125,12 +151,10 @@ pub fn index_layer_file(blob: &BlobFile, expect: LayerExpectation<'_>) -> Result
         let hasher = scope.spawn(|| sha256_of(blob.reader()));
         // The hash covers the content; the walk only reads headers and seeks past the rest.
         let mut archive = tar::Archive::new(Skimmer(BufReader::with_capacity(SKIM_BUFFER, blob.reader())));
-        let mut absolute_paths = 0;
         let walked = archive
             .entries_with_seek()
             .map_err(read_error("tar"))
-            .and_then(|entries| walk(entries, location, "tar", &mut absolute_paths, Some(blob.len())))
-            .map(|e| (e, absolute_paths));
+            .and_then(|entries| walk(entries, &expect, "tar", Some(blob.len())));
         let hashed = hasher
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the hashing thread panicked")));
@@ -147,7 +171,7 @@ pub fn index_layer_file(blob: &BlobFile, expect: LayerExpectation<'_>) -> Result
             actual: digest,
         });
     }
-    let (entries, absolute_paths) = walked?;
+    let walked = walked?;
     if *expect.diff_id != digest {
         return Err(LayerError::DigestMismatch {
             location: location.to_owned(),
@@ -162,8 +186,9 @@ pub fn index_layer_file(blob: &BlobFile, expect: LayerExpectation<'_>) -> Result
         tar_bytes: blob.len(),
         digest: digest.clone(),
         diff_id: digest,
-        entries,
-        absolute_paths,
+        entries: walked.entries,
+        captured: walked.captured,
+        absolute_paths: walked.absolute_paths,
     })
 }
 
@@ -200,41 +225,41 @@ impl<R: Read + Seek> Seek for Skimmer<R> {
     }
 }
 
-fn walk_entries<R: Read>(
-    archive: &mut tar::Archive<R>,
-    location: &str,
-    stage: &'static str,
-    absolute_paths: &mut u64,
-) -> Result<Vec<Entry>, LayerError> {
-    let entries = archive.entries().map_err(|source| LayerError::Read {
-        location: location.to_owned(),
-        stage,
-        source,
-    })?;
-    walk(entries, location, stage, absolute_paths, None)
-}
-
 /// Records every entry. Without `skip_within`, each entry's content is read through (the
 /// stream is being hashed). With `skip_within: Some(len)` the archive seeks past contents,
 /// and each content must end within the blob's `len` bytes: a seek past the end would
 /// otherwise pass a truncated layer for a complete one.
 fn walk<R: Read>(
     entries: tar::Entries<'_, R>,
-    location: &str,
+    expect: &LayerExpectation<'_>,
     stage: &'static str,
-    absolute_paths: &mut u64,
     skip_within: Option<u64>,
-) -> Result<Vec<Entry>, LayerError> {
+) -> Result<Walked, LayerError> {
+    let location = expect.location;
     let read_error = |source: io::Error| LayerError::Read {
         location: location.to_owned(),
         stage,
         source,
     };
-    let mut records = Vec::new();
+    let mut walked = Walked {
+        entries: Vec::new(),
+        captured: Vec::new(),
+        absolute_paths: 0,
+    };
     for entry in entries {
         let mut entry = entry.map_err(read_error)?;
-        if let Some(record) = entry_record(&entry, location, absolute_paths)? {
-            records.push(record);
+        if let Some(record) = entry_record(&entry, location, &mut walked.absolute_paths)? {
+            if record.kind == EntryKind::File
+                && let Some(limit) = (expect.capture)(&record.path)
+            {
+                let mut content = Vec::new();
+                (&mut entry).take(limit).read_to_end(&mut content).map_err(read_error)?;
+                walked.captured.push(CapturedFile {
+                    entry: walked.entries.len() as u32,
+                    content,
+                });
+            }
+            walked.entries.push(record);
         }
         match skip_within {
             None => {
@@ -254,7 +279,7 @@ fn walk<R: Read>(
             }
         }
     }
-    Ok(records)
+    Ok(walked)
 }
 
 fn entry_record<R: Read>(

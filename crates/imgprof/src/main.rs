@@ -40,8 +40,8 @@ fn report(args: ReportArgs) -> Result<()> {
     let image = open_image(&args.source)?;
     timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
-    let layers =
-        imgprof_layers::index_image(&image, jobs).with_context(|| format!("cannot analyse {}", args.source.source))?;
+    let layers = imgprof_layers::index_image(&image, jobs, imgprof_layers::capture_nothing)
+        .with_context(|| format!("cannot analyse {}", args.source.source))?;
     timer.lap("index layers");
     let options = imgprof_report::ReportOptions { top: args.top };
     let report = imgprof_report::build(&image, &layers, options);
