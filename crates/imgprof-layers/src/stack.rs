@@ -84,6 +84,8 @@ pub struct Removal<'a> {
 pub struct LostCopy<'a> {
     pub path: &'a str,
     pub layer: u32,
+    /// The entry of `layer` that shipped the copy.
+    pub entry: u32,
     pub bytes: u64,
     pub cause: LossCause,
 }
@@ -139,6 +141,7 @@ impl<'a> Stack<'a> {
                 lost.push(LostCopy {
                     path: &entry.path,
                     layer: l as u32,
+                    entry: e as u32,
                     bytes: entry.size,
                     cause,
                 });
@@ -189,6 +192,30 @@ impl<'a> Stack<'a> {
     /// The final filesystem, in path order.
     pub fn visible(&self) -> impl Iterator<Item = (&'a str, Slot)> + '_ {
         self.visible.iter().map(|(p, s)| (*p, *s))
+    }
+
+    /// What the final filesystem shows at `path` (normalised, no leading `/`).
+    pub fn get(&self, path: &str) -> Option<Slot> {
+        self.visible.get(path).copied()
+    }
+
+    /// The final filesystem's entries below directory `dir` (all of them for `""`).
+    pub fn visible_below<'s>(&'s self, dir: &str) -> impl Iterator<Item = (&'a str, Slot)> + 's {
+        let start = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let prefix = start.clone();
+        self.visible
+            .range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded))
+            .take_while(move |(k, _)| k.starts_with(&prefix))
+            .map(|(k, s)| (*k, *s))
+    }
+
+    /// The tar entry a slot shows.
+    pub fn entry(&self, slot: Slot) -> &'a crate::index::Entry {
+        &self.layers[slot.layer as usize].entries[slot.entry as usize]
     }
 
     pub fn final_counts(&self) -> FinalCounts {

@@ -2,9 +2,10 @@
 
 use std::collections::HashMap;
 
-use imgprof_layers::{LayerIndex, Stack, dive};
+use imgprof_layers::{Stack, dive};
 use imgprof_source::Image;
 use imgprof_source::history::{instruction, layer_history};
+use imgprof_waste::WasteReport;
 
 use crate::model::*;
 
@@ -21,8 +22,8 @@ impl Default for ReportOptions {
     }
 }
 
-pub fn build(image: &Image, layers: &[LayerIndex], options: ReportOptions) -> Report {
-    let stack = Stack::build(layers);
+pub fn build(image: &Image, stack: &Stack<'_>, waste: WasteReport, options: ReportOptions) -> Report {
+    let layers = stack.layers();
     let dive = dive::metrics(layers);
     let history = layer_history(&image.config.history, layers.len());
 
@@ -45,7 +46,7 @@ pub fn build(image: &Image, layers: &[LayerIndex], options: ReportOptions) -> Re
                 content_bytes: index.content_bytes(),
                 counts: index.counts(),
                 changes: *changes,
-                removed: removed_paths(&stack, i, options.top),
+                removed: removed_paths(stack, i, options.top),
                 instruction: created_by.as_deref().map(instruction),
                 created_by,
                 created: entry.and_then(|h| h.created.clone()),
@@ -91,8 +92,16 @@ pub fn build(image: &Image, layers: &[LayerIndex], options: ReportOptions) -> Re
             user_wasted_ratio: Some(dive.user_wasted_ratio()).filter(|r| !r.is_nan()),
         },
         layers: layer_reports,
-        largest_files: largest_files(&stack, options.top),
-        redundant_paths: redundant_paths(&stack, options.top),
+        largest_files: largest_files(stack, options.top),
+        redundant_paths: redundant_paths(stack, options.top),
+        base_image: waste.base,
+        categories: waste.categories,
+        packages: Packages {
+            list: waste.packages,
+            unowned_bytes: waste.unowned_bytes,
+        },
+        findings: waste.findings,
+        projection: waste.projection,
     }
 }
 

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use imgprof_layers::{Compression, EntryCounts, FinalCounts, LayerChanges, LossCause};
+use imgprof_waste::{BaseImage, CategoryBytes, Finding, Package, Projection};
 
 /// Bumped on any change that is not a pure addition of fields.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -18,6 +19,21 @@ pub struct Report {
     pub layers: Vec<LayerReport>,
     pub largest_files: Vec<FileSize>,
     pub redundant_paths: Vec<RedundantPath>,
+    pub base_image: BaseImage,
+    /// Every category, in rule order, `other` last (see docs/rules.md).
+    pub categories: Vec<CategoryBytes>,
+    pub packages: Packages,
+    /// Ranked by the bytes their fix saves.
+    pub findings: Vec<Finding>,
+    pub projection: Projection,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Packages {
+    /// Largest first.
+    pub list: Vec<Package>,
+    /// Final-filesystem bytes no package claims.
+    pub unowned_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -37,6 +37,10 @@ impl Style {
         self.paint("33", text)
     }
 
+    fn error(&self, text: &str) -> String {
+        self.paint("31;1", text)
+    }
+
     fn dim(&self, text: &str) -> String {
         self.paint("2", text)
     }
@@ -48,9 +52,126 @@ pub fn render(report: &Report, style: &Style) -> String {
     render_totals(&mut out, report, style);
     render_layers(&mut out, report, style);
     render_removed(&mut out, report, style);
+    render_categories(&mut out, report, style);
+    render_packages(&mut out, report, style);
     render_largest(&mut out, report, style);
     render_redundant(&mut out, report, style);
+    render_findings(&mut out, report, style);
     out
+}
+
+fn render_categories(out: &mut String, report: &Report, style: &Style) {
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.heading("Where the bytes are (final filesystem / redundant)")
+    );
+    let final_total = report.image.final_bytes.max(1);
+    for c in report
+        .categories
+        .iter()
+        .filter(|c| c.final_bytes + c.redundant_bytes > 0)
+    {
+        let share = c.final_bytes as f64 * 100.0 / final_total as f64;
+        let redundant = if c.redundant_bytes == 0 {
+            String::new()
+        } else {
+            format!("  + {} redundant", human(c.redundant_bytes))
+        };
+        let _ = writeln!(
+            out,
+            "  {:>10} {:>5.1}%  {:<42}{}",
+            human(c.final_bytes),
+            share,
+            c.title,
+            style.dim(&format!("{} files{redundant}", c.final_files))
+        );
+    }
+}
+
+fn render_packages(out: &mut String, report: &Report, style: &Style) {
+    const SHOWN: usize = 10;
+    let packages = &report.packages;
+    if packages.list.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\n{}", style.heading("Largest packages"));
+    for manager in [
+        imgprof_waste::Manager::Dpkg,
+        imgprof_waste::Manager::Apk,
+        imgprof_waste::Manager::Pip,
+    ] {
+        let of_manager: Vec<_> = packages.list.iter().filter(|p| p.manager == manager).collect();
+        if of_manager.is_empty() {
+            continue;
+        }
+        let total: u64 = of_manager.iter().map(|p| p.bytes).sum();
+        let name = match manager {
+            imgprof_waste::Manager::Dpkg => "dpkg",
+            imgprof_waste::Manager::Apk => "apk",
+            imgprof_waste::Manager::Pip => "pip",
+        };
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            style.dim(&format!("{name}: {} packages,", of_manager.len())),
+            style.dim(&human(total))
+        );
+        for p in of_manager.iter().take(SHOWN) {
+            let _ = writeln!(out, "  {:>10}  {} {}", human(p.bytes), p.name, style.dim(&p.version));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "  {:>10}  {}",
+        human(packages.unowned_bytes),
+        style.dim("not owned by any package")
+    );
+}
+
+fn render_findings(out: &mut String, report: &Report, style: &Style) {
+    if report.findings.is_empty() {
+        return;
+    }
+    let p = &report.projection;
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.heading(&format!(
+            "Findings: {} -> {} with every fix applied (saves {})",
+            human(p.shipped_bytes),
+            human(p.projected_bytes),
+            human(p.saves_bytes)
+        ))
+    );
+    for f in &report.findings {
+        let severity = match f.severity {
+            imgprof_waste::Severity::Error => style.error("error"),
+            imgprof_waste::Severity::Warning => style.warn("warning"),
+            imgprof_waste::Severity::Info => style.dim("info"),
+        };
+        let saves = if f.saves_bytes > 0 {
+            format!(", saves {}", human(f.saves_bytes))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "\n  {} {} {}{}", severity, style.heading(f.id), f.title, saves);
+        if let Some(layer) = f.layer {
+            let instruction = f
+                .instruction
+                .as_deref()
+                .map(|i| truncate(i, INSTRUCTION_WIDTH))
+                .unwrap_or_default();
+            let _ = writeln!(out, "    layer {layer}: {instruction}");
+        }
+        for path in &f.paths {
+            let _ = writeln!(out, "    {:>10}  {}", human(path.bytes), path.path);
+        }
+        let _ = writeln!(out, "    {}", style.dim(&f.why));
+        for line in f.fix.lines() {
+            let _ = writeln!(out, "      {line}");
+        }
+    }
 }
 
 fn render_header(out: &mut String, report: &Report, style: &Style) {

@@ -40,11 +40,14 @@ fn report(args: ReportArgs) -> Result<()> {
     let image = open_image(&args.source)?;
     timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
-    let layers = imgprof_layers::index_image(&image, jobs, imgprof_layers::capture_nothing)
+    let layers = imgprof_layers::index_image(&image, jobs, imgprof_waste::capture_policy)
         .with_context(|| format!("cannot analyse {}", args.source.source))?;
     timer.lap("index layers");
+    let stack = imgprof_layers::Stack::build(&layers);
+    let waste = imgprof_waste::analyze(&image, &stack, None);
+    timer.lap("analyse");
     let options = imgprof_report::ReportOptions { top: args.top };
-    let report = imgprof_report::build(&image, &layers, options);
+    let report = imgprof_report::build(&image, &stack, waste, options);
     timer.lap("build report");
     for layer in layers.iter().enumerate().filter(|(_, l)| l.absolute_paths > 0) {
         eprintln!(

@@ -1,0 +1,702 @@
+//! Findings: what to change, priced in bytes. Each has a stable id, a severity, the layer
+//! and instruction responsible, the paths, the bytes concerned, why, a Dockerfile fix and
+//! the bytes that fix saves. `docs/rules.md` lists them all.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use imgprof_layers::{Inode, LossCause, LostCopy};
+use serde::Serialize;
+
+use crate::Analysis;
+use crate::packages::Manager;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PathBytes {
+    pub path: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Finding {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub title: String,
+    /// The layer that put most of these bytes there.
+    pub layer: Option<usize>,
+    pub instruction: Option<String>,
+    /// The largest paths concerned, directories aggregated.
+    pub paths: Vec<PathBytes>,
+    /// Bytes concerned.
+    pub bytes: u64,
+    /// Bytes the fix saves (never counting bytes a rebuild would keep).
+    pub saves_bytes: u64,
+    pub why: String,
+    pub fix: String,
+    /// What applying the fix removes, for the projection (each byte once across fixes).
+    #[serde(skip)]
+    pub removes: Removes,
+}
+
+/// What a fix takes out of the image.
+#[derive(Debug, Clone, Default)]
+pub struct Removes {
+    /// Contents of the final filesystem.
+    pub contents: Vec<Inode>,
+    /// Lost copies (redundant bytes), by (layer, entry).
+    pub lost: Vec<Inode>,
+}
+
+/// Below this, a waste finding is informational.
+const WARN_BYTES: u64 = 1_000_000;
+const TOP_PATHS: usize = 5;
+
+/// A final-filesystem file with what the analyses know of it.
+pub(crate) struct Classified<'a> {
+    pub path: &'a str,
+    pub inode: Inode,
+    pub layer: u32,
+    pub bytes: u64,
+    pub category: &'static str,
+}
+
+fn waste_severity(bytes: u64) -> Severity {
+    if bytes >= WARN_BYTES {
+        Severity::Warning
+    } else {
+        Severity::Info
+    }
+}
+
+/// Groups paths under their common directory plus one level, largest first.
+pub fn aggregate_paths<'p>(paths: impl IntoIterator<Item = (&'p str, u64)>) -> Vec<PathBytes> {
+    let paths: Vec<(&str, u64)> = paths.into_iter().collect();
+    let Some((first, _)) = paths.first() else {
+        return Vec::new();
+    };
+    let mut common: Vec<&str> = first.split('/').collect();
+    common.pop();
+    for (path, _) in &paths[1..] {
+        let parts: Vec<&str> = path.split('/').collect();
+        let same = common.iter().zip(&parts).take_while(|(a, b)| a == b).count();
+        common.truncate(same.min(parts.len().saturating_sub(1)));
+    }
+    let depth = common.len() + 1;
+    let mut groups: BTreeMap<String, (u64, usize)> = BTreeMap::new();
+    for (path, bytes) in &paths {
+        let key: Vec<&str> = path.split('/').take(depth).collect();
+        let group = groups.entry(key.join("/")).or_default();
+        group.0 += bytes;
+        group.1 += 1;
+    }
+    let mut out: Vec<PathBytes> = groups
+        .into_iter()
+        .map(|(path, (bytes, _))| PathBytes {
+            path: format!("/{path}"),
+            bytes,
+        })
+        .collect();
+    out.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
+    out.truncate(TOP_PATHS);
+    out
+}
+
+/// The layer carrying most of `files`' bytes.
+fn main_layer(files: &[&Classified<'_>]) -> Option<usize> {
+    let mut by_layer: HashMap<u32, u64> = HashMap::new();
+    for f in files {
+        *by_layer.entry(f.layer).or_default() += f.bytes;
+    }
+    by_layer
+        .into_iter()
+        .max_by_key(|&(layer, bytes)| (bytes, std::cmp::Reverse(layer)))
+        .map(|(l, _)| l as usize)
+}
+
+struct Draft<'f, 'a> {
+    id: &'static str,
+    severity: Option<Severity>,
+    title: String,
+    files: Vec<&'f Classified<'a>>,
+    why: String,
+    fix: String,
+}
+
+impl Analysis<'_, '_> {
+    fn instruction_of(&self, layer: Option<usize>) -> Option<String> {
+        layer.and_then(|l| self.instructions.get(l).cloned().flatten())
+    }
+
+    fn finish(&self, d: Draft<'_, '_>) -> Option<Finding> {
+        if d.files.is_empty() {
+            return None;
+        }
+        let bytes: u64 = d.files.iter().map(|f| f.bytes).sum();
+        let layer = main_layer(&d.files);
+        Some(Finding {
+            id: d.id,
+            severity: d.severity.unwrap_or_else(|| waste_severity(bytes)),
+            title: d.title,
+            layer,
+            instruction: self.instruction_of(layer),
+            paths: aggregate_paths(d.files.iter().map(|f| (f.path, f.bytes))),
+            bytes,
+            saves_bytes: bytes,
+            why: d.why,
+            fix: d.fix,
+            removes: Removes {
+                contents: d.files.iter().map(|f| f.inode).collect(),
+                lost: Vec::new(),
+            },
+        })
+    }
+
+    fn category_files(&self, categories: &[&str], base: bool) -> Vec<&Classified<'_>> {
+        self.classified
+            .iter()
+            .filter(|f| categories.contains(&f.category) && ((f.layer as usize) < self.base.layers) == base)
+            .collect()
+    }
+
+    pub(crate) fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        out.extend(self.toolchain_finding());
+        out.extend(self.dev_packages_finding());
+        out.extend(self.cache_finding());
+        out.extend(self.simple_category_findings());
+        out.extend(self.secret_findings());
+        out.extend(self.lost_copy_findings());
+        out.extend(self.full_base_finding());
+        out.extend(self.bytecode_finding());
+        out.extend(self.user_finding());
+        out.sort_by(|a, b| {
+            b.saves_bytes
+                .cmp(&a.saves_bytes)
+                .then(b.severity.cmp(&a.severity))
+                .then(a.id.cmp(b.id))
+        });
+        out
+    }
+
+    fn toolchain_finding(&self) -> Option<Finding> {
+        let files = self.category_files(&["toolchain", "headers", "static-libs"], false);
+        let dev = self.dev_package_names(false);
+        let builder_packages = if dev.is_empty() {
+            "build-essential".to_owned()
+        } else {
+            format!("build-essential {}", dev.join(" "))
+        };
+        self.finish(Draft {
+            id: "IMG001",
+            severity: None,
+            title: "Compilers, headers and static libraries in the final image".to_owned(),
+            files,
+            why: "The build toolchain is needed to compile wheels and C extensions, not to run them. A multi-stage build compiles in a builder stage and copies only the result (a venv) into the runtime image.".to_owned(),
+            fix: format!(
+                "FROM {base} AS builder\n\
+                 RUN apt-get update && apt-get install -y --no-install-recommends {builder_packages} \\\n    && rm -rf /var/lib/apt/lists/*\n\
+                 RUN python3 -m venv /opt/venv\n\
+                 COPY requirements.txt .\n\
+                 RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt\n\n\
+                 FROM {base}-slim\n\
+                 COPY --from=builder /opt/venv /opt/venv\n\
+                 ENV PATH=/opt/venv/bin:$PATH",
+                base = self.base_name()
+            ),
+        })
+    }
+
+    fn base_name(&self) -> String {
+        match self.base.os.as_deref() {
+            Some(os) if os.contains("bookworm") => "debian:bookworm".to_owned(),
+            Some(os) if os.contains("trixie") => "debian:trixie".to_owned(),
+            _ => "<your base>".to_owned(),
+        }
+    }
+
+    /// Installed `-dev` packages outside (or inside) the base image.
+    fn dev_package_names(&self, base: bool) -> Vec<String> {
+        self.dev_packages(base).iter().map(|p| p.0.to_owned()).collect()
+    }
+
+    fn dev_packages(&self, base: bool) -> Vec<(&str, Vec<&Classified<'_>>, Vec<String>)> {
+        let mut by_package: BTreeMap<&str, Vec<&Classified<'_>>> = BTreeMap::new();
+        for f in &self.classified {
+            if ((f.layer as usize) < self.base.layers) != base {
+                continue;
+            }
+            if let Some(p) = self.packages.owner_of(f.inode)
+                && p.manager == Manager::Dpkg
+                && p.name.ends_with("-dev")
+            {
+                by_package.entry(&p.name).or_default().push(f);
+            }
+        }
+        by_package
+            .into_iter()
+            .map(|(name, files)| {
+                let runtime = self
+                    .packages
+                    .find(Manager::Dpkg, name)
+                    .map(|p| {
+                        p.depends
+                            .iter()
+                            .filter(|d| d.starts_with("lib") && !d.ends_with("-dev") && !d.starts_with("libc6"))
+                            .cloned()
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (name, files, runtime)
+            })
+            .collect()
+    }
+
+    fn dev_packages_finding(&self) -> Option<Finding> {
+        let dev = self.dev_packages(false);
+        let names: Vec<&str> = dev.iter().map(|d| d.0).collect();
+        let runtime: Vec<String> = {
+            let mut r: Vec<String> = dev.iter().flat_map(|d| d.2.clone()).collect();
+            r.sort();
+            r.dedup();
+            r
+        };
+        let pairs: Vec<String> = dev
+            .iter()
+            .filter(|d| !d.2.is_empty())
+            .map(|d| format!("{} -> {}", d.0, d.2.join(", ")))
+            .collect();
+        let files: Vec<&Classified<'_>> = dev.iter().flat_map(|d| d.1.iter().copied()).collect();
+        self.finish(Draft {
+            id: "IMG002",
+            severity: None,
+            title: format!("Development packages installed: {}", names.join(", ")),
+            files,
+            why: format!(
+                "`-dev` packages carry headers, static libraries and linker symlinks for building. At run time only the shared libraries they depend on are needed{}.",
+                if pairs.is_empty() { String::new() } else { format!(" ({})", pairs.join("; ")) }
+            ),
+            fix: format!(
+                "RUN apt-get update && apt-get install -y --no-install-recommends {} \\\n    && rm -rf /var/lib/apt/lists/*",
+                if runtime.is_empty() { "<runtime libraries>".to_owned() } else { runtime.join(" ") }
+            ),
+        })
+    }
+
+    fn cache_finding(&self) -> Option<Finding> {
+        let files = self.category_files(&["package-cache"], false);
+        let mut base = self.category_files(&["package-cache"], true);
+        let mut files = files;
+        files.append(&mut base);
+        let tools: Vec<&str> = ["pip", "uv", "pypoetry", "pipenv", "yarn", "_cacache"]
+            .into_iter()
+            .filter(|t| files.iter().any(|f| f.path.split('/').any(|c| c == *t)))
+            .collect();
+        let mut fixes = Vec::new();
+        if tools.contains(&"pip") {
+            fixes.push("RUN pip install --no-cache-dir -r requirements.txt");
+        }
+        if tools.contains(&"uv") {
+            fixes.push("RUN uv pip install --no-cache -r requirements.txt   # or ENV UV_NO_CACHE=1");
+        }
+        if tools.contains(&"_cacache") {
+            fixes.push("RUN npm ci && npm cache clean --force");
+        }
+        fixes.push("# or keep the cache out of the layer:\nRUN --mount=type=cache,target=/root/.cache pip install -r requirements.txt");
+        self.finish(Draft {
+            id: "IMG003",
+            severity: None,
+            title: "Package-manager download cache left in the image".to_owned(),
+            files,
+            why: "The install step kept its download and build cache. Nothing installs again inside the image, so every pull carries the cache for nothing.".to_owned(),
+            fix: fixes.join("\n"),
+        })
+    }
+
+    fn simple_category_findings(&self) -> Vec<Finding> {
+        let specs: [(&str, &str, &str, String); 6] = [
+            (
+                "IMG004",
+                "apt-lists",
+                "apt package lists left in the image",
+                "RUN apt-get update && apt-get install -y --no-install-recommends <packages> \\\n    && rm -rf /var/lib/apt/lists/*".to_owned(),
+            ),
+            (
+                "IMG005",
+                "os-package-cache",
+                "Downloaded packages and package caches left in the image",
+                "RUN apt-get update && apt-get install -y --no-install-recommends <packages> \\\n    && apt-get clean && rm -rf /var/lib/apt/lists/*".to_owned(),
+            ),
+            ("IMG006", "vcs", "Version-control data copied into the image", "# .dockerignore\n.git\n".to_owned()),
+            ("IMG007", "build-context", "Build-context leftovers copied into the image", self.dockerignore_snippet()),
+            (
+                "IMG012",
+                "models",
+                "Large model or data files inside the image",
+                "# keep weights out of the build context (.dockerignore: models/)\n# and mount them at run time:\n#   docker run -v /srv/models:/app/models ...".to_owned(),
+            ),
+            (
+                "IMG015",
+                "docs",
+                "Documentation, man pages, locales and package test suites",
+                "RUN apt-get install -y --no-install-recommends <packages>\n# or a -slim base, which excludes /usr/share/doc, man and locale via dpkg path-exclude".to_owned(),
+            ),
+        ];
+        specs
+            .into_iter()
+            .filter_map(|(id, category, title, fix)| {
+                let rule = crate::categories::rule(category)?;
+                self.finish(Draft {
+                    id,
+                    severity: None,
+                    title: title.to_owned(),
+                    files: self.category_files(&[category], false),
+                    why: format!("{} {}", rule.what, rule.why),
+                    fix,
+                })
+            })
+            .collect()
+    }
+
+    fn dockerignore_snippet(&self) -> String {
+        let mut entries: Vec<String> = vec!["# .dockerignore".to_owned(), ".git".to_owned()];
+        let names: HashSet<&str> = self
+            .classified
+            .iter()
+            .filter(|f| f.category == "build-context" || f.category == "secrets" || f.category == "models")
+            .flat_map(|f| f.path.split('/'))
+            .collect();
+        for (name, line) in [
+            ("tests", "tests/"),
+            ("test", "test/"),
+            (".pytest_cache", ".pytest_cache/"),
+            (".mypy_cache", ".mypy_cache/"),
+            (".github", ".github/"),
+            (".vscode", ".vscode/"),
+            (".idea", ".idea/"),
+            (".env", ".env"),
+            ("models", "models/"),
+        ] {
+            if names.contains(name) {
+                entries.push(line.to_owned());
+            }
+        }
+        if self
+            .classified
+            .iter()
+            .any(|f| f.category == "build-context" && f.path.ends_with(".log"))
+        {
+            entries.push("*.log".to_owned());
+        }
+        entries.join("\n")
+    }
+
+    fn secret_findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let files: Vec<&Classified<'_>> = self.classified.iter().filter(|f| f.category == "secrets").collect();
+        let lost_secrets: Vec<&str> = self
+            .stack
+            .lost_copies()
+            .iter()
+            .filter(|l| crate::secrets::looks_secret(l.path, None).is_some())
+            .map(|l| l.path)
+            .collect();
+        if let Some(mut f) = self.finish(Draft {
+            id: "IMG008",
+            severity: Some(Severity::Error),
+            title: "Secrets in the image".to_owned(),
+            files,
+            why: "Credentials in a layer can be read by anyone who can pull the image. Deleting them in a later layer does not help: the layer that added them still ships.".to_owned(),
+            fix: "# .dockerignore\n.env\n*.pem\n# pass secrets at run time (docker run --env-file, a secrets manager),\n# or at build time without leaving a trace:\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci".to_owned(),
+        }) {
+            f.saves_bytes = 0;
+            f.removes = Removes::default();
+            out.push(f);
+        }
+        if !lost_secrets.is_empty() {
+            out.push(Finding {
+                id: "IMG008",
+                severity: Severity::Error,
+                title: "Secrets deleted in a later layer still ship".to_owned(),
+                layer: None,
+                instruction: None,
+                paths: lost_secrets.iter().map(|p| PathBytes { path: format!("/{p}"), bytes: 0 }).take(TOP_PATHS).collect(),
+                bytes: 0,
+                saves_bytes: 0,
+                why: "A whiteout hides a file from the running container, but the lower layer still carries it to everyone who pulls the image.".to_owned(),
+                fix: "# keep the file out of the build context (.dockerignore) and use\nRUN --mount=type=secret,... for build-time credentials".to_owned(),
+                removes: Removes::default(),
+            });
+        }
+        out
+    }
+
+    /// Redundant bytes, grouped by the layer that shipped them and whether a later layer
+    /// deleted or overwrote them.
+    fn lost_copy_findings(&self) -> Vec<Finding> {
+        let mut groups: BTreeMap<(u32, bool), Vec<&LostCopy<'_>>> = BTreeMap::new();
+        for lost in self.stack.lost_copies() {
+            let deleted = !matches!(lost.cause, LossCause::Overwritten { .. });
+            groups.entry((lost.layer, deleted)).or_default().push(lost);
+        }
+        let mut out = Vec::new();
+        for ((layer, deleted), copies) in groups {
+            let bytes: u64 = copies.iter().map(|c| c.bytes).sum();
+            if bytes == 0 {
+                continue;
+            }
+            let later = most_common(copies.iter().map(|c| hiding_layer(c.cause)));
+            let made = self
+                .instruction_of(Some(layer as usize))
+                .unwrap_or_else(|| format!("layer {layer}"));
+            let later_text = self
+                .instruction_of(Some(later as usize))
+                .unwrap_or_else(|| format!("layer {later}"));
+            let paths = aggregate_paths(copies.iter().map(|c| (c.path, c.bytes)));
+            let (id, title, why, fix) = if deleted {
+                (
+                    "IMG009",
+                    format!("Layer {layer} ships {} that layer {later} deletes", crate::human(bytes)),
+                    format!(
+                        "`{made}` adds these files and `{later_text}` deletes them. The deletion hides them from the container, but layer {layer} still carries them on every pull."
+                    ),
+                    self.deleted_later_fix(&made, &paths),
+                )
+            } else {
+                (
+                    "IMG010",
+                    format!("Layer {layer} ships {} that layer {later} overwrites", crate::human(bytes)),
+                    format!(
+                        "`{later_text}` rewrites files that `{made}` wrote; both copies ship and only the last is seen. Merging the steps (or cleaning up in the same RUN) ships one copy."
+                    ),
+                    "# merge the steps that rewrite the same files, e.g. install every package in one RUN:\nRUN apt-get update && apt-get install -y --no-install-recommends <all packages> \\\n    && rm -rf /var/lib/apt/lists/*".to_owned(),
+                )
+            };
+            out.push(Finding {
+                id,
+                severity: waste_severity(bytes),
+                title,
+                layer: Some(layer as usize),
+                instruction: self.instruction_of(Some(layer as usize)),
+                paths,
+                bytes,
+                saves_bytes: bytes,
+                why,
+                fix,
+                removes: Removes {
+                    contents: Vec::new(),
+                    lost: copies
+                        .iter()
+                        .map(|c| Inode {
+                            layer: c.layer,
+                            entry: c.entry,
+                        })
+                        .collect(),
+                },
+            });
+        }
+        out
+    }
+
+    /// For files a COPY brought and a later layer deleted: .dockerignore entries; for files
+    /// a RUN made: delete them in that same RUN.
+    fn deleted_later_fix(&self, made: &str, paths: &[PathBytes]) -> String {
+        let is_copy = made.starts_with("COPY") || made.starts_with("ADD");
+        if is_copy {
+            let workdir = self
+                .workdir
+                .as_deref()
+                .map(|w| format!("/{w}/"))
+                .unwrap_or_else(|| "/".to_owned());
+            let entries: Vec<String> = paths
+                .iter()
+                .map(|p| p.path.strip_prefix(&workdir).unwrap_or(&p.path).to_owned())
+                .collect();
+            format!(
+                "# keep them out of the build context instead of deleting them later:\n# .dockerignore\n{}",
+                entries.join("\n")
+            )
+        } else {
+            let list: Vec<&str> = paths.iter().map(|p| p.path.as_str()).collect();
+            format!(
+                "# create and delete in the same RUN, so no layer keeps them:\n{} \\\n    && rm -rf {}",
+                made,
+                list.join(" ")
+            )
+        }
+    }
+
+    fn full_base_finding(&self) -> Option<Finding> {
+        if self.base.layers == 0 {
+            return None;
+        }
+        let files = self.category_files(&["toolchain", "headers", "static-libs"], true);
+        let toolchain: u64 = files.iter().map(|f| f.bytes).sum();
+        if toolchain < 10_000_000 {
+            return None;
+        }
+        let mut files = files;
+        files.extend(self.category_files(&["docs"], true));
+        self.finish(Draft {
+            id: "IMG014",
+            severity: None,
+            title: "The base image is a full build image".to_owned(),
+            files,
+            why: format!(
+                "The base layers already carry {} of compilers, headers and static libraries. A -slim base has none of them and no docs; build what needs compiling in a builder stage.",
+                crate::human(toolchain)
+            ),
+            fix: format!("FROM {}-slim", self.base_name()),
+        })
+    }
+
+    fn bytecode_finding(&self) -> Option<Finding> {
+        let bytecode: Vec<&Classified<'_>> = self.classified.iter().filter(|f| f.category == "bytecode").collect();
+        if bytecode.is_empty() {
+            return None;
+        }
+        let visible: HashSet<&str> = self.classified.iter().map(|f| f.path).collect();
+        let mut removable = Vec::new();
+        let (mut stdlib, mut packages, mut app) = (0u64, 0u64, 0u64);
+        for f in &bytecode {
+            let in_packages = f.path.split('/').any(|c| c == "site-packages" || c == "dist-packages");
+            if in_packages {
+                packages += f.bytes;
+            } else if f.path.starts_with("usr/lib/python") || f.path.starts_with("usr/local/lib/python") {
+                stdlib += f.bytes;
+            } else {
+                app += f.bytes;
+            }
+            if orphaned_or_duplicate(f.path, &visible) {
+                removable.push(*f);
+            }
+        }
+        let total: u64 = bytecode.iter().map(|f| f.bytes).sum();
+        let removable_bytes: u64 = removable.iter().map(|f| f.bytes).sum();
+        let layer = main_layer(&bytecode);
+        Some(Finding {
+            id: "IMG016",
+            severity: Severity::Info,
+            title: format!("Python bytecode: {} ({} removable)", crate::human(total), crate::human(removable_bytes)),
+            layer,
+            instruction: self.instruction_of(layer),
+            paths: aggregate_paths(bytecode.iter().map(|f| (f.path, f.bytes))),
+            bytes: total,
+            saves_bytes: removable_bytes,
+            why: format!(
+                "Bytecode compiled at build time saves compiling at every start-up, so it is usually worth keeping: stdlib {}, installed packages {}, application {}. Only bytecode whose source is gone or that duplicates another optimisation level of the same module ({}) is waste.",
+                crate::human(stdlib),
+                crate::human(packages),
+                crate::human(app),
+                crate::human(removable_bytes)
+            ),
+            fix: "# keep build-time bytecode; to skip it entirely:\nENV PYTHONDONTWRITEBYTECODE=1\nRUN pip install --no-compile --no-cache-dir -r requirements.txt".to_owned(),
+            removes: Removes {
+                contents: removable.iter().map(|f| f.inode).collect(),
+                lost: Vec::new(),
+            },
+        })
+    }
+
+    fn user_finding(&self) -> Option<Finding> {
+        let user = self.user.as_deref().unwrap_or("").trim();
+        let root =
+            user.is_empty() || user == "root" || user == "0" || user.starts_with("0:") || user.starts_with("root:");
+        root.then(|| Finding {
+            id: "IMG013",
+            severity: Severity::Warning,
+            title: if user.is_empty() { "No USER: the container runs as root".to_owned() } else { format!("USER {user}: the container runs as root") },
+            layer: None,
+            instruction: None,
+            paths: Vec::new(),
+            bytes: 0,
+            saves_bytes: 0,
+            why: "A process running as root inside the container is root on any volume it can reach and one kernel bug away from the host.".to_owned(),
+            fix: "RUN useradd --create-home --uid 10001 app\nCOPY --chown=app:app . /app\nUSER app".to_owned(),
+            removes: Removes::default(),
+        })
+    }
+}
+
+fn hiding_layer(cause: LossCause) -> u32 {
+    match cause {
+        LossCause::Overwritten { by_layer }
+        | LossCause::Deleted { by_layer }
+        | LossCause::HiddenByOpaque { by_layer }
+        | LossCause::ParentReplaced { by_layer } => by_layer,
+    }
+}
+
+fn most_common(values: impl Iterator<Item = u32>) -> u32 {
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for v in values {
+        *counts.entry(v).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .max_by_key(|&(v, c)| (c, std::cmp::Reverse(v)))
+        .map_or(0, |(v, _)| v)
+}
+
+/// A `.pyc` whose source module is gone, or an optimised `.opt-N.pyc` beside the plain one.
+fn orphaned_or_duplicate(path: &str, visible: &HashSet<&str>) -> bool {
+    let Some((dir, file)) = path.rsplit_once('/') else {
+        return false;
+    };
+    let Some(stem) = file.strip_suffix(".pyc") else {
+        return false;
+    };
+    let Some(parent) = dir.strip_suffix("/__pycache__") else {
+        // Legacy .pyc next to its source: fine if the .py is there.
+        return !visible.contains(format!("{dir}/{stem}.py").as_str());
+    };
+    // `name.cpython-311.pyc` or `name.cpython-311.opt-1.pyc`
+    let mut parts = stem.split('.');
+    let module = parts.next().unwrap_or("");
+    let tag = parts.next().unwrap_or("");
+    let opt = parts.next();
+    if !visible.contains(format!("{parent}/{module}.py").as_str()) {
+        return true;
+    }
+    opt.is_some() && visible.contains(format!("{dir}/{module}.{tag}.pyc").as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_aggregate_below_their_common_directory() {
+        let agg = aggregate_paths([
+            ("root/.cache/uv/archive-v0/a/x.py", 10),
+            ("root/.cache/uv/archive-v0/b/y.py", 20),
+            ("root/.cache/uv/wheels-v5/z.whl", 5),
+        ]);
+        assert_eq!(agg.len(), 2);
+        assert_eq!(agg[0].path, "/root/.cache/uv/archive-v0");
+        assert_eq!(agg[0].bytes, 30);
+        let single = aggregate_paths([("app/models/model.safetensors", 7)]);
+        assert_eq!(single[0].path, "/app/models/model.safetensors");
+    }
+
+    #[test]
+    fn stale_and_duplicate_bytecode() {
+        let visible: HashSet<&str> = [
+            "a/m.py",
+            "a/__pycache__/m.cpython-311.pyc",
+            "a/__pycache__/m.cpython-311.opt-1.pyc",
+            "a/__pycache__/gone.cpython-311.pyc",
+        ]
+        .into_iter()
+        .collect();
+        assert!(!orphaned_or_duplicate("a/__pycache__/m.cpython-311.pyc", &visible));
+        assert!(orphaned_or_duplicate("a/__pycache__/m.cpython-311.opt-1.pyc", &visible));
+        assert!(orphaned_or_duplicate("a/__pycache__/gone.cpython-311.pyc", &visible));
+    }
+}

@@ -1,0 +1,126 @@
+//! `FinalFs`: the final filesystem as the analyses see it: look-ups through symlinked
+//! directories (merged /usr), captured contents, and one owner path per content.
+
+use std::collections::HashMap;
+
+use imgprof_layers::{EntryKind, Inode, LayerIndex, Slot, Stack};
+
+pub struct FinalFs<'s, 'a> {
+    pub stack: &'s Stack<'a>,
+    /// For each visible content, the path that carries it: the regular-file entry itself
+    /// when visible, else the first visible hard link (in path order).
+    owner_of_inode: HashMap<Inode, &'a str>,
+}
+
+/// A visible file with content.
+#[derive(Debug, Clone, Copy)]
+pub struct FinalFile<'a> {
+    pub path: &'a str,
+    pub slot: Slot,
+    pub inode: Inode,
+    pub bytes: u64,
+}
+
+impl<'s, 'a> FinalFs<'s, 'a> {
+    pub fn new(stack: &'s Stack<'a>) -> Self {
+        let mut owner_of_inode: HashMap<Inode, &'a str> = HashMap::new();
+        for (path, slot) in stack.visible() {
+            let Some(inode) = slot.inode else { continue };
+            let is_data_entry = inode.layer == slot.layer && inode.entry == slot.entry;
+            if is_data_entry {
+                owner_of_inode.insert(inode, path);
+            } else {
+                owner_of_inode.entry(inode).or_insert(path);
+            }
+        }
+        FinalFs { stack, owner_of_inode }
+    }
+
+    pub fn layers(&self) -> &'a [LayerIndex] {
+        self.stack.layers()
+    }
+
+    /// Every visible content once, at its owner path.
+    pub fn files(&self) -> impl Iterator<Item = FinalFile<'a>> + '_ {
+        self.stack.visible().filter_map(move |(path, slot)| {
+            let inode = slot.inode?;
+            (self.owner_of_inode.get(&inode) == Some(&path)).then(|| FinalFile {
+                path,
+                slot,
+                inode,
+                bytes: self.size(inode),
+            })
+        })
+    }
+
+    pub fn size(&self, inode: Inode) -> u64 {
+        self.layers()[inode.layer as usize].entries[inode.entry as usize].size
+    }
+
+    /// The captured content of the file visible at `path`.
+    pub fn content(&self, path: &str) -> Option<&'a [u8]> {
+        let slot = self.stack.get(path)?;
+        let inode = slot.inode?;
+        self.layers()[inode.layer as usize].captured(inode.entry)
+    }
+
+    /// Captured contents of visible files whose paths satisfy `wanted`.
+    pub fn contents(&self, wanted: impl Fn(&str) -> bool) -> Vec<(&'a str, &'a [u8])> {
+        self.stack
+            .visible()
+            .filter(|(path, _)| wanted(path))
+            .filter_map(|(path, slot)| {
+                let inode = slot.inode?;
+                Some((path, self.layers()[inode.layer as usize].captured(inode.entry)?))
+            })
+            .collect()
+    }
+
+    /// The visible slot at `path`, following symlinked directories on the way (so
+    /// `bin/bash` finds `usr/bin/bash` when `bin -> usr/bin`); the last component is not
+    /// followed.
+    pub fn lookup(&self, path: &str) -> Option<(String, Slot)> {
+        if let Some(slot) = self.stack.get(path) {
+            return Some((path.to_owned(), slot));
+        }
+        let mut pending: Vec<String> = path
+            .split('/')
+            .rev()
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let mut resolved: Vec<String> = Vec::new();
+        let mut hops = 0;
+        while let Some(part) = pending.pop() {
+            match part.as_str() {
+                "." => continue,
+                ".." => {
+                    resolved.pop();
+                    continue;
+                }
+                _ => resolved.push(part),
+            }
+            if pending.is_empty() {
+                break;
+            }
+            let current = resolved.join("/");
+            let slot = self.stack.get(&current)?;
+            let entry = self.stack.entry(slot);
+            if entry.kind == EntryKind::Symlink {
+                hops += 1;
+                if hops > 40 {
+                    return None;
+                }
+                let target = entry.link.as_deref().unwrap_or("");
+                resolved.pop();
+                if target.starts_with('/') {
+                    resolved.clear();
+                }
+                pending.extend(target.split('/').rev().filter(|p| !p.is_empty()).map(str::to_owned));
+            }
+        }
+        let joined = resolved.join("/");
+        let slot = self.stack.get(&joined)?;
+        Some((joined, slot))
+    }
+}

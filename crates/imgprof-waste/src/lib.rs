@@ -1,0 +1,193 @@
+//! What the bytes of an image are and what to change.
+//!
+//! From the stacked image ([`imgprof_layers::Stack`]) this crate attributes every byte of
+//! the final filesystem, and every redundant byte, to one category of the rule table
+//! ([`categories::RULES`]); reads the package databases (dpkg, apk, pip) to give bytes
+//! per package; and turns both into [`Finding`]s: the layer and instruction responsible,
+//! why it costs, a Dockerfile fix and the bytes it saves, plus a projected size with
+//! every fix applied. The layer walk keeps the file contents this needs
+//! ([`capture_policy`]).
+
+mod base;
+mod capture;
+pub mod categories;
+mod findings;
+mod fs;
+mod packages;
+mod secrets;
+
+use std::collections::{HashMap, HashSet};
+
+use imgprof_layers::{Inode, Stack};
+use imgprof_source::{Digest, Image};
+use serde::Serialize;
+
+pub use base::BaseImage;
+pub use capture::capture_policy;
+pub use categories::CategoryBytes;
+pub use findings::{Finding, PathBytes, Severity};
+pub use packages::{Manager, Package};
+
+use categories::{FileFacts, classify};
+use findings::Classified;
+use fs::FinalFs;
+use packages::Packages;
+
+/// Everything this crate concludes about one image.
+#[derive(Debug, Clone, Serialize)]
+pub struct WasteReport {
+    pub base: BaseImage,
+    /// Every category, in rule order, `other` last; final and redundant bytes add up to
+    /// the image's totals.
+    pub categories: Vec<CategoryBytes>,
+    pub packages: Vec<Package>,
+    /// Final-filesystem bytes no package claims.
+    pub unowned_bytes: u64,
+    /// Ranked by the bytes their fix saves.
+    pub findings: Vec<Finding>,
+    pub projection: Projection,
+}
+
+/// The image with every fix applied, each byte counted once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Projection {
+    /// Σ file bytes the image ships now (all layers).
+    pub shipped_bytes: u64,
+    /// What it would ship with every fix applied.
+    pub projected_bytes: u64,
+    pub saves_bytes: u64,
+}
+
+pub(crate) struct Analysis<'s, 'a> {
+    stack: &'s Stack<'a>,
+    packages: Packages,
+    classified: Vec<Classified<'a>>,
+    base: BaseImage,
+    instructions: Vec<Option<String>>,
+    user: Option<String>,
+    /// The config's working directory, normalised (no leading `/`), unless `/`.
+    workdir: Option<String>,
+}
+
+/// Analyses a stacked image. `base_diff_ids` are the layers of a known base image
+/// (`--base`), if the user gave one.
+pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]>) -> WasteReport {
+    let fs = FinalFs::new(stack);
+    let packages = Packages::read(&fs);
+    let config = &image.config;
+    let workdir = config
+        .config
+        .working_dir
+        .as_deref()
+        .map(|w| w.trim_matches('/').to_owned())
+        .filter(|w| !w.is_empty());
+
+    let classified: Vec<Classified<'_>> = fs
+        .files()
+        .map(|f| {
+            let package = packages.owner_of(f.inode);
+            let secret = secrets::looks_secret(f.path, fs.content(f.path)).is_some();
+            let facts = FileFacts {
+                path: f.path,
+                bytes: f.bytes,
+                package,
+                secret,
+                workdir: workdir.as_deref(),
+            };
+            Classified {
+                path: f.path,
+                inode: f.inode,
+                layer: f.slot.layer,
+                bytes: f.bytes,
+                category: classify(&facts),
+            }
+        })
+        .collect();
+
+    let diff_ids: Vec<Digest> = stack.layers().iter().map(|l| l.diff_id.clone()).collect();
+    let base = base::detect(&config.history, &diff_ids, base_diff_ids, &fs);
+    let instructions = imgprof_source::history::layer_history(&config.history, stack.layers().len())
+        .into_iter()
+        .map(|h| {
+            h.and_then(|h| h.created_by.as_deref())
+                .map(imgprof_source::history::instruction)
+        })
+        .collect();
+    let analysis = Analysis {
+        stack,
+        packages,
+        classified,
+        base,
+        instructions,
+        user: config.config.user.clone(),
+        workdir: workdir.clone(),
+    };
+    let findings = analysis.findings();
+    let projection = analysis.projection(&findings);
+    let categories = analysis.categories(workdir.as_deref());
+    let unowned_bytes = stack.final_bytes().saturating_sub(analysis.packages.owned_bytes());
+    WasteReport {
+        base: analysis.base,
+        categories,
+        packages: analysis.packages.list,
+        unowned_bytes,
+        findings,
+        projection,
+    }
+}
+
+impl Analysis<'_, '_> {
+    fn categories(&self, workdir: Option<&str>) -> Vec<CategoryBytes> {
+        let mut list: Vec<CategoryBytes> = categories::RULES
+            .iter()
+            .map(|r| (r.id, r.title))
+            .chain([(categories::OTHER, "other")])
+            .map(|(id, title)| CategoryBytes {
+                id,
+                title,
+                final_bytes: 0,
+                final_files: 0,
+                redundant_bytes: 0,
+            })
+            .collect();
+        let position: HashMap<&str, usize> = list.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
+        for f in &self.classified {
+            let c = &mut list[position[f.category]];
+            c.final_bytes += f.bytes;
+            c.final_files += 1;
+        }
+        for lost in self.stack.lost_copies() {
+            let facts = FileFacts {
+                path: lost.path,
+                bytes: lost.bytes,
+                package: None,
+                secret: secrets::looks_secret(lost.path, None).is_some(),
+                workdir,
+            };
+            list[position[classify(&facts)]].redundant_bytes += lost.bytes;
+        }
+        list
+    }
+
+    fn projection(&self, findings: &[Finding]) -> Projection {
+        let shipped = self.stack.shipped_bytes();
+        let mut contents: HashSet<Inode> = HashSet::new();
+        let mut lost: HashSet<Inode> = HashSet::new();
+        for f in findings {
+            contents.extend(f.removes.contents.iter().copied());
+            lost.extend(f.removes.lost.iter().copied());
+        }
+        let layers = self.stack.layers();
+        let size = |i: &Inode| layers[i.layer as usize].entries[i.entry as usize].size;
+        let saves: u64 = contents.iter().map(size).sum::<u64>() + lost.iter().map(size).sum::<u64>();
+        Projection {
+            shipped_bytes: shipped,
+            projected_bytes: shipped.saturating_sub(saves),
+            saves_bytes: saves,
+        }
+    }
+}
+
+pub(crate) fn human(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::DECIMAL)
+}

@@ -1,0 +1,312 @@
+//! Which installed package owns which file: dpkg (`/var/lib/dpkg/status` and
+//! `info/*.list`), apk (`/lib/apk/db/installed`) and pip (`*.dist-info/RECORD`,
+//! `*.egg-info/installed-files.txt`). Sizes are those of the files as the final
+//! filesystem shows them, each content once.
+
+use std::collections::{HashMap, HashSet};
+
+use imgprof_layers::Inode;
+use serde::Serialize;
+
+use crate::fs::FinalFs;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Manager {
+    Dpkg,
+    Apk,
+    Pip,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Package {
+    pub manager: Manager,
+    pub name: String,
+    pub version: String,
+    /// dpkg/apk: the architecture; pip: the site directory (`/usr/lib/python3/dist-packages`).
+    pub location: String,
+    /// Runtime dependencies as the package database lists them (dpkg `Depends`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub depends: Vec<String>,
+    /// Σ distinct contents of the package's files in the final filesystem.
+    pub bytes: u64,
+    pub files: u64,
+}
+
+/// Packages and file ownership of the final filesystem.
+#[derive(Debug, Default)]
+pub struct Packages {
+    pub list: Vec<Package>,
+    /// Owner package (index into `list`) of each visible content.
+    owner: HashMap<Inode, usize>,
+}
+
+impl Packages {
+    pub fn owner_of(&self, inode: Inode) -> Option<&Package> {
+        self.owner.get(&inode).map(|&i| &self.list[i])
+    }
+
+    pub fn owned_bytes(&self) -> u64 {
+        self.list.iter().map(|p| p.bytes).sum()
+    }
+
+    pub fn find(&self, manager: Manager, name: &str) -> Option<&Package> {
+        self.list.iter().find(|p| p.manager == manager && p.name == name)
+    }
+
+    pub fn read(fs: &FinalFs<'_, '_>) -> Packages {
+        let mut packages = Packages::default();
+        // dpkg first: where a pip distribution and a Debian package claim the same file
+        // (python3-* packages are both), the Debian package owns it.
+        read_dpkg(fs, &mut packages);
+        read_apk(fs, &mut packages);
+        read_pip(fs, &mut packages);
+        packages.sort_by_size();
+        packages
+    }
+
+    /// Largest first (ties by name), keeping the ownership map pointing at the same packages.
+    fn sort_by_size(&mut self) {
+        let mut order: Vec<usize> = (0..self.list.len()).collect();
+        order.sort_by(|&a, &b| {
+            let (a, b) = (&self.list[a], &self.list[b]);
+            b.bytes.cmp(&a.bytes).then_with(|| a.name.cmp(&b.name))
+        });
+        let mut new_index = vec![0; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            new_index[old] = new;
+        }
+        let mut slots: Vec<Option<Package>> = std::mem::take(&mut self.list).into_iter().map(Some).collect();
+        self.list = order.iter().filter_map(|&old| slots[old].take()).collect();
+        for owner in self.owner.values_mut() {
+            *owner = new_index[*owner];
+        }
+    }
+
+    /// Adds a package owning `paths` (looked up in the final filesystem, symlinked
+    /// directories followed); contents already owned stay with their first owner.
+    fn add(&mut self, fs: &FinalFs<'_, '_>, mut package: Package, paths: impl IntoIterator<Item = String>) {
+        let index = self.list.len();
+        let mut seen = HashSet::new();
+        for path in paths {
+            let Some((_, slot)) = fs.lookup(&path) else { continue };
+            let Some(inode) = slot.inode else { continue };
+            if !seen.insert(inode) || self.owner.contains_key(&inode) {
+                continue;
+            }
+            self.owner.insert(inode, index);
+            package.bytes += fs.size(inode);
+            package.files += 1;
+        }
+        self.list.push(package);
+    }
+}
+
+/// `Key: value` paragraphs, as dpkg's status and apk's installed database are written.
+fn paragraphs(text: &str) -> impl Iterator<Item = Vec<(&str, String)>> {
+    text.split("\n\n").map(|para| {
+        let mut fields: Vec<(&str, String)> = Vec::new();
+        for line in para.lines() {
+            if line.starts_with(' ') || line.starts_with('\t') {
+                if let Some((_, value)) = fields.last_mut() {
+                    value.push('\n');
+                    value.push_str(line.trim());
+                }
+            } else if let Some((key, value)) = line.split_once(':') {
+                fields.push((key, value.trim().to_owned()));
+            }
+        }
+        fields
+    })
+}
+
+fn field<'p>(fields: &'p [(&str, String)], key: &str) -> Option<&'p str> {
+    fields.iter().find(|(k, _)| *k == key).map(|(_, v)| v.as_str())
+}
+
+fn read_dpkg(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
+    let Some(status) = fs.content("var/lib/dpkg/status") else {
+        return;
+    };
+    let status = String::from_utf8_lossy(status);
+    let lists: HashMap<String, &[u8]> = fs
+        .contents(|p| p.starts_with("var/lib/dpkg/info/") && p.ends_with(".list"))
+        .into_iter()
+        .map(|(path, content)| {
+            let file = &path["var/lib/dpkg/info/".len()..path.len() - ".list".len()];
+            (file.to_owned(), content)
+        })
+        .collect();
+    for fields in paragraphs(&status) {
+        let (Some(name), Some(state)) = (field(&fields, "Package"), field(&fields, "Status")) else {
+            continue;
+        };
+        if !state.ends_with(" installed") {
+            continue;
+        }
+        let arch = field(&fields, "Architecture").unwrap_or("");
+        let list = lists.get(&format!("{name}:{arch}")).or_else(|| lists.get(name));
+        let paths: Vec<String> = list
+            .map(|l| {
+                String::from_utf8_lossy(l)
+                    .lines()
+                    .map(|line| line.trim_start_matches('/').to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let depends = field(&fields, "Depends")
+            .map(|d| {
+                d.split(',')
+                    .filter_map(|alt| alt.split('|').next())
+                    .filter_map(|dep| dep.split_whitespace().next())
+                    .map(|dep| dep.split(':').next().unwrap_or(dep).to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let package = Package {
+            manager: Manager::Dpkg,
+            name: name.to_owned(),
+            version: field(&fields, "Version").unwrap_or("").to_owned(),
+            location: arch.to_owned(),
+            depends,
+            bytes: 0,
+            files: 0,
+        };
+        packages.add(fs, package, paths);
+    }
+}
+
+fn read_apk(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
+    let Some(db) = fs.content("lib/apk/db/installed") else {
+        return;
+    };
+    let db = String::from_utf8_lossy(db);
+    for block in db.split("\n\n") {
+        let mut name = None;
+        let mut version = "";
+        let mut arch = "";
+        let mut dir = String::new();
+        let mut paths = Vec::new();
+        for line in block.lines() {
+            let Some((key, value)) = line.split_once(':') else {
+                continue;
+            };
+            match key {
+                "P" => name = Some(value),
+                "V" => version = value,
+                "A" => arch = value,
+                "F" => dir = value.trim_matches('/').to_owned(),
+                "R" => paths.push(if dir.is_empty() {
+                    value.to_owned()
+                } else {
+                    format!("{dir}/{value}")
+                }),
+                _ => {}
+            }
+        }
+        let Some(name) = name else { continue };
+        let package = Package {
+            manager: Manager::Apk,
+            name: name.to_owned(),
+            version: version.to_owned(),
+            location: arch.to_owned(),
+            depends: Vec::new(),
+            bytes: 0,
+            files: 0,
+        };
+        packages.add(fs, package, paths);
+    }
+}
+
+fn read_pip(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
+    let records = fs.contents(|p| p.ends_with(".dist-info/RECORD") || p.ends_with(".egg-info/installed-files.txt"));
+    for (path, content) in records {
+        let Some((meta_dir, file)) = path.rsplit_once('/') else {
+            continue;
+        };
+        let (site_dir, meta_name) = meta_dir.rsplit_once('/').unwrap_or(("", meta_dir));
+        let stem = meta_name.trim_end_matches(".dist-info").trim_end_matches(".egg-info");
+        let (name, version) = stem.split_once('-').unwrap_or((stem, ""));
+        let version = version.split('-').next().unwrap_or(version);
+        let text = String::from_utf8_lossy(content);
+        // RECORD paths are relative to the site directory; installed-files.txt ones to
+        // the egg-info directory.
+        let base = if file == "RECORD" { site_dir } else { meta_dir };
+        let paths: Vec<String> = text
+            .lines()
+            .filter_map(|line| {
+                let rel = if file == "RECORD" {
+                    record_path(line)?
+                } else {
+                    line.trim()
+                };
+                (!rel.is_empty()).then(|| join_relative(base, rel))
+            })
+            .collect();
+        let package = Package {
+            manager: Manager::Pip,
+            name: name.replace('_', "-").to_lowercase(),
+            version: version.to_owned(),
+            location: format!("/{site_dir}"),
+            depends: Vec::new(),
+            bytes: 0,
+            files: 0,
+        };
+        packages.add(fs, package, paths);
+    }
+}
+
+/// The path column of a RECORD line (CSV: `path,hash,size`; a path with a comma is quoted).
+fn record_path(line: &str) -> Option<&str> {
+    if let Some(rest) = line.strip_prefix('"') {
+        return rest.split_once('"').map(|(p, _)| p);
+    }
+    line.split(',').next()
+}
+
+/// `base` + a relative path that may climb with `..`, normalised.
+fn join_relative(base: &str, rel: &str) -> String {
+    let mut parts: Vec<&str> = if rel.starts_with('/') {
+        Vec::new()
+    } else {
+        base.split('/').filter(|p| !p.is_empty()).collect()
+    };
+    for part in rel.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_paths() {
+        assert_eq!(
+            record_path("fastapi/__init__.py,sha256=abc,1000"),
+            Some("fastapi/__init__.py")
+        );
+        assert_eq!(record_path("\"a,b.py\",sha256=x,1"), Some("a,b.py"));
+        assert_eq!(
+            join_relative("usr/local/lib/python3.11/dist-packages", "../../../bin/uvicorn"),
+            "usr/local/bin/uvicorn"
+        );
+    }
+
+    #[test]
+    fn dpkg_paragraphs() {
+        let text = "Package: a\nStatus: install ok installed\nDepends: libc6 (>= 2), libpq5 | libpq\nDescription: x\n more\n\nPackage: b\nStatus: deinstall ok config-files\n";
+        let paras: Vec<_> = paragraphs(text).collect();
+        assert_eq!(field(&paras[0], "Package"), Some("a"));
+        assert_eq!(field(&paras[0], "Description"), Some("x\nmore"));
+        assert_eq!(field(&paras[1], "Status"), Some("deinstall ok config-files"));
+    }
+}
