@@ -191,3 +191,22 @@ impl Analysis<'_, '_> {
 pub(crate) fn human(bytes: u64) -> String {
     humansize::format_size(bytes, humansize::DECIMAL)
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_list_every_category_and_finding() {
+        let doc = include_str!("../../../docs/rules.md");
+        for rule in crate::categories::RULES {
+            assert!(
+                doc.contains(&format!("`{}`", rule.id)),
+                "docs/rules.md lacks category {}",
+                rule.id
+            );
+        }
+        let findings = include_str!("findings.rs");
+        for id in findings.split('"').filter(|s| s.len() == 6 && s.starts_with("IMG")) {
+            assert!(doc.contains(id), "docs/rules.md lacks finding {id}");
+        }
+    }
+}
