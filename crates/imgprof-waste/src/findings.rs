@@ -45,20 +45,19 @@ pub struct Finding {
     pub removes: Removes,
 }
 
-/// What a fix takes out of the image.
+/// What a fix takes out of the image: contents of the final filesystem and lost copies
+/// (redundant bytes), each by the (layer, entry) that shipped it.
 #[derive(Debug, Clone, Default)]
 pub struct Removes {
-    /// Contents of the final filesystem.
-    pub contents: Vec<Inode>,
-    /// Lost copies (redundant bytes), by (layer, entry).
-    pub lost: Vec<Inode>,
+    pub inodes: Vec<Inode>,
 }
 
 /// Below this, a waste finding is informational.
 const WARN_BYTES: u64 = 1_000_000;
 const TOP_PATHS: usize = 5;
 
-/// A final-filesystem file with what the analyses know of it.
+/// A shipped copy of file content, in the final filesystem or lost (redundant), with
+/// its category.
 pub(crate) struct Classified<'a> {
     pub path: &'a str,
     pub inode: Inode,
@@ -152,17 +151,28 @@ impl Analysis<'_, '_> {
             why: d.why,
             fix: d.fix,
             removes: Removes {
-                contents: d.files.iter().map(|f| f.inode).collect(),
-                lost: Vec::new(),
+                inodes: d.files.iter().map(|f| f.inode).collect(),
             },
         })
     }
 
+    /// Final-filesystem files of these categories, in the base layers or above them.
     fn category_files(&self, categories: &[&str], base: bool) -> Vec<&Classified<'_>> {
         self.classified
             .iter()
             .filter(|f| categories.contains(&f.category) && ((f.layer as usize) < self.base.layers) == base)
             .collect()
+    }
+
+    /// The same, plus lost copies of these categories: deleted later, they still ship.
+    fn category_copies(&self, categories: &[&str], base: bool) -> Vec<&Classified<'_>> {
+        let mut files = self.category_files(categories, base);
+        files.extend(
+            self.lost
+                .iter()
+                .filter(|f| categories.contains(&f.category) && ((f.layer as usize) < self.base.layers) == base),
+        );
+        files
     }
 
     pub(crate) fn findings(&self) -> Vec<Finding> {
@@ -246,9 +256,12 @@ impl Analysis<'_, '_> {
                     .packages
                     .find(Manager::Dpkg, name)
                     .map(|p| {
+                        // The runtime library shares the -dev package's stem: libpq-dev ->
+                        // libpq5, zlib1g-dev -> zlib1g, libpython3.11-dev -> libpython3.11.
+                        let stem = name.trim_end_matches("-dev");
                         p.depends
                             .iter()
-                            .filter(|d| d.starts_with("lib") && !d.ends_with("-dev") && !d.starts_with("libc6"))
+                            .filter(|d| d.starts_with(stem) && !d.ends_with("-dev") && !d.starts_with("libc6"))
                             .cloned()
                             .collect()
                     })
@@ -290,10 +303,8 @@ impl Analysis<'_, '_> {
     }
 
     fn cache_finding(&self) -> Option<Finding> {
-        let files = self.category_files(&["package-cache"], false);
-        let mut base = self.category_files(&["package-cache"], true);
-        let mut files = files;
-        files.append(&mut base);
+        let mut files = self.category_copies(&["package-cache"], false);
+        files.extend(self.category_copies(&["package-cache"], true));
         let tools: Vec<&str> = ["pip", "uv", "pypoetry", "pipenv", "yarn", "_cacache"]
             .into_iter()
             .filter(|t| files.iter().any(|f| f.path.split('/').any(|c| c == *t)))
@@ -356,7 +367,7 @@ impl Analysis<'_, '_> {
                     id,
                     severity: None,
                     title: title.to_owned(),
-                    files: self.category_files(&[category], false),
+                    files: self.category_copies(&[category], false),
                     why: format!("{} {}", rule.what, rule.why),
                     fix,
                 })
@@ -369,6 +380,7 @@ impl Analysis<'_, '_> {
         let names: HashSet<&str> = self
             .classified
             .iter()
+            .chain(&self.lost)
             .filter(|f| f.category == "build-context" || f.category == "secrets" || f.category == "models")
             .flat_map(|f| f.path.split('/'))
             .collect();
@@ -490,8 +502,7 @@ impl Analysis<'_, '_> {
                 why,
                 fix,
                 removes: Removes {
-                    contents: Vec::new(),
-                    lost: copies
+                    inodes: copies
                         .iter()
                         .map(|c| Inode {
                             layer: c.layer,
@@ -598,8 +609,7 @@ impl Analysis<'_, '_> {
             ),
             fix: "# keep build-time bytecode; to skip it entirely:\nENV PYTHONDONTWRITEBYTECODE=1\nRUN pip install --no-compile --no-cache-dir -r requirements.txt".to_owned(),
             removes: Removes {
-                contents: removable.iter().map(|f| f.inode).collect(),
-                lost: Vec::new(),
+                inodes: removable.iter().map(|f| f.inode).collect(),
             },
         })
     }

@@ -61,7 +61,10 @@ pub struct Projection {
 pub(crate) struct Analysis<'s, 'a> {
     stack: &'s Stack<'a>,
     packages: Packages,
+    /// Final-filesystem contents, each once.
     classified: Vec<Classified<'a>>,
+    /// Lost copies (redundant bytes), classified by path.
+    lost: Vec<Classified<'a>>,
     base: BaseImage,
     instructions: Vec<Option<String>>,
     user: Option<String>,
@@ -104,6 +107,30 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]
         })
         .collect();
 
+    let lost = stack
+        .lost_copies()
+        .iter()
+        .map(|l| {
+            let facts = FileFacts {
+                path: l.path,
+                bytes: l.bytes,
+                package: None,
+                secret: secrets::looks_secret(l.path, None).is_some(),
+                workdir: workdir.as_deref(),
+            };
+            Classified {
+                path: l.path,
+                inode: Inode {
+                    layer: l.layer,
+                    entry: l.entry,
+                },
+                layer: l.layer,
+                bytes: l.bytes,
+                category: classify(&facts),
+            }
+        })
+        .collect();
+
     let diff_ids: Vec<Digest> = stack.layers().iter().map(|l| l.diff_id.clone()).collect();
     let base = base::detect(&config.history, &diff_ids, base_diff_ids, &fs);
     let instructions = imgprof_source::history::layer_history(&config.history, stack.layers().len())
@@ -117,6 +144,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]
         stack,
         packages,
         classified,
+        lost,
         base,
         instructions,
         user: config.config.user.clone(),
@@ -124,7 +152,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]
     };
     let findings = analysis.findings();
     let projection = analysis.projection(&findings);
-    let categories = analysis.categories(workdir.as_deref());
+    let categories = analysis.categories();
     let unowned_bytes = stack.final_bytes().saturating_sub(analysis.packages.owned_bytes());
     WasteReport {
         base: analysis.base,
@@ -137,7 +165,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]
 }
 
 impl Analysis<'_, '_> {
-    fn categories(&self, workdir: Option<&str>) -> Vec<CategoryBytes> {
+    fn categories(&self) -> Vec<CategoryBytes> {
         let mut list: Vec<CategoryBytes> = categories::RULES
             .iter()
             .map(|r| (r.id, r.title))
@@ -156,30 +184,20 @@ impl Analysis<'_, '_> {
             c.final_bytes += f.bytes;
             c.final_files += 1;
         }
-        for lost in self.stack.lost_copies() {
-            let facts = FileFacts {
-                path: lost.path,
-                bytes: lost.bytes,
-                package: None,
-                secret: secrets::looks_secret(lost.path, None).is_some(),
-                workdir,
-            };
-            list[position[classify(&facts)]].redundant_bytes += lost.bytes;
+        for f in &self.lost {
+            list[position[f.category]].redundant_bytes += f.bytes;
         }
         list
     }
 
     fn projection(&self, findings: &[Finding]) -> Projection {
         let shipped = self.stack.shipped_bytes();
-        let mut contents: HashSet<Inode> = HashSet::new();
-        let mut lost: HashSet<Inode> = HashSet::new();
-        for f in findings {
-            contents.extend(f.removes.contents.iter().copied());
-            lost.extend(f.removes.lost.iter().copied());
-        }
+        let removed: HashSet<Inode> = findings.iter().flat_map(|f| f.removes.inodes.iter().copied()).collect();
         let layers = self.stack.layers();
-        let size = |i: &Inode| layers[i.layer as usize].entries[i.entry as usize].size;
-        let saves: u64 = contents.iter().map(size).sum::<u64>() + lost.iter().map(size).sum::<u64>();
+        let saves: u64 = removed
+            .iter()
+            .map(|i| layers[i.layer as usize].entries[i.entry as usize].size)
+            .sum();
         Projection {
             shipped_bytes: shipped,
             projected_bytes: shipped.saturating_sub(saves),

@@ -11,28 +11,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_same_as_dive, has_tool, report_json, root};
+use common::{assert_same_as_dive, has_tool, real_images_dir, report_json, unpack};
 use serde_json::Value;
-
-fn images_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("IMGPROF_REAL_IMAGES")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("testdata/real"));
-    if dir.join("naive.tar").exists() {
-        return Some(dir);
-    }
-    if std::env::var("IMGPROF_REQUIRE_REAL_IMAGES").as_deref() == Ok("1") {
-        panic!(
-            "realistic images missing at {}: run `cargo xtask real-images`",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "skipping: no realistic images at {} (cargo xtask real-images)",
-        dir.display()
-    );
-    None
-}
 
 /// Σ sizes of regular files in a layer blob, as GNU tar lists them.
 fn tar_listing_file_bytes(blob: &Path) -> u64 {
@@ -106,19 +86,8 @@ fn check_against_ground_truth(images: &Path, name: &str) {
     assert_eq!(report["image"]["shipped_bytes"], shipped, "{name}");
 
     // Final filesystem: umoci applies the layers (whiteouts included) into a rootfs.
-    let bundle = tempfile::tempdir().unwrap();
-    let bundle_dir = bundle.path().join("bundle");
-    let out = Command::new("umoci")
-        .args(["unpack", "--image", &format!("{}:{name}", layout.display())])
-        .arg(&bundle_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "umoci unpack: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (final_bytes, _) = unpacked_file_bytes(&bundle_dir.join("rootfs"));
+    let (_guard, rootfs) = unpack(&layout, name);
+    let (final_bytes, _) = unpacked_file_bytes(&rootfs);
     assert_eq!(report["image"]["final_bytes"], final_bytes, "{name}: final filesystem");
     assert_eq!(
         report["image"]["redundant_bytes"],
@@ -135,7 +104,7 @@ fn check_against_ground_truth(images: &Path, name: &str) {
 
 #[test]
 fn naive_image_matches_tar_and_umoci() {
-    let Some(images) = images_dir() else { return };
+    let Some(images) = real_images_dir() else { return };
     if !has_tool("umoci") {
         return;
     }
@@ -144,7 +113,7 @@ fn naive_image_matches_tar_and_umoci() {
 
 #[test]
 fn slim_image_matches_tar_and_umoci() {
-    let Some(images) = images_dir() else { return };
+    let Some(images) = real_images_dir() else { return };
     if !has_tool("umoci") {
         return;
     }
@@ -153,7 +122,7 @@ fn slim_image_matches_tar_and_umoci() {
 
 #[test]
 fn dive_figures_match_on_realistic_images() {
-    let Some(images) = images_dir() else { return };
+    let Some(images) = real_images_dir() else { return };
     if !has_tool("dive") {
         return;
     }

@@ -88,3 +88,42 @@ pub fn assert_same_as_dive(archive: &Path, ours: &Value) {
         "{name}: layer count"
     );
 }
+
+/// The realistic images of `cargo xtask real-images`, or `None` (with a note) when they
+/// have not been built; under `IMGPROF_REQUIRE_REAL_IMAGES=1` their absence fails.
+pub fn real_images_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("IMGPROF_REAL_IMAGES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("testdata/real"));
+    if dir.join("naive.tar").exists() {
+        return Some(dir);
+    }
+    if std::env::var("IMGPROF_REQUIRE_REAL_IMAGES").as_deref() == Ok("1") {
+        panic!(
+            "realistic images missing at {}: run `cargo xtask real-images`",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "skipping: no realistic images at {} (cargo xtask real-images)",
+        dir.display()
+    );
+    None
+}
+
+/// `umoci unpack` of `layout:tag` into a fresh directory; returns (guard, rootfs).
+pub fn unpack(layout: &Path, tag: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let bundle = dir.path().join("bundle");
+    let out = Command::new("umoci")
+        .args(["unpack", "--image", &format!("{}:{tag}", layout.display())])
+        .arg(&bundle)
+        .output()
+        .expect("umoci runs");
+    assert!(
+        out.status.success(),
+        "umoci unpack: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, bundle.join("rootfs"))
+}

@@ -1,0 +1,309 @@
+//! Categories, packages and findings on the realistic images, against ground truth
+//! computed here from the root filesystem `umoci unpack` produces: sums of apparent sizes
+//! with each inode once, as `find`/`du --apparent-size` would give, and the package
+//! databases read with paths resolved by the kernel (`canonicalize`).
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use common::{has_tool, real_images_dir, report_json, unpack};
+use serde_json::Value;
+
+/// Regular files of a root filesystem: (relative path, size, inode).
+fn files(rootfs: &Path) -> Vec<(String, u64, (u64, u64))> {
+    let mut out = Vec::new();
+    let mut stack = vec![rootfs.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let entry = entry.unwrap();
+            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.is_file() {
+                let rel = entry.path().strip_prefix(rootfs).unwrap().display().to_string();
+                out.push((rel, meta.size(), (meta.dev(), meta.ino())));
+            }
+        }
+    }
+    out
+}
+
+/// Σ sizes of distinct inodes among the files `wanted` selects.
+fn du(all: &[(String, u64, (u64, u64))], wanted: impl Fn(&str) -> bool) -> u64 {
+    let mut seen = HashSet::new();
+    all.iter()
+        .filter(|(p, _, ino)| wanted(p) && seen.insert(*ino))
+        .map(|(_, size, _)| size)
+        .sum()
+}
+
+fn category(report: &Value, id: &str) -> u64 {
+    report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap_or_else(|| panic!("category {id}"))["final_bytes"]
+        .as_u64()
+        .unwrap()
+}
+
+fn assert_close(what: &str, ours: u64, truth: u64) {
+    let diff = ours.abs_diff(truth) as f64;
+    assert!(
+        diff <= truth as f64 * 0.005,
+        "{what}: imgprof {ours} vs ground truth {truth} ({:.3}% apart)",
+        diff * 100.0 / truth.max(1) as f64
+    );
+    eprintln!("{what}: imgprof {ours}, ground truth {truth}");
+}
+
+fn in_cache(p: &str) -> bool {
+    p.contains(".cache/pip/") || p.contains(".cache/uv/")
+}
+
+fn in_site(p: &str) -> bool {
+    p.contains("/site-packages/") || p.contains("/dist-packages/")
+}
+
+fn is_bytecode(p: &str) -> bool {
+    p.contains("/__pycache__/") || p.ends_with(".pyc") || p.ends_with(".pyo")
+}
+
+fn is_header(p: &str) -> bool {
+    p.starts_with("usr/include/") || [".h", ".hpp", ".hh", ".hxx"].iter().any(|s| p.ends_with(s))
+}
+
+#[test]
+fn naive_categories_match_the_unpacked_filesystem() {
+    let Some(images) = real_images_dir() else { return };
+    if !has_tool("umoci") {
+        return;
+    }
+    let layout = images.join("naive.oci");
+    let report = report_json(&format!("{}:naive", layout.display()));
+    let (_guard, rootfs) = unpack(&layout, "naive");
+    let all = files(&rootfs);
+
+    assert_close("package caches", category(&report, "package-cache"), du(&all, in_cache));
+    assert_close(
+        "bytecode",
+        category(&report, "bytecode"),
+        du(&all, |p| is_bytecode(p) && !in_cache(p) && !p.contains("/.git/")),
+    );
+    assert_close(
+        "headers (/usr/include and *.h)",
+        category(&report, "headers"),
+        du(&all, |p| is_header(p) && !in_cache(p) && !is_bytecode(p)),
+    );
+    assert_close(
+        "apt lists",
+        category(&report, "apt-lists"),
+        du(&all, |p| p.starts_with("var/lib/apt/lists/")),
+    );
+    assert_close(
+        "apt cache",
+        category(&report, "os-package-cache"),
+        du(&all, |p| p.starts_with("var/cache/apt/")),
+    );
+    assert_close(
+        "version control",
+        category(&report, "vcs"),
+        du(&all, |p| p.starts_with("app/.git/")),
+    );
+    assert_close(
+        "installed Python packages",
+        category(&report, "python-packages"),
+        du(&all, |p| {
+            let in_tests = p
+                .split('/')
+                .skip_while(|c| *c != "dist-packages" && *c != "site-packages")
+                .any(|c| c == "tests" || c == "test");
+            in_site(p)
+                && !in_cache(p)
+                && !is_bytecode(p)
+                && !is_header(p)
+                && !p.ends_with(".a")
+                && !p.ends_with(".la")
+                && !in_tests
+        }),
+    );
+    // The categories add up to the totals.
+    let sum: u64 = report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["final_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, report["image"]["final_bytes"].as_u64().unwrap());
+    let redundant: u64 = report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["redundant_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(redundant, report["image"]["redundant_bytes"].as_u64().unwrap());
+}
+
+/// Σ sizes of the files a package database lists, each resolved by the kernel inside the
+/// unpacked root filesystem (symlinked directories followed) and each inode once.
+fn listed_bytes(rootfs: &Path, listed: impl Iterator<Item = String>) -> u64 {
+    let mut seen = HashSet::new();
+    let mut bytes = 0;
+    let root = rootfs.canonicalize().unwrap();
+    for rel in listed {
+        let rel = rel.trim_start_matches('/');
+        let full = rootfs.join(rel);
+        let Ok(meta) = std::fs::symlink_metadata(&full) else {
+            continue;
+        };
+        if !meta.is_file() {
+            continue;
+        }
+        // Resolve the directory part only: the listed name itself may be a symlink.
+        let Some(parent) = full.parent().and_then(|p| p.canonicalize().ok()) else {
+            continue;
+        };
+        if !parent.starts_with(&root) {
+            continue;
+        }
+        if seen.insert((meta.dev(), meta.ino())) {
+            bytes += meta.size();
+        }
+    }
+    bytes
+}
+
+fn package(report: &Value, manager: &str, name: &str) -> u64 {
+    report["packages"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["manager"] == manager && p["name"] == name)
+        .unwrap_or_else(|| panic!("{manager} package {name} listed"))["bytes"]
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn naive_package_sizes_equal_their_listed_files() {
+    let Some(images) = real_images_dir() else { return };
+    if !has_tool("umoci") {
+        return;
+    }
+    let layout = images.join("naive.oci");
+    let report = report_json(&format!("{}:naive", layout.display()));
+    let (_guard, rootfs) = unpack(&layout, "naive");
+
+    for name in ["gcc-12", "cpp-12", "libpython3.11-dev"] {
+        let list = std::fs::read_to_string(rootfs.join(format!("var/lib/dpkg/info/{name}:amd64.list")))
+            .or_else(|_| std::fs::read_to_string(rootfs.join(format!("var/lib/dpkg/info/{name}.list"))))
+            .unwrap();
+        let truth = listed_bytes(&rootfs, list.lines().map(str::to_owned));
+        assert_eq!(package(&report, "dpkg", name), truth, "dpkg {name}");
+        eprintln!("dpkg {name}: {truth} bytes");
+    }
+
+    let site = rootfs.join("usr/local/lib/python3.11/dist-packages");
+    let mut records: HashMap<String, std::path::PathBuf> = HashMap::new();
+    for entry in std::fs::read_dir(&site).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if let Some(stem) = name.strip_suffix(".dist-info") {
+            let dist = stem.split('-').next().unwrap().replace('_', "-").to_lowercase();
+            records.insert(dist, path.join("RECORD"));
+        }
+    }
+    for dist in ["pydantic-core", "sqlalchemy", "fastapi"] {
+        let record = std::fs::read_to_string(&records[dist]).unwrap();
+        let listed = record.lines().filter_map(|l| l.split(',').next()).map(|p| {
+            let joined = site.join(p);
+            // RECORD paths may climb out of the site directory (`../../../bin/x`).
+            let normal: std::path::PathBuf = joined.components().fold(std::path::PathBuf::new(), |mut acc, c| {
+                match c {
+                    std::path::Component::ParentDir => {
+                        acc.pop();
+                    }
+                    other => acc.push(other),
+                }
+                acc
+            });
+            normal.strip_prefix(&rootfs).unwrap().display().to_string()
+        });
+        let truth = listed_bytes(&rootfs, listed);
+        assert_eq!(package(&report, "pip", dist), truth, "pip {dist}");
+        eprintln!("pip {dist}: {truth} bytes");
+    }
+}
+
+fn findings(report: &Value) -> Vec<&Value> {
+    report["findings"].as_array().unwrap().iter().collect()
+}
+
+#[test]
+fn naive_image_gets_the_tutorial_findings() {
+    let Some(images) = real_images_dir() else { return };
+    let report = report_json(&format!("{}:naive", images.join("naive.oci").display()));
+    let all = findings(&report);
+    let with_id = |id: &str| all.iter().filter(|f| f["id"] == id).collect::<Vec<_>>();
+    for (id, what) in [
+        ("IMG001", "toolchain in the final image"),
+        ("IMG002", "-dev packages"),
+        ("IMG003", "package cache"),
+        ("IMG004", "apt lists"),
+        ("IMG006", ".git"),
+        ("IMG007", "tests/ in the context"),
+        ("IMG009", "model deleted in a later layer"),
+        ("IMG013", "no USER"),
+    ] {
+        assert!(!with_id(id).is_empty(), "{id} ({what}) missing");
+    }
+    // Bytes of each finding equal the category or copies it names.
+    assert_eq!(
+        with_id("IMG003")[0]["bytes"].as_u64(),
+        Some(category(&report, "package-cache"))
+    );
+    assert_eq!(
+        with_id("IMG004")[0]["bytes"].as_u64(),
+        Some(category(&report, "apt-lists"))
+    );
+    let model = with_id("IMG009")
+        .into_iter()
+        .find(|f| {
+            f["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["path"].as_str().unwrap().starts_with("/app/models"))
+        })
+        .expect("a finding names the deleted model");
+    assert!(model["bytes"].as_u64().unwrap() >= 20 * 1024 * 1024);
+    assert!(model["instruction"].as_str().unwrap().starts_with("COPY"));
+    let dev = with_id("IMG002")[0];
+    assert!(dev["title"].as_str().unwrap().contains("libpq-dev"));
+    assert!(
+        dev["fix"].as_str().unwrap().contains("libpq5"),
+        "runtime counterpart named: {}",
+        dev["fix"]
+    );
+    // The projection never exceeds what ships, and claims each byte once.
+    let p = &report["projection"];
+    assert!(p["projected_bytes"].as_u64() < p["shipped_bytes"].as_u64());
+    let max_single = all.iter().map(|f| f["saves_bytes"].as_u64().unwrap()).max().unwrap();
+    assert!(p["saves_bytes"].as_u64().unwrap() >= max_single);
+}
+
+#[test]
+fn slim_image_gets_no_warning() {
+    let Some(images) = real_images_dir() else { return };
+    let report = report_json(&format!("{}:slim", images.join("slim.oci").display()));
+    let loud: Vec<String> = findings(&report)
+        .iter()
+        .filter(|f| f["severity"] != "info")
+        .map(|f| format!("{} {} ({} bytes)", f["id"], f["title"], f["bytes"]))
+        .collect();
+    assert!(loud.is_empty(), "false alarms on the slim image: {loud:?}");
+}
