@@ -226,6 +226,12 @@ fn read_pip(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
             continue;
         };
         let (site_dir, meta_name) = meta_dir.rsplit_once('/').unwrap_or(("", meta_dir));
+        // Installed distributions only: caches (uv's archive, pip's wheels) hold
+        // dist-info directories too.
+        let site_name = site_dir.rsplit('/').next().unwrap_or(site_dir);
+        if site_name != "site-packages" && site_name != "dist-packages" {
+            continue;
+        }
         let stem = meta_name.trim_end_matches(".dist-info").trim_end_matches(".egg-info");
         let (name, version) = stem.split_once('-').unwrap_or((stem, ""));
         let version = version.split('-').next().unwrap_or(version);
