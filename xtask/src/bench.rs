@@ -92,31 +92,34 @@ pub fn bench() -> Result<()> {
 }
 
 fn measure_pair(case: &Case) -> Result<(Sample, Sample)> {
+    let path = crate::ci::tool_path();
     // One warm-up each so both read the input from the page cache.
-    measure(&case.ours, true)?;
-    measure(&case.peer, false)?;
+    measure(&case.ours, true, &path)?;
+    measure(&case.peer, false, &path)?;
     let mut ours = Vec::new();
     let mut peer = Vec::new();
     for _ in 0..RUNS {
-        ours.push(measure(&case.ours, true)?);
-        peer.push(measure(&case.peer, false)?);
+        ours.push(measure(&case.ours, true, &path)?);
+        peer.push(measure(&case.peer, false, &path)?);
     }
     Ok((median(&ours), median(&peer)))
 }
 
 /// Runs `argv` under GNU time; `must_succeed` is false for peers whose CI mode exits 1
 /// when a rule fails (the analysis still ran in full).
-fn measure(argv: &[String], must_succeed: bool) -> Result<Sample> {
+fn measure(argv: &[String], must_succeed: bool, path: &str) -> Result<Sample> {
     let rss_file = tempfile_path("imgprof-bench-rss");
-    let start = Instant::now();
-    let status = Command::new("/usr/bin/time")
+    let mut command = Command::new("/usr/bin/time");
+    command
         .args(["-f", "%M", "-o"])
         .arg(&rss_file)
         .args(argv)
         .env("CI", "true")
-        .env("PATH", crate::ci::tool_path())
+        .env("PATH", path)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::null());
+    let start = Instant::now();
+    let status = command
         .status()
         .with_context(|| format!("running {argv:?} under /usr/bin/time"))?;
     let seconds = start.elapsed().as_secs_f64();

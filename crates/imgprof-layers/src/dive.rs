@@ -11,7 +11,7 @@
 //! `efficiency = Σ min / Σ cum` and `wasted = Σ cum over paths seen in two or more layers`.
 //! Sizes are tar header sizes of every entry, as dive reads them.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -142,8 +142,9 @@ struct PathData {
 #[derive(Clone)]
 struct Node {
     name: Box<str>,
-    parent: usize,
-    children: BTreeMap<Box<str>, usize>,
+    parent: u32,
+    /// Child ids, kept sorted by name (byte order, as dive visits them).
+    children: Vec<u32>,
     size: i64,
     is_dir: bool,
 }
@@ -160,7 +161,7 @@ impl Default for Tree {
             nodes: vec![Node {
                 name: "".into(),
                 parent: 0,
-                children: BTreeMap::new(),
+                children: Vec::new(),
                 size: 0,
                 is_dir: false,
             }],
@@ -171,6 +172,7 @@ impl Default for Tree {
 impl Tree {
     fn from_layer(layer: &LayerIndex) -> Tree {
         let mut tree = Tree::default();
+        tree.nodes.reserve(layer.entries.len());
         for entry in &layer.entries {
             // dive keys nodes by the names in the tar: whiteouts keep their `.wh.` prefix.
             let name = match entry.kind {
@@ -186,25 +188,32 @@ impl Tree {
         tree
     }
 
+    fn child(&self, node: usize, name: &str) -> Result<usize, usize> {
+        let children = &self.nodes[node].children;
+        children
+            .binary_search_by(|&c| (*self.nodes[c as usize].name).cmp(name))
+            .map(|i| children[i] as usize)
+    }
+
     fn add_path(&mut self, path: &str, size: i64, is_dir: bool) {
         let names: Vec<&str> = path.split('/').filter(|n| !n.is_empty()).collect();
         let mut node = 0;
         for (i, name) in names.iter().enumerate() {
-            node = match self.nodes[node].children.get(*name) {
-                Some(&child) => child,
-                None => {
+            node = match self.child(node, name) {
+                Ok(child) => child,
+                Err(position) => {
                     if name.starts_with(OPAQUE_PREFIX) {
                         return;
                     }
                     let child = self.nodes.len();
                     self.nodes.push(Node {
                         name: (*name).into(),
-                        parent: node,
-                        children: BTreeMap::new(),
+                        parent: node as u32,
+                        children: Vec::new(),
                         size: 0,
                         is_dir: false,
                     });
-                    self.nodes[node].children.insert((*name).into(), child);
+                    self.nodes[node].children.insert(position, child as u32);
                     child
                 }
             };
@@ -218,16 +227,15 @@ impl Tree {
     fn get(&self, path: &str) -> Option<usize> {
         let mut node = 0;
         for name in path.split('/').filter(|n| !n.is_empty()) {
-            node = *self.nodes[node].children.get(name)?;
+            node = self.child(node, name).ok()?;
         }
         Some(node)
     }
 
     fn remove(&mut self, path: &str) {
         if let Some(node) = self.get(path).filter(|&n| n != 0) {
-            let parent = self.nodes[node].parent;
-            let name = self.nodes[node].name.clone();
-            self.nodes[parent].children.remove(&name);
+            let parent = self.nodes[node].parent as usize;
+            self.nodes[parent].children.retain(|&c| c as usize != node);
         }
     }
 
@@ -243,7 +251,7 @@ impl Tree {
                 name
             };
             names.push(name);
-            current = self.nodes[current].parent;
+            current = self.nodes[current].parent as usize;
         }
         names.reverse();
         format!("/{}", names.join("/")).replace("//", "/")
@@ -259,8 +267,8 @@ impl Tree {
                 continue;
             }
             stack.push((node, true));
-            for &child in self.nodes[node].children.values().rev() {
-                stack.push((child, false));
+            for &child in self.nodes[node].children.iter().rev() {
+                stack.push((child as usize, false));
             }
         }
         if from == 0 {

@@ -23,7 +23,7 @@ pub use compression::Compression;
 pub use error::LayerError;
 pub use index::{CapturedFile, Entry, EntryCounts, EntryKind, LayerIndex};
 pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
-pub use walk::{CapturePolicy, LayerExpectation, capture_nothing, index_layer, index_layer_file, normalize_path};
+pub use walk::{CapturePolicy, LayerExpectation, capture_nothing, index_layer, normalize_path};
 
 /// Why an image's layers could not all be indexed.
 #[derive(Debug, thiserror::Error)]
@@ -34,55 +34,182 @@ pub enum IndexError {
     Layer(#[from] LayerError),
 }
 
-/// Indexes every layer of `image`, up to `jobs` layers at a time, largest first so the
-/// longest layer starts at once. Fails with the error of the lowest-indexed layer that
-/// failed; no partial result is returned.
+/// Indexes every layer of `image`, largest first, `jobs` at a time, verifying every digest.
+/// Fails with the error of the lowest-indexed layer that failed; no partial result.
 pub fn index_image(image: &Image, jobs: usize, capture: CapturePolicy) -> Result<Vec<LayerIndex>, IndexError> {
+    index_image_then(image, jobs, capture, |_| ()).map(|(layers, ())| layers)
+}
+
+/// Indexes every layer of `image` like [`index_image`], and runs `analyze` on the indexes
+/// as soon as every layer has been walked, while the sha256 of large uncompressed layers
+/// (what `docker save` writes) is still being computed on other threads. `analyze`'s
+/// result is returned only if every digest then matches; otherwise it is dropped and the
+/// digest error returned, so nothing computed from an unverified blob is ever shown.
+pub fn index_image_then<T>(
+    image: &Image,
+    jobs: usize,
+    capture: CapturePolicy,
+    analyze: impl FnOnce(&[LayerIndex]) -> T,
+) -> Result<(Vec<LayerIndex>, T), IndexError> {
     let count = image.layers.len();
+    let jobs = jobs.clamp(1, count.max(1));
     let mut order: Vec<usize> = (0..count).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(image.layers[i].size));
+
+    let expectations: Vec<LayerExpectation<'_>> = image
+        .layers
+        .iter()
+        .map(|layer| LayerExpectation {
+            location: &layer.location,
+            digest: layer.digest.as_ref(),
+            diff_id: &layer.diff_id,
+            capture,
+        })
+        .collect();
+    // Local files whose bytes are an uncompressed tar get their sha256 on the hash pool
+    // and a header-only walk on the walk pool; everything else streams once through
+    // hash, decompression, hash and walk.
+    let mut files = Vec::with_capacity(count);
+    for layer in &image.layers {
+        let file = image.layer_file(layer)?;
+        let skim = walk::is_uncompressed(&file).map_err(|source| LayerError::Read {
+            location: layer.location.clone(),
+            stage: "read",
+            source,
+        })?;
+        files.push((file, skim));
+    }
+
+    let hashed: Vec<Mutex<Option<std::io::Result<imgprof_source::Digest>>>> =
+        (0..count).map(|_| Mutex::new(None)).collect();
+    let to_hash: Vec<usize> = order.iter().copied().filter(|&i| files[i].1).collect();
+    let next_hash = AtomicUsize::new(0);
+
+    let walked = std::thread::scope(|scope| {
+        for _ in 0..jobs.min(to_hash.len()) {
+            scope.spawn(|| {
+                while let Some(&i) = to_hash.get(next_hash.fetch_add(1, Ordering::Relaxed)) {
+                    set(&hashed[i], walk::sha256_of(files[i].0.reader()));
+                }
+            });
+        }
+        let outcomes = walk_all(&order, jobs, &files, &expectations);
+        // Analyse while the hash pool finishes; `scope` waits for it before returning.
+        if outcomes.iter().all(WalkOutcome::succeeded) {
+            let layers: Vec<LayerIndex> = outcomes
+                .into_iter()
+                .zip(&files)
+                .zip(&expectations)
+                .filter_map(|((outcome, (file, _)), expect)| outcome.into_provisional(file, expect))
+                .collect();
+            let result = analyze(&layers);
+            Ok((layers, result))
+        } else {
+            Err(outcomes)
+        }
+    });
+
+    match walked {
+        Ok((layers, result)) => {
+            // Confirm the provisional digests of the skimmed layers.
+            for &i in &to_hash {
+                let digest = take(&hashed[i]).unwrap_or_else(|| Err(std::io::Error::other("the blob was not hashed")));
+                walk::verify_digest(&expectations[i], digest)?;
+            }
+            Ok((layers, result))
+        }
+        Err(outcomes) => {
+            for (i, outcome) in outcomes.into_iter().enumerate() {
+                let result = match outcome {
+                    WalkOutcome::Complete(result) => result.map(drop),
+                    WalkOutcome::Skimmed(walked) => {
+                        let digest =
+                            take(&hashed[i]).unwrap_or_else(|| Err(std::io::Error::other("the blob was not hashed")));
+                        walk::verify_digest(&expectations[i], digest).and(walked.map(drop))
+                    }
+                };
+                result?;
+            }
+            unreachable_error(image)
+        }
+    }
+}
+
+/// Walks every layer on `jobs` threads, largest first.
+fn walk_all(
+    order: &[usize],
+    jobs: usize,
+    files: &[(imgprof_source::BlobFile, bool)],
+    expectations: &[LayerExpectation<'_>],
+) -> Vec<WalkOutcome> {
+    let slots: Vec<Mutex<Option<WalkOutcome>>> = (0..files.len()).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<LayerIndex, IndexError>>>> = Mutex::new((0..count).map(|_| None).collect());
     std::thread::scope(|scope| {
-        for _ in 0..jobs.clamp(1, count.max(1)) {
+        for _ in 0..jobs {
             scope.spawn(|| {
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let result = index_one(image, i, capture);
-                    let failed = result.is_err();
-                    results.lock().unwrap_or_else(|e| e.into_inner())[i] = Some(result);
-                    if failed {
-                        // Stop handing out work; layers already running finish.
-                        next.store(count, Ordering::Relaxed);
-                    }
+                    let (file, skim) = &files[i];
+                    let outcome = if *skim {
+                        WalkOutcome::Skimmed(walk::skim_layer(file, &expectations[i]))
+                    } else {
+                        WalkOutcome::Complete(index_layer(file.reader(), expectations[i]))
+                    };
+                    set(&slots[i], outcome);
                 }
             });
         }
     });
-    let results = results.into_inner().unwrap_or_else(|e| e.into_inner());
-    let mut indexes = Vec::with_capacity(count);
-    let mut first_error = None;
-    for result in results {
-        match result {
-            Some(Ok(index)) => indexes.push(index),
-            Some(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            None => {}
+    slots
+        .iter()
+        .map(|slot| {
+            take(slot).unwrap_or(WalkOutcome::Complete(Err(LayerError::Read {
+                location: String::new(),
+                stage: "read",
+                source: std::io::Error::other("the layer was not walked"),
+            })))
+        })
+        .collect()
+}
+
+/// Some walk failed, yet every layer checked out: cannot happen, reported rather than panicking.
+fn unreachable_error<T>(image: &Image) -> Result<T, IndexError> {
+    Err(IndexError::Layer(LayerError::Read {
+        location: image.source.location.clone(),
+        stage: "read",
+        source: std::io::Error::other("a layer failed without an error"),
+    }))
+}
+
+enum WalkOutcome {
+    /// Streamed and verified in one pass.
+    Complete(Result<LayerIndex, LayerError>),
+    /// Headers walked; the digest comes from the hash pool.
+    Skimmed(Result<walk::Walked, LayerError>),
+}
+
+impl WalkOutcome {
+    fn succeeded(&self) -> bool {
+        match self {
+            WalkOutcome::Complete(r) => r.is_ok(),
+            WalkOutcome::Skimmed(r) => r.is_ok(),
         }
     }
-    match first_error {
-        Some(e) => Err(e),
-        None => Ok(indexes),
+
+    /// The index this layer will have once its digest is confirmed: a skimmed blob gets
+    /// the expected digest and diff_id, which the hash must then match to be shown.
+    fn into_provisional(self, file: &imgprof_source::BlobFile, expect: &LayerExpectation<'_>) -> Option<LayerIndex> {
+        match self {
+            WalkOutcome::Complete(Ok(index)) => Some(index),
+            WalkOutcome::Skimmed(Ok(walked)) => Some(walked.into_index(file.len(), expect)),
+            _ => None,
+        }
     }
 }
 
-fn index_one(image: &Image, i: usize, capture: CapturePolicy) -> Result<LayerIndex, IndexError> {
-    let layer = &image.layers[i];
-    let expect = LayerExpectation {
-        location: &layer.location,
-        digest: layer.digest.as_ref(),
-        diff_id: &layer.diff_id,
-        capture,
-    };
-    Ok(index_layer_file(&image.layer_file(layer)?, expect)?)
+fn set<T>(slot: &Mutex<Option<T>>, value: T) {
+    *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(value);
+}
+
+fn take<T>(slot: &Mutex<Option<T>>) -> Option<T> {
+    slot.lock().unwrap_or_else(|e| e.into_inner()).take()
 }

@@ -17,6 +17,8 @@ const BUFFER: usize = 256 * 1024;
 /// Small enough that skipping a large file wastes little, large enough to hold many
 /// headers and small files.
 const SKIM_BUFFER: usize = 16 * 1024;
+/// Fits in L2 beside the hash state: the copy from the page cache stays in cache.
+const HASH_BUFFER: usize = 64 * 1024;
 
 /// What a layer blob must match, and how to name it in errors.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +43,7 @@ pub fn capture_nothing(_: &str) -> Option<u64> {
 }
 
 /// What one pass over a layer's entries produced.
-struct Walked {
+pub(crate) struct Walked {
     entries: Vec<Entry>,
     captured: Vec<CapturedFile>,
     absolute_paths: u64,
@@ -130,37 +132,36 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
     })
 }
 
-/// Indexes a layer stored as a local file. An uncompressed layer (what `docker save`
-/// writes) is hashed on one thread while another walks its tar entries, so the sha256 of
-/// a large layer no longer bounds the walk; compressed layers take the streaming path.
-pub fn index_layer_file(blob: &BlobFile, expect: LayerExpectation<'_>) -> Result<LayerIndex, LayerError> {
-    let location = expect.location;
-    let read_error = |stage: &'static str| {
-        move |source: io::Error| LayerError::Read {
-            location: location.to_owned(),
-            stage,
-            source,
-        }
-    };
+/// Whether a local blob is an uncompressed tar (what `docker save` writes), judged from
+/// its first bytes.
+pub(crate) fn is_uncompressed(blob: &BlobFile) -> io::Result<bool> {
     let mut head = BufReader::with_capacity(64, blob.reader());
-    if sniff(&mut head).map_err(read_error("read"))? != Compression::None {
-        return index_layer(blob.reader(), expect);
-    }
+    Ok(sniff(&mut head)? == Compression::None)
+}
 
-    let (walked, hashed) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| sha256_of(blob.reader()));
-        // The hash covers the content; the walk only reads headers and seeks past the rest.
-        let mut archive = tar::Archive::new(Skimmer(BufReader::with_capacity(SKIM_BUFFER, blob.reader())));
-        let walked = archive
-            .entries_with_seek()
-            .map_err(read_error("tar"))
-            .and_then(|entries| walk(entries, &expect, "tar", Some(blob.len())));
-        let hashed = hasher
-            .join()
-            .unwrap_or_else(|_| Err(io::Error::other("the hashing thread panicked")));
-        (walked, hashed)
-    });
-    let digest = hashed.map_err(read_error("read"))?;
+/// Walks an uncompressed local blob's tar headers, seeking past contents. Its digest is
+/// computed separately (`sha256_of`) and checked by `finish_skimmed`.
+pub(crate) fn skim_layer(blob: &BlobFile, expect: &LayerExpectation<'_>) -> Result<Walked, LayerError> {
+    let mut archive = tar::Archive::new(Skimmer(BufReader::with_capacity(SKIM_BUFFER, blob.reader())));
+    archive
+        .entries_with_seek()
+        .map_err(|source| LayerError::Read {
+            location: expect.location.to_owned(),
+            stage: "tar",
+            source,
+        })
+        .and_then(|entries| walk(entries, expect, "tar", Some(blob.len())))
+}
+
+/// Checks a skimmed blob's sha256 against its descriptor digest and diff_id (for an
+/// uncompressed blob both name the same bytes).
+pub(crate) fn verify_digest(expect: &LayerExpectation<'_>, hashed: io::Result<Digest>) -> Result<(), LayerError> {
+    let location = expect.location;
+    let digest = hashed.map_err(|source| LayerError::Read {
+        location: location.to_owned(),
+        stage: "read",
+        source,
+    })?;
     if let Some(expected) = expect.digest
         && *expected != digest
     {
@@ -171,7 +172,6 @@ pub fn index_layer_file(blob: &BlobFile, expect: LayerExpectation<'_>) -> Result
             actual: digest,
         });
     }
-    let walked = walked?;
     if *expect.diff_id != digest {
         return Err(LayerError::DigestMismatch {
             location: location.to_owned(),
@@ -180,21 +180,28 @@ pub fn index_layer_file(blob: &BlobFile, expect: LayerExpectation<'_>) -> Result
             actual: digest,
         });
     }
-    Ok(LayerIndex {
-        compression: Compression::None,
-        compressed_bytes: blob.len(),
-        tar_bytes: blob.len(),
-        digest: digest.clone(),
-        diff_id: digest,
-        entries: walked.entries,
-        captured: walked.captured,
-        absolute_paths: walked.absolute_paths,
-    })
+    Ok(())
 }
 
-fn sha256_of(mut reader: impl Read) -> io::Result<Digest> {
+impl Walked {
+    /// The index of an uncompressed blob of `len` bytes, with the digests it must have.
+    pub(crate) fn into_index(self, len: u64, expect: &LayerExpectation<'_>) -> LayerIndex {
+        LayerIndex {
+            compression: Compression::None,
+            compressed_bytes: len,
+            tar_bytes: len,
+            digest: expect.digest.unwrap_or(expect.diff_id).clone(),
+            diff_id: expect.diff_id.clone(),
+            entries: self.entries,
+            captured: self.captured,
+            absolute_paths: self.absolute_paths,
+        }
+    }
+}
+
+pub(crate) fn sha256_of(mut reader: impl Read) -> io::Result<Digest> {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; BUFFER];
+    let mut buf = vec![0u8; HASH_BUFFER];
     loop {
         match reader.read(&mut buf)? {
             0 => return Ok(Digest::from_sha256(hasher.finalize().into())),

@@ -2,7 +2,8 @@
 
 use std::collections::HashMap;
 
-use imgprof_layers::{Stack, dive};
+use imgprof_layers::Stack;
+use imgprof_layers::dive::DiveMetrics;
 use imgprof_source::Image;
 use imgprof_source::history::{instruction, layer_history};
 use imgprof_waste::WasteReport;
@@ -22,9 +23,14 @@ impl Default for ReportOptions {
     }
 }
 
-pub fn build(image: &Image, stack: &Stack<'_>, waste: WasteReport, options: ReportOptions) -> Report {
+pub fn build(
+    image: &Image,
+    stack: &Stack<'_>,
+    dive: &DiveMetrics,
+    waste: WasteReport,
+    options: ReportOptions,
+) -> Report {
     let layers = stack.layers();
-    let dive = dive::metrics(layers);
     let history = layer_history(&image.config.history, layers.len());
 
     let layer_reports = layers

@@ -303,11 +303,32 @@ pub const OTHER: &str = "other";
 /// What the rules look at for one file.
 pub struct FileFacts<'a> {
     pub path: &'a str,
+    /// `path` split at `/`, computed once for all the rules.
+    pub components: Vec<&'a str>,
     pub bytes: u64,
     pub package: Option<&'a Package>,
     pub secret: bool,
     /// The image's working directory (normalised, no leading `/`), if any besides `/`.
     pub workdir: Option<&'a str>,
+}
+
+impl<'a> FileFacts<'a> {
+    pub fn new(
+        path: &'a str,
+        bytes: u64,
+        package: Option<&'a Package>,
+        secret: bool,
+        workdir: Option<&'a str>,
+    ) -> Self {
+        FileFacts {
+            path,
+            components: path.split('/').collect(),
+            bytes,
+            package,
+            secret,
+            workdir,
+        }
+    }
 }
 
 impl Pattern {
@@ -320,14 +341,11 @@ impl Pattern {
         match *self {
             Pattern::Prefix(prefix) => path.starts_with(prefix),
             Pattern::Suffix(suffix) => path.ends_with(suffix),
-            Pattern::Component(name) => path.split('/').any(|c| c == name),
-            Pattern::Components(seq) => {
-                let parts: Vec<&str> = path.split('/').collect();
-                parts.windows(seq.len()).any(|w| w == seq)
-            }
+            Pattern::Component(name) => facts.components.contains(&name),
+            Pattern::Components(seq) => facts.components.windows(seq.len()).any(|w| w == seq),
             Pattern::Below(roots, names) => {
                 let mut seen_root = false;
-                let mut parts = path.split('/').peekable();
+                let mut parts = facts.components.iter().copied().peekable();
                 while let Some(part) = parts.next() {
                     if seen_root && names.contains(&part) && parts.peek().is_some() {
                         return true;
@@ -389,13 +407,7 @@ mod tests {
     use super::*;
 
     fn class(path: &str) -> &'static str {
-        classify(&FileFacts {
-            path,
-            bytes: 100,
-            package: None,
-            secret: false,
-            workdir: Some("app"),
-        })
+        classify(&FileFacts::new(path, 100, None, false, Some("app")))
     }
 
     #[test]
@@ -430,13 +442,7 @@ mod tests {
 
     #[test]
     fn model_files_need_size() {
-        let facts = |bytes| FileFacts {
-            path: "app/models/model.safetensors",
-            bytes,
-            package: None,
-            secret: false,
-            workdir: None,
-        };
+        let facts = |bytes| FileFacts::new("app/models/model.safetensors", bytes, None, false, None);
         assert_eq!(classify(&facts(20_000_000)), "models");
         assert_eq!(classify(&facts(1_000)), "other");
     }

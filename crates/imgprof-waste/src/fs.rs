@@ -7,6 +7,8 @@ use imgprof_layers::{EntryKind, Inode, LayerIndex, Slot, Stack};
 
 pub struct FinalFs<'s, 'a> {
     pub stack: &'s Stack<'a>,
+    /// The final filesystem by path, for the many look-ups of package file lists.
+    by_path: HashMap<&'a str, Slot>,
     /// For each visible content, the path that carries it: the regular-file entry itself
     /// when visible, else the first visible hard link (in path order).
     owner_of_inode: HashMap<Inode, &'a str>,
@@ -33,7 +35,11 @@ impl<'s, 'a> FinalFs<'s, 'a> {
                 owner_of_inode.entry(inode).or_insert(path);
             }
         }
-        FinalFs { stack, owner_of_inode }
+        FinalFs {
+            stack,
+            by_path: stack.visible().collect(),
+            owner_of_inode,
+        }
     }
 
     pub fn layers(&self) -> &'a [LayerIndex] {
@@ -59,7 +65,7 @@ impl<'s, 'a> FinalFs<'s, 'a> {
 
     /// The captured content of the file visible at `path`.
     pub fn content(&self, path: &str) -> Option<&'a [u8]> {
-        let slot = self.stack.get(path)?;
+        let slot = self.get(path)?;
         let inode = slot.inode?;
         self.layers()[inode.layer as usize].captured(inode.entry)
     }
@@ -79,8 +85,12 @@ impl<'s, 'a> FinalFs<'s, 'a> {
     /// The visible slot at `path`, following symlinked directories on the way (so
     /// `bin/bash` finds `usr/bin/bash` when `bin -> usr/bin`); the last component is not
     /// followed.
+    fn get(&self, path: &str) -> Option<Slot> {
+        self.by_path.get(path).copied()
+    }
+
     pub fn lookup(&self, path: &str) -> Option<(String, Slot)> {
-        if let Some(slot) = self.stack.get(path) {
+        if let Some(slot) = self.get(path) {
             return Some((path.to_owned(), slot));
         }
         let mut pending: Vec<String> = path
@@ -104,7 +114,7 @@ impl<'s, 'a> FinalFs<'s, 'a> {
                 break;
             }
             let current = resolved.join("/");
-            let slot = self.stack.get(&current)?;
+            let slot = self.get(&current)?;
             let entry = self.stack.entry(slot);
             if entry.kind == EntryKind::Symlink {
                 hops += 1;
@@ -120,7 +130,7 @@ impl<'s, 'a> FinalFs<'s, 'a> {
             }
         }
         let joined = resolved.join("/");
-        let slot = self.stack.get(&joined)?;
+        let slot = self.get(&joined)?;
         Some((joined, slot))
     }
 }

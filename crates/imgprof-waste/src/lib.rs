@@ -90,13 +90,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]
         .map(|f| {
             let package = packages.owner_of(f.inode);
             let secret = secrets::looks_secret(f.path, fs.content(f.path)).is_some();
-            let facts = FileFacts {
-                path: f.path,
-                bytes: f.bytes,
-                package,
-                secret,
-                workdir: workdir.as_deref(),
-            };
+            let facts = FileFacts::new(f.path, f.bytes, package, secret, workdir.as_deref());
             Classified {
                 path: f.path,
                 inode: f.inode,
@@ -111,13 +105,8 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]
         .lost_copies()
         .iter()
         .map(|l| {
-            let facts = FileFacts {
-                path: l.path,
-                bytes: l.bytes,
-                package: None,
-                secret: secrets::looks_secret(l.path, None).is_some(),
-                workdir: workdir.as_deref(),
-            };
+            let secret = secrets::looks_secret(l.path, None).is_some();
+            let facts = FileFacts::new(l.path, l.bytes, None, secret, workdir.as_deref());
             Classified {
                 path: l.path,
                 inode: Inode {

@@ -40,15 +40,17 @@ fn report(args: ReportArgs) -> Result<()> {
     let image = open_image(&args.source)?;
     timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
-    let layers = imgprof_layers::index_image(&image, jobs, imgprof_waste::capture_policy)
-        .with_context(|| format!("cannot analyse {}", args.source.source))?;
-    timer.lap("index layers");
-    let stack = imgprof_layers::Stack::build(&layers);
-    let waste = imgprof_waste::analyze(&image, &stack, None);
-    timer.lap("analyse");
     let options = imgprof_report::ReportOptions { top: args.top };
-    let report = imgprof_report::build(&image, &stack, waste, options);
-    timer.lap("build report");
+    // The analysis runs while the last digests are still being checked; its result is
+    // used only if they all match.
+    let (layers, report) = imgprof_layers::index_image_then(&image, jobs, imgprof_waste::capture_policy, |layers| {
+        timer.lap("walk layers");
+        let report = analyse(&image, layers, options);
+        timer.lap("analyse");
+        report
+    })
+    .with_context(|| format!("cannot analyse {}", args.source.source))?;
+    timer.lap("verify digests");
     for layer in layers.iter().enumerate().filter(|(_, l)| l.absolute_paths > 0) {
         eprintln!(
             "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
@@ -62,6 +64,20 @@ fn report(args: ReportArgs) -> Result<()> {
         imgprof_report::render(&report, &style)
     };
     write_stdout(&text)
+}
+
+/// Everything after the layer walk: dive's metric (first, so its trees are freed before
+/// the rest is built), stacking, imgprof's analyses, then the report. It runs while the
+/// hash pool is still busy, so it stays on one thread.
+fn analyse(
+    image: &imgprof_source::Image,
+    layers: &[imgprof_layers::LayerIndex],
+    options: imgprof_report::ReportOptions,
+) -> imgprof_report::Report {
+    let dive = imgprof_layers::dive::metrics(layers);
+    let stack = imgprof_layers::Stack::build(layers);
+    let waste = imgprof_waste::analyze(image, &stack, None);
+    imgprof_report::build(image, &stack, &dive, waste, options)
 }
 
 fn platforms(args: SourceArgs) -> Result<()> {
