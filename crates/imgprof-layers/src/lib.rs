@@ -86,8 +86,15 @@ pub fn index_image_then<T>(
     let next_hash = AtomicUsize::new(0);
 
     let walked = std::thread::scope(|scope| {
-        for _ in 0..jobs.min(to_hash.len()) {
-            scope.spawn(|| {
+        for worker in 0..jobs.min(to_hash.len()) {
+            let next_hash = &next_hash;
+            let to_hash = &to_hash;
+            let hashed = &hashed;
+            let files = &files;
+            scope.spawn(move || {
+                if worker > 0 {
+                    yield_to_critical_path();
+                }
                 while let Some(&i) = to_hash.get(next_hash.fetch_add(1, Ordering::Relaxed)) {
                     set(&hashed[i], walk::sha256_of(files[i].0.reader()));
                 }
@@ -142,11 +149,13 @@ fn walk_all(
     files: &[(imgprof_source::BlobFile, bool)],
     expectations: &[LayerExpectation<'_>],
 ) -> Vec<WalkOutcome> {
+    yield_to_critical_path();
     let slots: Vec<Mutex<Option<WalkOutcome>>> = (0..files.len()).map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| {
+                yield_to_critical_path();
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
                     let (file, skim) = &files[i];
                     let outcome = if *skim {
@@ -203,6 +212,17 @@ impl WalkOutcome {
             WalkOutcome::Skimmed(Ok(walked)) => Some(walked.into_index(file.len(), expect)),
             _ => None,
         }
+    }
+}
+
+/// Lowers the calling thread's priority (nice +10). The hash of the largest layer is the
+/// critical path of an uncompressed image; every other thread (walks, other hashes, the
+/// analysis) yields to it, so it keeps a core to itself. Linux applies nice per thread.
+fn yield_to_critical_path() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority only reads its integer arguments; who = 0 is the calling thread.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 10);
     }
 }
 
