@@ -23,13 +23,52 @@ pub fn ci() -> Result<()> {
         .current_dir(&root))?;
     // The realistic images take minutes the first time, then come from the cache.
     let images = crate::real_images::real_images()?;
-    run(Command::new("cargo")
-        .args(["test", "--workspace"])
+    let mut test = Command::new("cargo");
+    test.args(["test", "--workspace"])
         .env("IMGPROF_REQUIRE_TOOLS", "1")
         .env("IMGPROF_REQUIRE_REAL_IMAGES", "1")
         .env("IMGPROF_REAL_IMAGES", &images)
         .env("PATH", tool_path())
-        .current_dir(&root))?;
+        .current_dir(&root);
+    run_counting_tests(&mut test)
+}
+
+/// Runs `cargo test`, echoing its output, and closes with one line totalling every test
+/// binary's `test result:` line (cargo prints one per binary, the last often a doc-test
+/// run of zero tests).
+fn run_counting_tests(command: &mut Command) -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start cargo test")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                let count = |word: &str| {
+                    rest.split(';')
+                        .find_map(|part| {
+                            part.trim()
+                                .trim_start_matches("ok. ")
+                                .trim_start_matches("FAILED. ")
+                                .strip_suffix(word)
+                        })
+                        .and_then(|n| n.trim().parse::<u64>().ok())
+                        .unwrap_or(0)
+                };
+                passed += count(" passed");
+                failed += count(" failed");
+            }
+        }
+    }
+    let status = child.wait()?;
+    println!("{passed} passed, {failed} failed");
+    if !status.success() {
+        bail!("cargo test failed with {status}");
+    }
     Ok(())
 }
 
