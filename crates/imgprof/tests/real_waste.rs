@@ -307,3 +307,170 @@ fn slim_image_gets_no_warning() {
         .collect();
     assert!(loud.is_empty(), "false alarms on the slim image: {loud:?}");
 }
+
+/// Debian packages of the compiler toolchain, as the `toolchain` rule names them
+/// (docs/rules.md), restated here independently.
+fn is_toolchain_package(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "gcc",
+        "g++",
+        "cpp",
+        "make",
+        "build-essential",
+        "dpkg-dev",
+        "patch",
+        "rustc",
+        "cargo",
+    ];
+    const PREFIXES: &[&str] = &[
+        "gcc-",
+        "g++-",
+        "cpp-",
+        "binutils",
+        "libbinutils",
+        "libctf",
+        "libgprofng",
+        "libasan",
+        "libtsan",
+        "liblsan",
+        "libubsan",
+        "libhwasan",
+        "libitm",
+        "libcc1-",
+        "libisl",
+        "libmpc",
+        "libmpfr",
+        "golang-",
+        "llvm-",
+        "clang-",
+    ];
+    EXACT.contains(&name)
+        || PREFIXES.iter().any(|p| name.starts_with(p))
+        || name.ends_with("-dev")
+        || name.ends_with("-dev-bin")
+}
+
+#[test]
+fn naive_toolchain_matches_the_dpkg_lists_of_compiler_packages() {
+    let Some(images) = real_images_dir() else { return };
+    if !has_tool("umoci") {
+        return;
+    }
+    let layout = images.join("naive.oci");
+    let report = report_json(&format!("{}:naive", layout.display()));
+    let (_guard, rootfs) = unpack(&layout, "naive");
+    // Every file the toolchain packages list, resolved by the kernel, minus what falls in
+    // a higher-priority category (headers, static libraries, bytecode).
+    let info = rootfs.join("var/lib/dpkg/info");
+    let mut listed = Vec::new();
+    for entry in std::fs::read_dir(&info).unwrap() {
+        let path = entry.unwrap().path();
+        let file = path.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(stem) = file.strip_suffix(".list") else {
+            continue;
+        };
+        let package = stem.split(':').next().unwrap();
+        if is_toolchain_package(package) {
+            listed.extend(std::fs::read_to_string(&path).unwrap().lines().map(str::to_owned));
+        }
+    }
+    let root = rootfs.canonicalize().unwrap();
+    let resolved: Vec<String> = listed
+        .iter()
+        .filter_map(|p| {
+            let full = rootfs.join(p.trim_start_matches('/'));
+            let parent = full.parent()?.canonicalize().ok()?;
+            let rel = parent.strip_prefix(&root).ok()?.join(full.file_name()?);
+            Some(rel.display().to_string())
+        })
+        .filter(|p| !is_header(p) && !p.ends_with(".a") && !p.ends_with(".la") && !is_bytecode(p))
+        .collect();
+    let all = files(&rootfs);
+    let wanted: HashSet<&str> = resolved.iter().map(String::as_str).collect();
+    assert_close(
+        "compilers and build tools",
+        category(&report, "toolchain"),
+        du(&all, |p| wanted.contains(p)),
+    );
+}
+
+#[test]
+fn naive_finding_bytes_equal_what_they_name() {
+    let Some(images) = real_images_dir() else { return };
+    let report = report_json(&format!("{}:naive", images.join("naive.oci").display()));
+    let all = findings(&report);
+    let bytes = |id: &str| {
+        all.iter()
+            .filter(|f| f["id"] == id)
+            .map(|f| f["bytes"].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    let categories = |ids: &[&str], redundant: bool| -> u64 {
+        report["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| ids.contains(&c["id"].as_str().unwrap()))
+            .map(|c| {
+                c["final_bytes"].as_u64().unwrap()
+                    + if redundant {
+                        c["redundant_bytes"].as_u64().unwrap()
+                    } else {
+                        0
+                    }
+            })
+            .sum()
+    };
+    let base_layers = report["base_image"]["layers"].as_u64().unwrap();
+    assert_eq!(base_layers, 1, "the base is the debian ADD layer");
+    // Category findings cover the category above the base; the base layer here holds no
+    // caches, .git, context files or models, so the whole category counts.
+    assert_eq!(bytes("IMG003"), categories(&["package-cache"], true));
+    assert_eq!(
+        bytes("IMG005"),
+        categories(&["os-package-cache"], true) - os_cache_in_base(&report)
+    );
+    assert_eq!(bytes("IMG006"), categories(&["vcs"], true));
+    assert_eq!(bytes("IMG007"), categories(&["build-context"], true));
+    assert_eq!(bytes("IMG012"), categories(&["models"], true));
+    // Deleted and overwritten copies together are every redundant byte.
+    assert_eq!(
+        bytes("IMG009") + bytes("IMG010"),
+        report["image"]["redundant_bytes"].as_u64().unwrap()
+    );
+    // The -dev finding is the sum of the -dev packages it names.
+    let dev_total: u64 = report["packages"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["manager"] == "dpkg" && p["name"].as_str().unwrap().ends_with("-dev"))
+        .map(|p| p["bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(bytes("IMG002"), dev_total);
+    // The toolchain finding covers the toolchain, headers and static libraries above the
+    // base layer; the base holds a few headers of its own (under 100 kB here), which a
+    // multi-stage build would not remove.
+    let in_image = categories(&["toolchain", "headers", "static-libs"], false);
+    assert!(bytes("IMG001") <= in_image);
+    assert!(
+        in_image - bytes("IMG001") < 100_000,
+        "{} vs {in_image}",
+        bytes("IMG001")
+    );
+}
+
+/// Bytes of the os-package-cache category that the base layer itself holds.
+fn os_cache_in_base(report: &Value) -> u64 {
+    // The base (mmdebstrap minbase) keeps apt's pkgcache files until the next layer
+    // rewrites them; those copies are redundant and in layer 0.
+    report["redundant_paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["path"].as_str().unwrap().starts_with("/var/cache/apt/")
+                && p["layers"].as_array().unwrap().iter().all(|l| l == 0)
+        })
+        .map(|p| p["bytes"].as_u64().unwrap())
+        .sum()
+}
