@@ -187,6 +187,13 @@ fn render_header(out: &mut String, report: &Report, style: &Style) {
     if let Some(d) = &s.config_digest {
         let _ = writeln!(out, "  config   {d}");
     }
+    let base = &report.base_image;
+    let os = base.os.as_deref().map(|os| format!(", {os}")).unwrap_or_default();
+    let base_text = match base.how {
+        "unknown" => format!("  base     not recognised{os}"),
+        how => format!("  base     layers 0-{} ({how}){os}", base.layers.saturating_sub(1)),
+    };
+    let _ = writeln!(out, "{base_text}");
 }
 
 fn render_totals(out: &mut String, report: &Report, style: &Style) {

@@ -43,6 +43,10 @@ pub struct ReportArgs {
     /// How many entries the largest-file and redundant-path lists keep.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
+    /// The image this one was built FROM (any source imgprof reads): its layers are
+    /// marked as the base instead of guessing from history.
+    #[arg(long, value_name = "SOURCE")]
+    pub base: Option<String>,
     /// Layers analysed at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,

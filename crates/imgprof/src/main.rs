@@ -41,11 +41,21 @@ fn report(args: ReportArgs) -> Result<()> {
     timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let options = imgprof_report::ReportOptions { top: args.top };
+    let base_diff_ids = match &args.base {
+        Some(base) => Some(
+            imgprof_source::open(base, None)
+                .with_context(|| format!("cannot read the base image {base}"))?
+                .config
+                .rootfs
+                .diff_ids,
+        ),
+        None => None,
+    };
     // The analysis runs while the last digests are still being checked; its result is
     // used only if they all match.
     let (layers, report) = imgprof_layers::index_image_then(&image, jobs, imgprof_waste::capture_policy, |layers| {
         timer.lap("walk layers");
-        let report = analyse(&image, layers, options);
+        let report = analyse(&image, layers, base_diff_ids.as_deref(), options);
         timer.lap("analyse");
         report
     })
@@ -72,11 +82,12 @@ fn report(args: ReportArgs) -> Result<()> {
 fn analyse(
     image: &imgprof_source::Image,
     layers: &[imgprof_layers::LayerIndex],
+    base_diff_ids: Option<&[imgprof_source::Digest]>,
     options: imgprof_report::ReportOptions,
 ) -> imgprof_report::Report {
     let dive = imgprof_layers::dive::metrics(layers);
     let stack = imgprof_layers::Stack::build(layers);
-    let waste = imgprof_waste::analyze(image, &stack, None);
+    let waste = imgprof_waste::analyze(image, &stack, base_diff_ids);
     imgprof_report::build(image, &stack, &dive, waste, options)
 }
 

@@ -50,3 +50,32 @@ fn tags_choose_between_images_of_a_layout() {
     assert_eq!(one["source"]["platform"], "linux/amd64");
     assert_eq!(two["source"]["platform"], "linux/arm64/v8");
 }
+
+#[test]
+fn base_flag_marks_the_given_images_layers() {
+    let image = testdata("fixtures/layers-gzip.oci");
+    let out = imgprof(&[
+        "report",
+        "--json",
+        "--base",
+        &testdata("fixtures/layers-classic.tar"),
+        &image,
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Same diff_ids: every layer is the base.
+    assert_eq!(r["base_image"]["layers"], 4);
+    assert_eq!(r["base_image"]["how"], "--base");
+    let other = imgprof(&[
+        "report",
+        "--json",
+        "--base",
+        &testdata("fixtures/multi-platform.oci"),
+        &image,
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&other.stdout).unwrap();
+    assert_eq!(r["base_image"]["layers"], 0, "no shared layers");
+    let without = report_json(&image);
+    assert_eq!(without["base_image"]["how"], "history");
+    assert_eq!(without["base_image"]["layers"], 1, "the base's CMD closes layer 0");
+}
