@@ -191,6 +191,7 @@ fn render_header(out: &mut String, report: &Report, style: &Style) {
     let os = base.os.as_deref().map(|os| format!(", {os}")).unwrap_or_default();
     let base_text = match base.how {
         "unknown" => format!("  base     not recognised{os}"),
+        how if base.layers == 1 => format!("  base     layer 0 ({how}){os}"),
         how => format!("  base     layers 0-{} ({how}){os}", base.layers.saturating_sub(1)),
     };
     let _ = writeln!(out, "{base_text}");
