@@ -112,6 +112,14 @@ impl LayerTar {
         self
     }
 
+    pub fn file_owned(mut self, path: &str, content: &[u8], uid: u64, gid: u64) -> Self {
+        let mut h = Self::header(tar::EntryType::Regular, 0o644, content.len() as u64);
+        h.set_uid(uid);
+        h.set_gid(gid);
+        self.builder.append_data(&mut h, path, content).expect("in-memory tar");
+        self
+    }
+
     /// A file whose name goes into a PAX `path` record instead of a GNU long name.
     pub fn pax_file(mut self, path: &str, content: &[u8]) -> Self {
         self.builder

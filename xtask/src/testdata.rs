@@ -50,6 +50,11 @@ pub fn generate(root: &Path) -> Result<()> {
     oci_multi_platform(&[&amd64, &arm64], "multi")?.write_dir(&fixtures.join("multi-platform.oci"))?;
     oci_layout(&[(&amd64, "one"), (&arm64, "two")])?.write_dir(&fixtures.join("two-tags.oci"))?;
 
+    let chown = chown_image(Compression::None).build()?;
+    docker_archive_classic(&chown, "chown:latest")?.write_tar(&fixtures.join("chown.docker.tar"))?;
+    let chown_gzip = chown_image(Compression::Gzip).build()?;
+    oci_layout(&[(&chown_gzip, "chown")])?.write_dir(&fixtures.join("chown-gzip.oci"))?;
+
     write_bad_inputs(&bad)?;
     docker_archive_classic(&sample_image().build()?, "sample-app:latest")?.write_tar(&sample.join("sample-app.tar"))?;
     Ok(())
@@ -141,6 +146,57 @@ fn layers_image(compression: [Compression; 4]) -> ImageSpec {
             },
         ],
         config: json!({"Cmd": ["/usr/bin/tool"], "WorkingDir": "/app"}),
+    }
+}
+
+/// The `RUN chown -R` pattern: layer 1 copies an app (3000 + 2000 + 1000 bytes, plus the
+/// 2000-byte `lib/vendored.py`, identical to `lib/util.py`); layer 2 changes only the
+/// owner, so every file ships again with the same content.
+fn chown_image(compression: Compression) -> ImageSpec {
+    let util = noise(7, 2000);
+    let files: [(&str, Vec<u8>); 4] = [
+        ("app/main.py", noise(5, 3000)),
+        ("app/lib/util.py", util.clone()),
+        ("app/lib/vendored.py", util),
+        ("app/config.toml", noise(6, 1000)),
+    ];
+    let mut copy = LayerTar::default().dir("app").dir("app/lib");
+    for (path, content) in &files {
+        copy = copy.file(path, content);
+    }
+    let mut chown = LayerTar::default().dir("app").dir("app/lib");
+    for (path, content) in &files {
+        chown = chown.file_owned(path, content, 1000, 1000);
+    }
+    let base = LayerTar::default()
+        .dir("etc")
+        .file("etc/os-release", b"ID=debian\n")
+        .finish();
+    ImageSpec {
+        architecture: "amd64",
+        variant: None,
+        layers: vec![
+            Layer {
+                tar: base,
+                compression,
+                created_by: "/bin/sh -c #(nop) ADD file:3c7d4a0b6e5f in / ".to_owned(),
+            },
+            Layer {
+                tar: copy.finish(),
+                compression,
+                created_by: "COPY . /app # buildkit".to_owned(),
+            },
+            Layer {
+                tar: chown.finish(),
+                compression,
+                created_by: "RUN /bin/sh -c chown -R 1000:1000 /app # buildkit".to_owned(),
+            },
+        ],
+        empty_history: vec![EmptyHistory {
+            before: 1,
+            created_by: "/bin/sh -c #(nop)  CMD [\"bash\"]".to_owned(),
+        }],
+        config: json!({"WorkingDir": "/app", "User": "1000"}),
     }
 }
 

@@ -41,8 +41,11 @@ pub struct Entry {
     /// included), normally 0 for everything else. See [`Entry::content_size`].
     pub size: u64,
     pub mode: u32,
-    pub uid: u64,
-    pub gid: u64,
+    pub uid: u32,
+    pub gid: u32,
+    /// xxh3 of a regular file's content; 0 when not computed (empty files, and files of
+    /// an uncompressed layer whose size no other file shares: they cannot have a twin).
+    pub hash: u64,
     /// Symlink target as written, or the normalised path a hard link points to.
     pub link: Option<Box<str>>,
 }

@@ -14,6 +14,7 @@ mod index;
 mod stack;
 mod walk;
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -100,7 +101,8 @@ pub fn index_image_then<T>(
                 }
             });
         }
-        let outcomes = walk_all(&order, jobs, &files, &expectations);
+        let mut outcomes = walk_all(&order, jobs, &files, &expectations);
+        hash_size_collisions(&mut outcomes, &files, &expectations);
         // Analyse while the hash pool finishes; `scope` waits for it before returning.
         if outcomes.iter().all(WalkOutcome::succeeded) {
             let layers: Vec<LayerIndex> = outcomes
@@ -178,6 +180,49 @@ fn walk_all(
             })))
         })
         .collect()
+}
+
+/// Hashes the content of skimmed files whose size another file shares (streamed layers
+/// hashed every file on the way): only those can have a twin, so duplicate detection
+/// reads a small part of an uncompressed image a second time instead of all of it.
+fn hash_size_collisions(
+    outcomes: &mut [WalkOutcome],
+    files: &[(imgprof_source::BlobFile, bool)],
+    expectations: &[LayerExpectation<'_>],
+) {
+    let mut counts: HashMap<u64, u32> = HashMap::new();
+    for outcome in outcomes.iter() {
+        let sizes: Box<dyn Iterator<Item = u64>> = match outcome {
+            WalkOutcome::Complete(Ok(index)) => Box::new(
+                index
+                    .entries
+                    .iter()
+                    .filter(|e| e.kind == EntryKind::File && e.size > 0)
+                    .map(|e| e.size),
+            ),
+            WalkOutcome::Skimmed(Ok(walked)) => Box::new(walked.unhashed_sizes()),
+            _ => Box::new(std::iter::empty()),
+        };
+        for size in sizes {
+            *counts.entry(size).or_default() += 1;
+        }
+    }
+    let shared: HashSet<u64> = counts
+        .into_iter()
+        .filter(|&(_, n)| n > 1)
+        .map(|(size, _)| size)
+        .collect();
+    for (i, outcome) in outcomes.iter_mut().enumerate() {
+        if let WalkOutcome::Skimmed(Ok(walked)) = outcome
+            && let Err(source) = walked.hash_colliding(&files[i].0, &shared)
+        {
+            *outcome = WalkOutcome::Skimmed(Err(LayerError::Read {
+                location: expectations[i].location.to_owned(),
+                stage: "read",
+                source,
+            }));
+        }
+    }
 }
 
 /// Some walk failed, yet every layer checked out: cannot happen, reported rather than panicking.

@@ -382,6 +382,7 @@ mod tests {
             mode: 0o644,
             uid: 0,
             gid: 0,
+            hash: 0,
             link: link.map(Into::into),
         }
     }

@@ -47,6 +47,9 @@ pub(crate) struct Walked {
     entries: Vec<Entry>,
     captured: Vec<CapturedFile>,
     absolute_paths: u64,
+    /// Skimmed walks only: where each entry's content starts in the blob (0 for entries
+    /// without content), so files whose size collides can be hashed afterwards.
+    content_offsets: Vec<u64>,
 }
 
 /// Streams one layer blob into a `LayerIndex`, verifying both digests. On any error
@@ -252,25 +255,41 @@ fn walk<R: Read>(
         entries: Vec::new(),
         captured: Vec::new(),
         absolute_paths: 0,
+        content_offsets: Vec::new(),
     };
+    let mut buf = vec![0u8; 64 << 10];
     for entry in entries {
         let mut entry = entry.map_err(read_error)?;
-        if let Some(record) = entry_record(&entry, location, &mut walked.absolute_paths)? {
-            if record.kind == EntryKind::File
-                && let Some(limit) = (expect.capture)(&record.path)
-            {
-                let mut content = Vec::new();
-                (&mut entry).take(limit).read_to_end(&mut content).map_err(read_error)?;
-                walked.captured.push(CapturedFile {
-                    entry: walked.entries.len() as u32,
-                    content,
-                });
-            }
-            walked.entries.push(record);
+        let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+        let mut record = entry_record(&entry, location, &mut walked.absolute_paths)?;
+        if let Some(record) = &record
+            && record.kind == EntryKind::File
+            && let Some(limit) = (expect.capture)(&record.path)
+        {
+            let mut content = Vec::new();
+            (&mut entry).take(limit).read_to_end(&mut content).map_err(read_error)?;
+            hasher.update(&content);
+            walked.captured.push(CapturedFile {
+                entry: walked.entries.len() as u32,
+                content,
+            });
         }
         match skip_within {
             None => {
-                io::copy(&mut entry, &mut io::sink()).map_err(read_error)?;
+                // The content streams past anyway: hash it for duplicate detection.
+                loop {
+                    let n = entry.read(&mut buf).map_err(read_error)?;
+                    if n == 0 {
+                        break;
+                    }
+                    hasher.update(&buf[..n]);
+                }
+                if let Some(record) = &mut record
+                    && record.kind == EntryKind::File
+                    && record.size > 0
+                {
+                    record.hash = nonzero_hash(hasher.digest());
+                }
             }
             Some(len) => {
                 let end = entry.raw_file_position().saturating_add(entry.size());
@@ -283,10 +302,56 @@ fn walk<R: Read>(
                         ),
                     )));
                 }
+                if record.is_some() {
+                    walked.content_offsets.push(entry.raw_file_position());
+                }
             }
+        }
+        if let Some(record) = record {
+            walked.entries.push(record);
         }
     }
     Ok(walked)
+}
+
+/// Content hashes are never 0, which marks "not computed".
+fn nonzero_hash(hash: u64) -> u64 {
+    hash.max(1)
+}
+
+impl Walked {
+    /// Hashes the content of every file whose size is in `sizes` (sizes shared with some
+    /// other file), reading it from the blob at the offset the walk recorded.
+    pub(crate) fn hash_colliding(&mut self, blob: &BlobFile, sizes: &std::collections::HashSet<u64>) -> io::Result<()> {
+        let mut buf = vec![0u8; 64 << 10];
+        for (entry, &offset) in self.entries.iter_mut().zip(&self.content_offsets) {
+            if entry.kind != EntryKind::File || entry.size == 0 || !sizes.contains(&entry.size) {
+                continue;
+            }
+            let mut reader = blob.reader();
+            reader.seek(SeekFrom::Start(offset))?;
+            let mut content = reader.take(entry.size);
+            let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+            loop {
+                let n = content.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+            }
+            entry.hash = nonzero_hash(hasher.digest());
+        }
+        self.content_offsets = Vec::new();
+        Ok(())
+    }
+
+    /// Sizes of the regular files this walk has not hashed.
+    pub(crate) fn unhashed_sizes(&self) -> impl Iterator<Item = u64> + '_ {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File && e.size > 0 && e.hash == 0)
+            .map(|e| e.size)
+    }
 }
 
 fn entry_record<R: Read>(
@@ -372,8 +437,17 @@ fn entry_record<R: Read>(
         kind,
         size: entry.size(),
         mode: header.mode().unwrap_or(0),
-        uid: header.uid().unwrap_or(0),
-        gid: header.gid().unwrap_or(0),
+        uid: header
+            .uid()
+            .ok()
+            .and_then(|u| u32::try_from(u).ok())
+            .unwrap_or(u32::MAX),
+        gid: header
+            .gid()
+            .ok()
+            .and_then(|g| u32::try_from(g).ok())
+            .unwrap_or(u32::MAX),
+        hash: 0,
         link,
     }))
 }

@@ -183,6 +183,8 @@ impl Analysis<'_, '_> {
         out.extend(self.simple_category_findings());
         out.extend(self.secret_findings());
         out.extend(self.lost_copy_findings());
+        out.extend(self.metadata_rewrite_findings());
+        out.extend(self.duplicate_content_finding());
         out.extend(self.full_base_finding());
         out.extend(self.bytecode_finding());
         out.extend(self.user_finding());
@@ -454,6 +456,9 @@ impl Analysis<'_, '_> {
     fn lost_copy_findings(&self) -> Vec<Finding> {
         let mut groups: BTreeMap<(u32, bool), Vec<&LostCopy<'_>>> = BTreeMap::new();
         for lost in self.stack.lost_copies() {
+            if self.rewritten_unchanged(lost) {
+                continue; // IMG011
+            }
             let deleted = !matches!(lost.cause, LossCause::Overwritten { .. });
             groups.entry((lost.layer, deleted)).or_default().push(lost);
         }
@@ -541,6 +546,126 @@ impl Analysis<'_, '_> {
                 list.join(" ")
             )
         }
+    }
+
+    /// A lost copy that a later layer overwrote with the very same content (same size and
+    /// hash): only metadata changed, as `RUN chown -R` or `chmod -R` does.
+    fn rewritten_unchanged(&self, lost: &LostCopy<'_>) -> bool {
+        if !matches!(lost.cause, LossCause::Overwritten { .. }) {
+            return false;
+        }
+        let layers = self.stack.layers();
+        let old = &layers[lost.layer as usize].entries[lost.entry as usize];
+        let Some(slot) = self.stack.get(lost.path) else {
+            return false;
+        };
+        let new = self.stack.entry(slot);
+        old.hash != 0 && new.kind == old.kind && new.size == old.size && new.hash == old.hash
+    }
+
+    /// Copies re-shipped unchanged by a later layer that only changed owner or mode.
+    fn metadata_rewrite_findings(&self) -> Vec<Finding> {
+        let mut groups: BTreeMap<(u32, u32), Vec<&LostCopy<'_>>> = BTreeMap::new();
+        for lost in self.stack.lost_copies().iter().filter(|l| self.rewritten_unchanged(l)) {
+            groups
+                .entry((lost.layer, hiding_layer(lost.cause)))
+                .or_default()
+                .push(lost);
+        }
+        groups
+            .into_iter()
+            .filter_map(|((layer, later), copies)| {
+                let bytes: u64 = copies.iter().map(|c| c.bytes).sum();
+                if bytes == 0 {
+                    return None;
+                }
+                let made = self.instruction_of(Some(layer as usize)).unwrap_or_else(|| format!("layer {layer}"));
+                let later_text = self.instruction_of(Some(later as usize)).unwrap_or_else(|| format!("layer {later}"));
+                let chmod = later_text.contains("chmod");
+                Some(Finding {
+                    id: "IMG011",
+                    severity: waste_severity(bytes),
+                    title: format!(
+                        "Layer {later} re-ships {} of unchanged files to change their owner or mode",
+                        crate::human(bytes)
+                    ),
+                    layer: Some(later as usize),
+                    instruction: self.instruction_of(Some(later as usize)),
+                    paths: aggregate_paths(copies.iter().map(|c| (c.path, c.bytes))),
+                    bytes,
+                    saves_bytes: bytes,
+                    why: format!(
+                        "`{later_text}` writes {} files again with the same content that `{made}` already shipped; a layer stores whole files, so changing ownership or permissions copies every byte.",
+                        copies.len()
+                    ),
+                    fix: if chmod {
+                        "# set the mode while copying instead of a later chmod -R:\nCOPY --chmod=755 . /app".to_owned()
+                    } else {
+                        "# set the owner while copying instead of a later chown -R:\nCOPY --chown=app:app . /app".to_owned()
+                    },
+                    removes: Removes {
+                        inodes: copies
+                            .iter()
+                            .map(|c| Inode {
+                                layer: c.layer,
+                                entry: c.entry,
+                            })
+                            .collect(),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    /// The same content stored at several paths of the final filesystem, among the files
+    /// no other finding removes and no OS package owns.
+    fn duplicate_content_finding(&self) -> Option<Finding> {
+        let mut by_content: HashMap<(u64, u64), Vec<&Classified<'_>>> = HashMap::new();
+        for f in &self.classified {
+            let hash = self.stack.layers()[f.inode.layer as usize].entries[f.inode.entry as usize].hash;
+            // Duplicates inside Debian or Alpine packages are the distribution's business;
+            // what a Dockerfile can change is the files it copies or installs itself.
+            let os_package = self
+                .packages
+                .owner_of(f.inode)
+                .is_some_and(|p| p.manager != Manager::Pip);
+            if hash != 0 && !os_package && matches!(f.category, "other" | "python-packages") {
+                by_content.entry((f.bytes, hash)).or_default().push(f);
+            }
+        }
+        let mut extra: Vec<&Classified<'_>> = Vec::new();
+        let mut groups = 0;
+        for copies in by_content.values_mut().filter(|c| c.len() > 1) {
+            copies.sort_by(|a, b| a.path.cmp(b.path));
+            groups += 1;
+            extra.extend(copies.iter().skip(1).copied());
+        }
+        let bytes: u64 = extra.iter().map(|f| f.bytes).sum();
+        if extra.is_empty() {
+            return None;
+        }
+        let layer = main_layer(&extra);
+        Some(Finding {
+            id: "IMG017",
+            severity: waste_severity(bytes),
+            title: format!(
+                "{} of files stored again under other paths ({} extra {}, {} distinct contents)",
+                crate::human(bytes),
+                extra.len(),
+                if extra.len() == 1 { "copy" } else { "copies" },
+                groups
+            ),
+            layer,
+            instruction: self.instruction_of(layer),
+            paths: aggregate_paths(extra.iter().map(|f| (f.path, f.bytes))),
+            bytes,
+            saves_bytes: bytes,
+            why: "Identical files at several paths each take their full size in the layers. Common causes: the same context copied twice, vendored copies of one library in several packages, or a file copied where a link would do.".to_owned(),
+            fix: "# copy the files once (one COPY per source), or link instead of copying:\nRUN ln -s /opt/shared/file /app/file".to_owned(),
+            removes: Removes {
+                inodes: extra.iter().map(|f| f.inode).collect(),
+            },
+        })
     }
 
     fn full_base_finding(&self) -> Option<Finding> {

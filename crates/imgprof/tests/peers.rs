@@ -10,7 +10,9 @@ use std::process::Command;
 
 use common::{assert_same_as_dive, has_tool, report_json, testdata};
 
-const VALID_IMAGES: [&str; 8] = [
+const VALID_IMAGES: [&str; 10] = [
+    "docker-archive:fixtures/chown.docker.tar",
+    "oci:fixtures/chown-gzip.oci:chown",
     "docker-archive:fixtures/layers-classic.tar",
     "docker-archive:fixtures/layers-docker25.tar",
     "oci:fixtures/layers-gzip.oci:gzip",
