@@ -668,25 +668,27 @@ impl Analysis<'_, '_> {
         })
     }
 
+    /// A base that carries what a -slim variant leaves out: compilers, headers, static
+    /// libraries (full language images) and docs, man pages, locales (full distro images).
     fn full_base_finding(&self) -> Option<Finding> {
         if self.base.layers == 0 {
             return None;
         }
-        let files = self.category_files(&["toolchain", "headers", "static-libs"], true);
-        let toolchain: u64 = files.iter().map(|f| f.bytes).sum();
-        if toolchain < 10_000_000 {
+        let files = self.category_files(&["toolchain", "headers", "static-libs", "docs"], true);
+        let bytes: u64 = files.iter().map(|f| f.bytes).sum();
+        if bytes < 10_000_000 {
             return None;
         }
-        let mut files = files;
-        files.extend(self.category_files(&["docs"], true));
+        let toolchain: u64 = files.iter().filter(|f| f.category != "docs").map(|f| f.bytes).sum();
         self.finish(Draft {
             id: "IMG014",
             severity: None,
-            title: "The base image is a full build image".to_owned(),
+            title: "The base image is a full image; its -slim variant leaves these out".to_owned(),
             files,
             why: format!(
-                "The base layers already carry {} of compilers, headers and static libraries. A -slim base has none of them and no docs; build what needs compiling in a builder stage.",
-                crate::human(toolchain)
+                "The base layers carry {} of compilers, headers and static libraries and {} of docs, man pages and locales. The -slim variant of the same base has neither; build what needs compiling in a builder stage.",
+                crate::human(toolchain),
+                crate::human(bytes - toolchain)
             ),
             fix: format!("FROM {}-slim", self.base_name()),
         })
