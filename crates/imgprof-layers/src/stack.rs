@@ -90,6 +90,16 @@ pub struct LostCopy<'a> {
     pub cause: LossCause,
 }
 
+impl LostCopy<'_> {
+    /// The shipped content this copy is.
+    pub fn inode(&self) -> Inode {
+        Inode {
+            layer: self.layer,
+            entry: self.entry,
+        }
+    }
+}
+
 /// Counts of the final filesystem.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct FinalCounts {

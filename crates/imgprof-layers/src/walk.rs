@@ -102,27 +102,14 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
     if let Some(expected) = expect.digest
         && compressed_drained.is_ok()
         && (hashed || drained.is_ok())
-        && *expected != digest
     {
-        return Err(LayerError::DigestMismatch {
-            location: location.to_owned(),
-            what: "blob digest",
-            expected: expected.clone(),
-            actual: digest,
-        });
+        check_digest(location, "blob digest", expected, &digest)?;
     }
     let walked = walked?;
     drained?;
     compressed_drained?;
 
-    if *expect.diff_id != diff_id {
-        return Err(LayerError::DigestMismatch {
-            location: location.to_owned(),
-            what: "uncompressed content (diff_id)",
-            expected: expect.diff_id.clone(),
-            actual: diff_id,
-        });
-    }
+    check_digest(location, "uncompressed content (diff_id)", expect.diff_id, &diff_id)?;
     Ok(LayerIndex {
         compression,
         compressed_bytes,
@@ -165,25 +152,22 @@ pub(crate) fn verify_digest(expect: &LayerExpectation<'_>, hashed: io::Result<Di
         stage: "read",
         source,
     })?;
-    if let Some(expected) = expect.digest
-        && *expected != digest
-    {
-        return Err(LayerError::DigestMismatch {
-            location: location.to_owned(),
-            what: "blob digest",
-            expected: expected.clone(),
-            actual: digest,
-        });
+    if let Some(expected) = expect.digest {
+        check_digest(location, "blob digest", expected, &digest)?;
     }
-    if *expect.diff_id != digest {
-        return Err(LayerError::DigestMismatch {
-            location: location.to_owned(),
-            what: "uncompressed content (diff_id)",
-            expected: expect.diff_id.clone(),
-            actual: digest,
-        });
+    check_digest(location, "uncompressed content (diff_id)", expect.diff_id, &digest)
+}
+
+fn check_digest(location: &str, what: &'static str, expected: &Digest, actual: &Digest) -> Result<(), LayerError> {
+    if expected == actual {
+        return Ok(());
     }
-    Ok(())
+    Err(LayerError::DigestMismatch {
+        location: location.to_owned(),
+        what,
+        expected: expected.clone(),
+        actual: actual.clone(),
+    })
 }
 
 impl Walked {

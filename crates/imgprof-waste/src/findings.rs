@@ -507,13 +507,7 @@ impl Analysis<'_, '_> {
                 why,
                 fix,
                 removes: Removes {
-                    inodes: copies
-                        .iter()
-                        .map(|c| Inode {
-                            layer: c.layer,
-                            entry: c.entry,
-                        })
-                        .collect(),
+                    inodes: copies.iter().map(|c| c.inode()).collect(),
                 },
             });
         }
@@ -604,13 +598,7 @@ impl Analysis<'_, '_> {
                         "# set the owner while copying instead of a later chown -R:\nCOPY --chown=app:app . /app".to_owned()
                     },
                     removes: Removes {
-                        inodes: copies
-                            .iter()
-                            .map(|c| Inode {
-                                layer: c.layer,
-                                entry: c.entry,
-                            })
-                            .collect(),
+                        inodes: copies.iter().map(|c| c.inode()).collect(),
                     },
                 })
             })

@@ -109,10 +109,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]
             let facts = FileFacts::new(l.path, l.bytes, None, secret, workdir.as_deref());
             Classified {
                 path: l.path,
-                inode: Inode {
-                    layer: l.layer,
-                    entry: l.entry,
-                },
+                inode: l.inode(),
                 layer: l.layer,
                 bytes: l.bytes,
                 category: classify(&facts),

@@ -6,12 +6,10 @@
 
 mod common;
 
-use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{assert_same_as_dive, has_tool, real_images_dir, report_json, unpack};
+use common::{assert_same_as_dive, du, has_tool, real_images_dir, report_json, rootfs_files, unpack};
 use serde_json::Value;
 
 /// Σ sizes of regular files in a layer blob, as GNU tar lists them.
@@ -33,29 +31,6 @@ fn tar_listing_file_bytes(blob: &Path) -> u64 {
                 .expect("size column")
         })
         .sum()
-}
-
-/// Σ sizes of distinct regular-file inodes under `dir`, as `du --apparent-size` counts.
-fn unpacked_file_bytes(dir: &Path) -> (u64, u64) {
-    let mut seen = HashSet::new();
-    let mut bytes = 0;
-    let mut files = 0;
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let entry = entry.unwrap();
-            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
-            if meta.is_dir() {
-                stack.push(entry.path());
-            } else if meta.is_file() {
-                files += 1;
-                if seen.insert((meta.dev(), meta.ino())) {
-                    bytes += meta.size();
-                }
-            }
-        }
-    }
-    (bytes, files)
 }
 
 fn layer_blobs(layout: &Path, report: &Value) -> Vec<PathBuf> {
@@ -87,7 +62,7 @@ fn check_against_ground_truth(images: &Path, name: &str) {
 
     // Final filesystem: umoci applies the layers (whiteouts included) into a rootfs.
     let (_guard, rootfs) = unpack(&layout, name);
-    let (final_bytes, _) = unpacked_file_bytes(&rootfs);
+    let final_bytes = du(&rootfs_files(&rootfs), |_| true);
     assert_eq!(report["image"]["final_bytes"], final_bytes, "{name}: final filesystem");
     assert_eq!(
         report["image"]["redundant_bytes"],

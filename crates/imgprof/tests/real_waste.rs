@@ -7,37 +7,22 @@ mod common;
 
 use std::collections::{HashMap, HashSet};
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use common::{has_tool, real_images_dir, report_json, unpack};
+use common::{du, has_tool, real_images_dir, report_json, rootfs_files, unpack};
 use serde_json::Value;
 
-/// Regular files of a root filesystem: (relative path, size, inode).
-fn files(rootfs: &Path) -> Vec<(String, u64, (u64, u64))> {
-    let mut out = Vec::new();
-    let mut stack = vec![rootfs.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let entry = entry.unwrap();
-            let meta = std::fs::symlink_metadata(entry.path()).unwrap();
-            if meta.is_dir() {
-                stack.push(entry.path());
-            } else if meta.is_file() {
-                let rel = entry.path().strip_prefix(rootfs).unwrap().display().to_string();
-                out.push((rel, meta.size(), (meta.dev(), meta.ino())));
-            }
-        }
+/// The naive image's report and its unpacked root filesystem, when the realistic images
+/// and umoci are there.
+fn naive_unpacked() -> Option<(Value, tempfile::TempDir, PathBuf)> {
+    let images = real_images_dir()?;
+    if !has_tool("umoci") {
+        return None;
     }
-    out
-}
-
-/// Σ sizes of distinct inodes among the files `wanted` selects.
-fn du(all: &[(String, u64, (u64, u64))], wanted: impl Fn(&str) -> bool) -> u64 {
-    let mut seen = HashSet::new();
-    all.iter()
-        .filter(|(p, _, ino)| wanted(p) && seen.insert(*ino))
-        .map(|(_, size, _)| size)
-        .sum()
+    let layout = images.join("naive.oci");
+    let report = report_json(&format!("{}:naive", layout.display()));
+    let (guard, rootfs) = unpack(&layout, "naive");
+    Some((report, guard, rootfs))
 }
 
 fn category(report: &Value, id: &str) -> u64 {
@@ -79,14 +64,10 @@ fn is_header(p: &str) -> bool {
 
 #[test]
 fn naive_categories_match_the_unpacked_filesystem() {
-    let Some(images) = real_images_dir() else { return };
-    if !has_tool("umoci") {
+    let Some((report, _guard, rootfs)) = naive_unpacked() else {
         return;
-    }
-    let layout = images.join("naive.oci");
-    let report = report_json(&format!("{}:naive", layout.display()));
-    let (_guard, rootfs) = unpack(&layout, "naive");
-    let all = files(&rootfs);
+    };
+    let all = rootfs_files(&rootfs);
 
     assert_close("package caches", category(&report, "package-cache"), du(&all, in_cache));
     assert_close(
@@ -190,13 +171,9 @@ fn package(report: &Value, manager: &str, name: &str) -> u64 {
 
 #[test]
 fn naive_package_sizes_equal_their_listed_files() {
-    let Some(images) = real_images_dir() else { return };
-    if !has_tool("umoci") {
+    let Some((report, _guard, rootfs)) = naive_unpacked() else {
         return;
-    }
-    let layout = images.join("naive.oci");
-    let report = report_json(&format!("{}:naive", layout.display()));
-    let (_guard, rootfs) = unpack(&layout, "naive");
+    };
 
     for name in ["gcc-12", "cpp-12", "libpython3.11-dev"] {
         let list = std::fs::read_to_string(rootfs.join(format!("var/lib/dpkg/info/{name}:amd64.list")))
@@ -352,13 +329,9 @@ fn is_toolchain_package(name: &str) -> bool {
 
 #[test]
 fn naive_toolchain_matches_the_dpkg_lists_of_compiler_packages() {
-    let Some(images) = real_images_dir() else { return };
-    if !has_tool("umoci") {
+    let Some((report, _guard, rootfs)) = naive_unpacked() else {
         return;
-    }
-    let layout = images.join("naive.oci");
-    let report = report_json(&format!("{}:naive", layout.display()));
-    let (_guard, rootfs) = unpack(&layout, "naive");
+    };
     // Every file the toolchain packages list, resolved by the kernel, minus what falls in
     // a higher-priority category (headers, static libraries, bytecode).
     let info = rootfs.join("var/lib/dpkg/info");
@@ -385,7 +358,7 @@ fn naive_toolchain_matches_the_dpkg_lists_of_compiler_packages() {
         })
         .filter(|p| !is_header(p) && !p.ends_with(".a") && !p.ends_with(".la") && !is_bytecode(p))
         .collect();
-    let all = files(&rootfs);
+    let all = rootfs_files(&rootfs);
     let wanted: HashSet<&str> = resolved.iter().map(String::as_str).collect();
     assert_close(
         "compilers and build tools",

@@ -127,3 +127,38 @@ pub fn unpack(layout: &Path, tag: &str) -> (tempfile::TempDir, PathBuf) {
     );
     (dir, bundle.join("rootfs"))
 }
+
+/// Regular files of a root filesystem: (path relative to it, size, (device, inode)).
+pub fn rootfs_files(rootfs: &Path) -> Vec<(String, u64, (u64, u64))> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![rootfs.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("readable rootfs") {
+            let entry = entry.expect("directory entry");
+            let meta = std::fs::symlink_metadata(entry.path()).expect("metadata");
+            if meta.is_dir() {
+                stack.push(entry.path());
+            } else if meta.is_file() {
+                let rel = entry
+                    .path()
+                    .strip_prefix(rootfs)
+                    .expect("below rootfs")
+                    .display()
+                    .to_string();
+                out.push((rel, meta.size(), (meta.dev(), meta.ino())));
+            }
+        }
+    }
+    out
+}
+
+/// Σ sizes of distinct inodes among the files `wanted` selects, as `du --apparent-size`.
+pub fn du(files: &[(String, u64, (u64, u64))], wanted: impl Fn(&str) -> bool) -> u64 {
+    let mut seen = std::collections::HashSet::new();
+    files
+        .iter()
+        .filter(|(p, _, inode)| wanted(p) && seen.insert(*inode))
+        .map(|(_, size, _)| size)
+        .sum()
+}
