@@ -2,7 +2,9 @@
 //!
 //! [`index_layer`] turns one layer blob into a [`LayerIndex`] in a single pass (sha256 of
 //! the blob, decompression, sha256 of the tar stream, tar walk), verifying both digests.
-//! [`index_image`] does that for every layer of an [`Image`] in parallel. [`Stack`] stacks
+//! [`index_image_then`] indexes every layer of an [`Image`] in parallel (uncompressed local
+//! layers: a header-only walk while a hash pool verifies them) and analyses the indexes
+//! while the last digests are checked. [`Stack`] stacks
 //! the indexes into the final filesystem and measures each layer's changes and the
 //! image's redundancy; [`dive`] reproduces dive's efficiency metric for comparison.
 
@@ -24,7 +26,7 @@ pub use compression::Compression;
 pub use error::LayerError;
 pub use index::{CapturedFile, Entry, EntryCounts, EntryKind, LayerIndex};
 pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
-pub use walk::{CapturePolicy, LayerExpectation, capture_nothing, index_layer, normalize_path};
+pub use walk::{CapturePolicy, LayerExpectation, index_layer, normalize_path};
 
 /// Why an image's layers could not all be indexed.
 #[derive(Debug, thiserror::Error)]
@@ -35,14 +37,8 @@ pub enum IndexError {
     Layer(#[from] LayerError),
 }
 
-/// Indexes every layer of `image`, largest first, `jobs` at a time, verifying every digest.
-/// Fails with the error of the lowest-indexed layer that failed; no partial result.
-pub fn index_image(image: &Image, jobs: usize, capture: CapturePolicy) -> Result<Vec<LayerIndex>, IndexError> {
-    index_image_then(image, jobs, capture, |_| ()).map(|(layers, ())| layers)
-}
-
-/// Indexes every layer of `image` like [`index_image`], and runs `analyze` on the indexes
-/// as soon as every layer has been walked, while the sha256 of large uncompressed layers
+/// Indexes every layer of `image`, largest first, `jobs` at a time, verifying every
+/// digest, and runs `analyze` on the indexes as soon as every layer has been walked, while the sha256 of large uncompressed layers
 /// (what `docker save` writes) is still being computed on other threads. `analyze`'s
 /// result is returned only if every digest then matches; otherwise it is dropped and the
 /// digest error returned, so nothing computed from an unverified blob is ever shown.

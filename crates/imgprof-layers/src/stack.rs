@@ -209,20 +209,6 @@ impl<'a> Stack<'a> {
         self.visible.get(path).copied()
     }
 
-    /// The final filesystem's entries below directory `dir` (all of them for `""`).
-    pub fn visible_below<'s>(&'s self, dir: &str) -> impl Iterator<Item = (&'a str, Slot)> + 's {
-        let start = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
-        let prefix = start.clone();
-        self.visible
-            .range::<str, _>((Bound::Included(start.as_str()), Bound::Unbounded))
-            .take_while(move |(k, _)| k.starts_with(&prefix))
-            .map(|(k, s)| (*k, *s))
-    }
-
     /// The tar entry a slot shows.
     pub fn entry(&self, slot: Slot) -> &'a crate::index::Entry {
         &self.layers[slot.layer as usize].entries[slot.entry as usize]

@@ -37,11 +37,6 @@ pub struct LayerExpectation<'a> {
 /// file headers from these captures instead of the layer.
 pub type CapturePolicy = fn(&str) -> Option<u64>;
 
-/// Keeps no content.
-pub fn capture_nothing(_: &str) -> Option<u64> {
-    None
-}
-
 /// What one pass over a layer's entries produced.
 pub(crate) struct Walked {
     entries: Vec<Entry>,

@@ -3,12 +3,11 @@
 
 mod build;
 mod model;
-mod size;
 mod text;
 
 pub use build::{ReportOptions, build};
+pub use imgprof_waste::human;
 pub use model::*;
-pub use size::human;
 pub use text::{Style, render};
 
 /// The report as one JSON document (pretty-printed, newline-terminated).

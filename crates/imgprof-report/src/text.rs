@@ -7,7 +7,7 @@ use std::fmt::Write;
 use imgprof_layers::LossCause;
 
 use crate::model::{RedundantPath, Report};
-use crate::size::human;
+use imgprof_waste::human;
 
 /// The widest instruction shown in the layer table; JSON has the full text.
 const INSTRUCTION_WIDTH: usize = 72;
