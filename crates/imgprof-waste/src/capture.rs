@@ -4,11 +4,9 @@ const DATABASE_LIMIT: u64 = 64 << 20;
 const LIST_LIMIT: u64 = 16 << 20;
 const CONFIG_LIMIT: u64 = 64 << 10;
 const SNIFF_LIMIT: u64 = 4 << 10;
-/// A `.pyc` header: magic, flags, source mtime, source size.
-const PYC_HEADER: u64 = 16;
 
 /// The capture policy of imgprof's analyses: package databases (dpkg, apk, pip RECORDs),
-/// os-release, the start of files that may hold secrets, and `.pyc` headers.
+/// os-release, and the start of files that may hold secrets.
 pub fn capture_policy(path: &str) -> Option<u64> {
     match path {
         "var/lib/dpkg/status" | "lib/apk/db/installed" => return Some(DATABASE_LIMIT),
@@ -22,11 +20,5 @@ pub fn capture_policy(path: &str) -> Option<u64> {
     {
         return Some(LIST_LIMIT);
     }
-    if crate::secrets::may_hold_secret(name) {
-        return Some(SNIFF_LIMIT);
-    }
-    if name.ends_with(".pyc") {
-        return Some(PYC_HEADER);
-    }
-    None
+    crate::secrets::may_hold_secret(name).then_some(SNIFF_LIMIT)
 }
