@@ -95,6 +95,7 @@ pub fn build(
             efficiency: dive.efficiency,
             wasted_bytes: dive.wasted_bytes,
             image_bytes: dive.image_bytes,
+            user_bytes: dive.user_bytes,
             user_wasted_ratio: Some(dive.user_wasted_ratio()).filter(|r| !r.is_nan()),
         },
         layers: layer_reports,
@@ -108,6 +109,7 @@ pub fn build(
         },
         findings: waste.findings,
         projection: waste.projection,
+        rules: None,
     }
 }
 

@@ -3,12 +3,13 @@
 
 mod build;
 mod model;
+pub mod rules;
 mod text;
 
 pub use build::{ReportOptions, build};
 pub use imgprof_waste::human;
 pub use model::*;
-pub use text::{Style, render};
+pub use text::{Style, render, render_rules};
 
 /// The report as one JSON document (pretty-printed, newline-terminated).
 pub fn to_json(report: &Report) -> Result<String, serde_json::Error> {

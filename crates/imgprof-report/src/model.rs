@@ -26,6 +26,9 @@ pub struct Report {
     /// Ranked by the bytes their fix saves.
     pub findings: Vec<Finding>,
     pub projection: Projection,
+    /// CI rule results, when the report was checked (`imgprof check`, `report --check`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rules: Option<crate::rules::RuleReport>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +81,8 @@ pub struct DiveSummary {
     pub wasted_bytes: u64,
     /// dive's image size (Σ tar header sizes).
     pub image_bytes: u64,
+    /// dive's image size without the first layer.
+    pub user_bytes: u64,
     /// dive's `userWastedPercent` as a ratio; null when dive's value would be NaN (one layer).
     pub user_wasted_ratio: Option<f64>,
 }

@@ -400,3 +400,35 @@ fn truncate(text: &str, width: usize) -> String {
     let cut: String = one_line.chars().take(width - 1).collect();
     format!("{cut}…")
 }
+
+/// The rule results as a table: outcome, rule, value, limit; then the verdict.
+pub fn render_rules(rules: &crate::rules::RuleReport, style: &Style) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", style.heading(&format!("Rules ({})", rules.source)));
+    let width = rules.results.iter().map(|r| r.rule.len()).max().unwrap_or(0);
+    for r in &rules.results {
+        let outcome = if r.passed {
+            style.dim("PASS")
+        } else {
+            style.error("FAIL")
+        };
+        let _ = writeln!(
+            out,
+            "  {outcome}  {:<width$}  {}  {}",
+            r.rule,
+            r.value,
+            style.dim(&format!("(limit: {})", r.limit))
+        );
+    }
+    let broken = rules.results.iter().filter(|r| !r.passed).count();
+    let verdict = if rules.passed {
+        style.heading(&format!("Result: PASS ({} rules)", rules.results.len()))
+    } else {
+        style.error(&format!(
+            "Result: FAIL ({broken} of {} rules broken)",
+            rules.results.len()
+        ))
+    };
+    let _ = writeln!(out, "{verdict}");
+    out
+}

@@ -17,6 +17,9 @@ pub struct Cli {
 pub enum Command {
     /// Print the size report of an image: totals, layers, largest files, redundancy.
     Report(ReportArgs),
+    /// Check an image against CI rules (.imgprof.toml, else .dive-ci, else defaults):
+    /// exit 0 when every rule passes, 1 when one breaks, 2 on error.
+    Check(ReportArgs),
     /// List the platforms a multi-platform image offers.
     Platforms(SourceArgs),
 }
@@ -47,6 +50,12 @@ pub struct ReportArgs {
     /// marked as the base instead of guessing from history.
     #[arg(long, value_name = "SOURCE")]
     pub base: Option<String>,
+    /// Also check the CI rules (as `imgprof check`) and exit 1 when one breaks.
+    #[arg(long)]
+    pub check: bool,
+    /// The rules file (default: .imgprof.toml, else .dive-ci, in the working directory).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
     /// Layers analysed at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,

@@ -14,10 +14,13 @@ use cli::{Cli, Command, ReportArgs, SourceArgs};
 /// failures in CI mode.
 const EXIT_ERROR: u8 = 2;
 
+/// A rule of `imgprof check` broke.
+const EXIT_RULE_BROKEN: u8 = 1;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             if is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;
@@ -28,15 +31,23 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
-        Command::Report(args) => report(args),
-        Command::Platforms(args) => platforms(args),
+        Command::Report(args) => report(args, false),
+        Command::Check(args) => report(args, true),
+        Command::Platforms(args) => platforms(args).map(|()| ExitCode::SUCCESS),
     }
 }
 
-fn report(args: ReportArgs) -> Result<()> {
+/// `report`, and `check` (`rules_only`): the rules print alone unless `--json`.
+fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     let timer = PhaseTimer::from_env();
+    let rules = if args.check || rules_only {
+        let cwd = std::env::current_dir().context("cannot read the working directory")?;
+        Some(imgprof_report::rules::RuleSet::load(args.config.as_deref(), &cwd)?)
+    } else {
+        None
+    };
     let image = open_image(&args.source)?;
     timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
@@ -61,19 +72,37 @@ fn report(args: ReportArgs) -> Result<()> {
     })
     .with_context(|| format!("cannot analyse {}", args.source.source))?;
     timer.lap("verify digests");
+    let mut report = report;
+    if let Some(rules) = &rules {
+        rules.adjust(&mut report);
+        report.rules = Some(rules.evaluate(&report));
+    }
     for layer in layers.iter().enumerate().filter(|(_, l)| l.absolute_paths > 0) {
         eprintln!(
             "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
             image.layers[layer.0].location, layer.1.absolute_paths
         );
     }
-    let text = if args.json {
-        imgprof_report::to_json(&report).context("cannot write the report as JSON")?
-    } else {
-        let style = imgprof_report::Style::new(use_color());
-        imgprof_report::render(&report, &style)
+    let style = imgprof_report::Style::new(use_color());
+    let text = match (&report.rules, args.json, rules_only) {
+        (_, true, _) => imgprof_report::to_json(&report).context("cannot write the report as JSON")?,
+        (Some(rules), false, true) => imgprof_report::render_rules(rules, &style),
+        (Some(rules), false, false) => {
+            format!(
+                "{}\n{}",
+                imgprof_report::render(&report, &style),
+                imgprof_report::render_rules(rules, &style)
+            )
+        }
+        (None, false, _) => imgprof_report::render(&report, &style),
     };
-    write_stdout(&text)
+    write_stdout(&text)?;
+    let broken = report.rules.as_ref().is_some_and(|r| !r.passed);
+    Ok(if broken {
+        ExitCode::from(EXIT_RULE_BROKEN)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Everything after the layer walk: dive's metric (first, so its trees are freed before

@@ -1,0 +1,181 @@
+//! `imgprof check`: exit codes, rule files, and dive's `.dive-ci` read with dive's meaning
+//! (pass/fail compared with dive 0.13.1 itself on the same archives).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{has_tool, real_images_dir, testdata};
+
+fn check_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imgprof"))
+        .arg("check")
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("imgprof runs")
+}
+
+fn empty_dir() -> tempfile::TempDir {
+    tempfile::tempdir().unwrap()
+}
+
+#[test]
+fn exit_codes_pass_fail_error() {
+    let dir = empty_dir();
+    let pass = check_in(dir.path(), &[&testdata("fixtures/chown.docker.tar")]);
+    assert_eq!(pass.status.code(), Some(0), "{}", String::from_utf8_lossy(&pass.stdout));
+    assert!(String::from_utf8_lossy(&pass.stdout).contains("Result: PASS"));
+
+    // The sample ships a .env file: an error-severity finding breaks the default rules.
+    let fail = check_in(dir.path(), &[&testdata("sample/sample-app.tar")]);
+    assert_eq!(fail.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&fail.stdout);
+    assert!(
+        text.contains("FAIL  fail_on_severity") && text.contains("IMG008"),
+        "{text}"
+    );
+
+    let broken = check_in(dir.path(), &[&testdata("bad/not-an-image.txt")]);
+    assert_eq!(broken.status.code(), Some(2));
+
+    std::fs::write(dir.path().join("bad.toml"), "forbid_categories = [\"compilers\"]").unwrap();
+    let bad_config = check_in(
+        dir.path(),
+        &["--config", "bad.toml", &testdata("sample/sample-app.tar")],
+    );
+    assert_eq!(bad_config.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_config.stderr).contains("unknown category \"compilers\""));
+}
+
+#[test]
+fn json_carries_every_rule_result() {
+    let dir = empty_dir();
+    let out = check_in(dir.path(), &["--json", &testdata("sample/sample-app.tar")]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rules = &report["rules"];
+    assert_eq!(rules["source"], "defaults");
+    assert_eq!(rules["passed"], false);
+    assert_eq!(rules["results"].as_array().unwrap().len(), 4);
+    assert!(report["findings"].is_array(), "the whole report comes with the rules");
+}
+
+#[test]
+fn imgprof_toml_in_the_working_directory_is_used() {
+    let dir = empty_dir();
+    std::fs::write(
+        dir.path().join(".imgprof.toml"),
+        "max_compressed_size = \"1MB\"\nforbid_categories = [\"vcs\"]\nfail_on_severity = \"never\"\n[severity]\nIMG013 = \"info\"\n",
+    )
+    .unwrap();
+    let out = check_in(dir.path(), &["--json", &testdata("sample/sample-app.tar")]);
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rules"]["source"], ".imgprof.toml");
+    let results = report["rules"]["results"].as_array().unwrap();
+    let outcome = |rule: &str| {
+        results.iter().find(|r| r["rule"] == rule).unwrap()["passed"]
+            .as_bool()
+            .unwrap()
+    };
+    assert!(!outcome("max_compressed_size"), "3.7 MB > 1 MB");
+    assert!(!outcome("forbid_categories.vcs"), "the sample has .git");
+    let user = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "IMG013")
+        .unwrap();
+    assert_eq!(user["severity"], "info", "severity override applied");
+}
+
+const DIVE_CONFIGS: [&str; 4] = [
+    "",
+    "rules:\n  lowestEfficiency: 0.99\n",
+    "rules:\n  lowestEfficiency: disabled\n  highestWastedBytes: 1KB\n  highestUserWastedPercent: disabled\n",
+    "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: 0.001\n",
+];
+
+fn dive_passes(archive: &str, config: &Path) -> bool {
+    let out = Command::new("dive")
+        .args(["--ci", "--source", "docker-archive", "--ci-config"])
+        .arg(config)
+        .arg(archive)
+        .env("CI", "true")
+        .output()
+        .unwrap();
+    match out.status.code() {
+        Some(0) => true,
+        Some(1) => false,
+        other => panic!("dive exited {other:?}: {}", String::from_utf8_lossy(&out.stdout)),
+    }
+}
+
+fn assert_dive_ci_agrees(archives: &[String]) {
+    for (i, config) in DIVE_CONFIGS.iter().enumerate() {
+        let dir = empty_dir();
+        let path = dir.path().join(".dive-ci");
+        std::fs::write(&path, config).unwrap();
+        for archive in archives {
+            let ours = check_in(dir.path(), &[archive]);
+            let ours_pass = match ours.status.code() {
+                Some(0) => true,
+                Some(1) => false,
+                other => panic!("imgprof exited {other:?}: {}", String::from_utf8_lossy(&ours.stderr)),
+            };
+            assert!(String::from_utf8_lossy(&ours.stdout).contains("Rules (.dive-ci)"));
+            assert_eq!(
+                ours_pass,
+                dive_passes(archive, &path),
+                "config #{i} {config:?} on {archive}"
+            );
+        }
+    }
+}
+
+#[test]
+fn dive_ci_files_give_dives_verdicts() {
+    if !has_tool("dive") {
+        return;
+    }
+    let archives: Vec<String> = [
+        "fixtures/layers-classic.tar",
+        "fixtures/chown.docker.tar",
+        "sample/sample-app.tar",
+    ]
+    .into_iter()
+    .map(testdata)
+    .collect();
+    assert_dive_ci_agrees(&archives);
+}
+
+#[test]
+fn realistic_images_default_rules_and_dive_ci() {
+    let Some(images) = real_images_dir() else { return };
+    let dir = empty_dir();
+    let naive = images.join("naive.tar").display().to_string();
+    let slim = images.join("slim.tar").display().to_string();
+    let failed = check_in(dir.path(), &[&naive]);
+    assert_eq!(failed.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&failed.stdout);
+    for rule in [
+        "FAIL  fail_on_severity",
+        "FAIL  max_category_bytes.package-cache",
+        "FAIL  max_category_bytes.apt-lists",
+    ] {
+        assert!(text.contains(rule), "{rule} in {text}");
+    }
+    let passed = check_in(dir.path(), &[&slim]);
+    assert_eq!(
+        passed.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&passed.stdout)
+    );
+    if has_tool("dive") {
+        assert_dive_ci_agrees(&[naive, slim]);
+    }
+}
