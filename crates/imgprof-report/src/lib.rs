@@ -2,12 +2,14 @@
 //! text for people or JSON for machines.
 
 mod build;
+mod markdown;
 mod model;
 pub mod rules;
 mod text;
 
 pub use build::{ReportOptions, build};
 pub use imgprof_waste::human;
+pub use markdown::render_markdown;
 pub use model::*;
 pub use text::{Style, render, render_rules};
 

@@ -1,6 +1,6 @@
 //! The command line, as clap parses it.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -40,9 +40,16 @@ pub struct SourceArgs {
 pub struct ReportArgs {
     #[command(flatten)]
     pub source: SourceArgs,
-    /// Print one JSON document (see docs/report-schema.md) instead of text.
+    /// Print one JSON document (see docs/report-schema.md); the same as `--format json`.
     #[arg(long)]
     pub json: bool,
+    /// Output format: a readable table, JSON (docs/report-schema.md), or Markdown for a
+    /// pull-request comment.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// No warnings on stderr; `check` prints only the rules that broke.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
     /// How many entries the largest-file and redundant-path lists keep.
     #[arg(long, default_value_t = 20)]
     pub top: usize,
@@ -59,4 +66,11 @@ pub struct ReportArgs {
     /// Layers analysed at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Markdown,
 }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use cli::{Cli, Command, ReportArgs, SourceArgs};
+use cli::{Cli, Command, Format, ReportArgs, SourceArgs};
 
 /// Exit codes: 0 success, 2 error (bad input, unreadable image). 1 is kept for rule
 /// failures in CI mode.
@@ -77,24 +77,37 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
         rules.adjust(&mut report);
         report.rules = Some(rules.evaluate(&report));
     }
-    for layer in layers.iter().enumerate().filter(|(_, l)| l.absolute_paths > 0) {
+    for layer in layers
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.absolute_paths > 0 && !args.quiet)
+    {
         eprintln!(
             "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
             image.layers[layer.0].location, layer.1.absolute_paths
         );
     }
     let style = imgprof_report::Style::new(use_color());
-    let text = match (&report.rules, args.json, rules_only) {
-        (_, true, _) => imgprof_report::to_json(&report).context("cannot write the report as JSON")?,
-        (Some(rules), false, true) => imgprof_report::render_rules(rules, &style),
-        (Some(rules), false, false) => {
-            format!(
-                "{}\n{}",
-                imgprof_report::render(&report, &style),
-                imgprof_report::render_rules(rules, &style)
-            )
+    let format = if args.json { Format::Json } else { args.format };
+    let text = match (format, &report.rules) {
+        (Format::Json, _) => imgprof_report::to_json(&report).context("cannot write the report as JSON")?,
+        (Format::Markdown, _) => imgprof_report::render_markdown(&report),
+        (Format::Table, Some(rules)) if args.quiet => {
+            let mut broken = rules.clone();
+            broken.results.retain(|r| !r.passed);
+            if broken.results.is_empty() {
+                String::new()
+            } else {
+                imgprof_report::render_rules(&broken, &style)
+            }
         }
-        (None, false, _) => imgprof_report::render(&report, &style),
+        (Format::Table, Some(rules)) if rules_only => imgprof_report::render_rules(rules, &style),
+        (Format::Table, Some(rules)) => format!(
+            "{}\n{}",
+            imgprof_report::render(&report, &style),
+            imgprof_report::render_rules(rules, &style)
+        ),
+        (Format::Table, None) => imgprof_report::render(&report, &style),
     };
     write_stdout(&text)?;
     let broken = report.rules.as_ref().is_some_and(|r| !r.passed);

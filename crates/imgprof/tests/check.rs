@@ -179,3 +179,28 @@ fn realistic_images_default_rules_and_dive_ci() {
         assert_dive_ci_agrees(&[naive, slim]);
     }
 }
+
+#[test]
+fn markdown_and_quiet() {
+    let dir = empty_dir();
+    let md = check_in(
+        dir.path(),
+        &["--format", "markdown", &testdata("sample/sample-app.tar")],
+    );
+    assert_eq!(md.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&md.stdout);
+    assert!(text.starts_with("### imgprof:"), "{text}");
+    assert!(text.contains("| ❌ | `fail_on_severity` |"), "{text}");
+    assert!(text.contains("<details><summary><b>IMG009</b>"), "{text}");
+    assert!(text.contains("```dockerfile"), "{text}");
+
+    let quiet_fail = check_in(dir.path(), &["--quiet", &testdata("sample/sample-app.tar")]);
+    let text = String::from_utf8_lossy(&quiet_fail.stdout);
+    assert!(
+        text.contains("FAIL  fail_on_severity") && !text.contains("PASS"),
+        "only broken rules: {text}"
+    );
+    let quiet_pass = check_in(dir.path(), &["--quiet", &testdata("fixtures/chown.docker.tar")]);
+    assert_eq!(quiet_pass.status.code(), Some(0));
+    assert!(quiet_pass.stdout.is_empty());
+}
