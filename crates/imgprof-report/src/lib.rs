@@ -2,15 +2,18 @@
 //! text for people or JSON for machines.
 
 mod build;
+pub mod dockerfile;
 mod markdown;
 mod model;
 pub mod rules;
+mod sarif;
 mod text;
 
 pub use build::{ReportOptions, build};
 pub use imgprof_waste::human;
 pub use markdown::render_markdown;
 pub use model::*;
+pub use sarif::{SarifTarget, render_sarif};
 pub use text::{Style, render, render_rules};
 
 /// The report as one JSON document (pretty-printed, newline-terminated).

@@ -47,6 +47,10 @@ pub struct ReportArgs {
     /// pull-request comment.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// The Dockerfile that built the image: SARIF results point at the line of the
+    /// instruction that made each finding's layer.
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<std::path::PathBuf>,
     /// No warnings on stderr; `check` prints only the rules that broke.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -73,4 +77,6 @@ pub enum Format {
     Table,
     Json,
     Markdown,
+    /// SARIF 2.1.0 for code-scanning UIs (with `--dockerfile`, results point at its lines).
+    Sarif,
 }

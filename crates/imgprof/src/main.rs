@@ -92,6 +92,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     let text = match (format, &report.rules) {
         (Format::Json, _) => imgprof_report::to_json(&report).context("cannot write the report as JSON")?,
         (Format::Markdown, _) => imgprof_report::render_markdown(&report),
+        (Format::Sarif, _) => sarif(&report, args.dockerfile.as_deref())?,
         (Format::Table, Some(rules)) if args.quiet => {
             let mut broken = rules.clone();
             broken.results.retain(|r| !r.passed);
@@ -131,6 +132,31 @@ fn analyse(
     let stack = imgprof_layers::Stack::build(layers);
     let waste = imgprof_waste::analyze(image, &stack, base_diff_ids);
     imgprof_report::build(image, &stack, &dive, waste, options)
+}
+
+/// The report as SARIF, pointing at `dockerfile`'s lines when given.
+fn sarif(report: &imgprof_report::Report, dockerfile: Option<&std::path::Path>) -> Result<String> {
+    let (path, layer_lines, from_line) = match dockerfile {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            let stage = imgprof_report::dockerfile::final_stage(&text);
+            let instructions: Vec<Option<String>> = report.layers.iter().map(|l| l.instruction.clone()).collect();
+            (
+                Some(path.display().to_string()),
+                imgprof_report::dockerfile::match_layers(&stage, &instructions),
+                stage.first().map_or(1, |from| from.line),
+            )
+        }
+        None => (None, Vec::new(), 1),
+    };
+    let target = imgprof_report::SarifTarget {
+        dockerfile: path.as_deref(),
+        layer_lines,
+        from_line,
+    };
+    let mut text = serde_json::to_string_pretty(&imgprof_report::render_sarif(report, &target))?;
+    text.push('\n');
+    Ok(text)
 }
 
 fn platforms(args: SourceArgs) -> Result<()> {

@@ -1,0 +1,103 @@
+//! Finding the Dockerfile line of the instruction that made a layer, from the history
+//! text (`RUN apt-get ...`, `COPY . .`): the final stage's instructions are normalised
+//! the way BuildKit records them (continuations joined, whitespace folded, `--chown`,
+//! `--chmod`, `--from`, `--link` flags dropped) and matched in order.
+
+/// One instruction of a Dockerfile with the line it starts on (1-based).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerfileInstruction {
+    pub line: usize,
+    pub text: String,
+}
+
+/// The instructions of the final stage, its `FROM` first.
+pub fn final_stage(dockerfile: &str) -> Vec<DockerfileInstruction> {
+    let mut instructions: Vec<DockerfileInstruction> = Vec::new();
+    let mut current: Option<(usize, String)> = None;
+    for (index, raw) in dockerfile.lines().enumerate() {
+        let line = raw.trim();
+        if current.is_none() && (line.is_empty() || line.starts_with('#')) {
+            continue;
+        }
+        if current.is_some() && line.starts_with('#') {
+            continue; // comments inside a continued instruction
+        }
+        let (continued, body) = match line.strip_suffix('\\') {
+            Some(body) => (true, body),
+            None => (false, line),
+        };
+        let entry = current.get_or_insert_with(|| (index + 1, String::new()));
+        entry.1.push(' ');
+        entry.1.push_str(body);
+        if !continued && let Some((line, text)) = current.take() {
+            instructions.push(DockerfileInstruction {
+                line,
+                text: normalize(&text),
+            });
+        }
+    }
+    let start = instructions
+        .iter()
+        .rposition(|i| i.text.to_ascii_uppercase().starts_with("FROM "))
+        .unwrap_or(0);
+    instructions.split_off(start)
+}
+
+/// The Dockerfile line of each layer instruction (`None` where nothing matches), each
+/// Dockerfile instruction used at most once, in order.
+pub fn match_layers(instructions: &[DockerfileInstruction], layers: &[Option<String>]) -> Vec<Option<usize>> {
+    let mut next = 0;
+    layers
+        .iter()
+        .map(|layer| {
+            let wanted = normalize(layer.as_deref()?);
+            let found = instructions[next..].iter().position(|i| i.text == wanted)?;
+            let line = instructions[next + found].line;
+            next += found + 1;
+            Some(line)
+        })
+        .collect()
+}
+
+/// Folds whitespace and drops the COPY/ADD flags BuildKit leaves out of history.
+fn normalize(text: &str) -> String {
+    let mut words: Vec<&str> = text.split_whitespace().collect();
+    if let Some(first) = words.first()
+        && (first.eq_ignore_ascii_case("COPY") || first.eq_ignore_ascii_case("ADD"))
+    {
+        words.retain(|w| {
+            !["--chown=", "--chmod=", "--from=", "--link", "--parents"]
+                .iter()
+                .any(|f| w.starts_with(f))
+        });
+    }
+    let mut text = words.join(" ");
+    if let Some(rest) = text.get(..4)
+        && rest.eq_ignore_ascii_case("run ")
+    {
+        text.replace_range(..4, "RUN ");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_stage_and_matching() {
+        let dockerfile = "# syntax=docker/dockerfile:1\nFROM x AS builder\nRUN make\n\nFROM debian:bookworm-slim\nRUN apt-get update \\\n    && apt-get install -y python3\nCOPY --chown=app:app main.py ./\nCOPY --from=builder /opt/venv /opt/venv\n";
+        let stage = final_stage(dockerfile);
+        assert_eq!(stage.len(), 4);
+        assert_eq!(stage[0].text, "FROM debian:bookworm-slim");
+        assert_eq!(stage[1].line, 6);
+        assert_eq!(stage[1].text, "RUN apt-get update && apt-get install -y python3");
+        let layers = vec![
+            Some("ADD file:abc in /".to_owned()),
+            Some("RUN apt-get update && apt-get install -y python3".to_owned()),
+            Some("COPY main.py ./".to_owned()),
+            Some("COPY /opt/venv /opt/venv".to_owned()),
+        ];
+        assert_eq!(match_layers(&stage, &layers), vec![None, Some(6), Some(8), Some(9)]);
+    }
+}
