@@ -31,10 +31,18 @@ pub struct RuleSet {
     pub source: String,
     rules: Vec<Rule>,
     severity_overrides: BTreeMap<String, Severity>,
+    exclude: Vec<imgprof_waste::Glob>,
+}
+
+#[derive(Debug, Clone)]
+enum Growth {
+    Bytes(u64),
+    Share(f64),
 }
 
 #[derive(Debug, Clone)]
 enum Rule {
+    MaxGrowth(Growth),
     MaxCompressed(u64),
     MaxUncompressed(u64),
     MinEfficiency(f64),
@@ -85,6 +93,9 @@ struct ImgprofFile {
     fail_on_severity: Option<SeverityOrNever>,
     #[serde(default)]
     severity: BTreeMap<String, Severity>,
+    #[serde(default)]
+    exclude_paths: Vec<String>,
+    max_growth: Option<Bytes>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +144,7 @@ impl RuleSet {
     pub fn defaults() -> RuleSet {
         RuleSet {
             source: "defaults".to_owned(),
+            exclude: Vec::new(),
             rules: vec![
                 Rule::FailOnSeverity(Severity::Error),
                 Rule::MaxRedundantShare {
@@ -196,6 +208,21 @@ impl RuleSet {
             known_finding(id).map_err(invalid)?;
         }
         rules.extend(file.forbid_findings.iter().cloned().map(Rule::ForbidFinding));
+        if let Some(growth) = &file.max_growth {
+            let growth = match growth {
+                Bytes::Text(t) if t.trim().ends_with('%') => {
+                    let percent: f64 = t
+                        .trim()
+                        .trim_end_matches('%')
+                        .trim()
+                        .parse()
+                        .map_err(|_| invalid(format!("max_growth: {t:?} is not a percentage")))?;
+                    Growth::Share(percent / 100.0)
+                }
+                other => Growth::Bytes(bytes("max_growth", other)?),
+            };
+            rules.push(Rule::MaxGrowth(growth));
+        }
         match file.fail_on_severity.unwrap_or(SeverityOrNever::Error) {
             SeverityOrNever::Info => rules.push(Rule::FailOnSeverity(Severity::Info)),
             SeverityOrNever::Warning => rules.push(Rule::FailOnSeverity(Severity::Warning)),
@@ -206,6 +233,7 @@ impl RuleSet {
             source: name.to_owned(),
             rules,
             severity_overrides: file.severity,
+            exclude: file.exclude_paths.iter().map(|p| imgprof_waste::Glob::new(p)).collect(),
         })
     }
 
@@ -267,7 +295,18 @@ impl RuleSet {
             source: name.to_owned(),
             rules,
             severity_overrides: BTreeMap::new(),
+            exclude: Vec::new(),
         })
+    }
+
+    /// Paths the analysis must not judge (`exclude_paths`).
+    pub fn exclude(&self) -> &[imgprof_waste::Glob] {
+        &self.exclude
+    }
+
+    /// Whether a rule compares against a baseline image (`--baseline`).
+    pub fn needs_baseline(&self) -> bool {
+        self.rules.iter().any(|r| matches!(r, Rule::MaxGrowth(_)))
     }
 
     /// Applies the severity overrides to the report's findings.
@@ -279,8 +318,13 @@ impl RuleSet {
         }
     }
 
-    pub fn evaluate(&self, report: &Report) -> RuleReport {
-        let results: Vec<RuleResult> = self.rules.iter().flat_map(|rule| rule.evaluate(report)).collect();
+    /// Evaluates every rule; `baseline` is the report of the `--baseline` image, if any.
+    pub fn evaluate(&self, report: &Report, baseline: Option<&Report>) -> RuleReport {
+        let results: Vec<RuleResult> = self
+            .rules
+            .iter()
+            .flat_map(|rule| rule.evaluate(report, baseline))
+            .collect();
         RuleReport {
             source: self.source.clone(),
             passed: results.iter().all(|r| r.passed),
@@ -290,8 +334,21 @@ impl RuleSet {
 }
 
 impl Rule {
-    fn evaluate(&self, report: &Report) -> Vec<RuleResult> {
+    fn evaluate(&self, report: &Report, baseline: Option<&Report>) -> Vec<RuleResult> {
         let image = &report.image;
+        // Redundant bytes under excluded paths are not judged.
+        let redundant = image.redundant_bytes.saturating_sub(
+            report
+                .categories
+                .iter()
+                .find(|c| c.id == imgprof_waste::categories::EXCLUDED)
+                .map_or(0, |c| c.redundant_bytes),
+        );
+        let redundant_ratio = if image.shipped_bytes == 0 {
+            0.0
+        } else {
+            redundant as f64 / image.shipped_bytes as f64
+        };
         let result = |rule: String, value: String, limit: String, passed: bool| RuleResult {
             rule,
             value,
@@ -318,22 +375,52 @@ impl Rule {
                 format!("{min}"),
                 report.dive.efficiency >= *min,
             )],
-            Rule::MaxRedundantBytes(max) => vec![result(
-                "max_redundant_bytes".into(),
-                size(image.redundant_bytes),
-                size(*max),
-                image.redundant_bytes <= *max,
-            )],
+            Rule::MaxRedundantBytes(max) => {
+                vec![result(
+                    "max_redundant_bytes".into(),
+                    size(redundant),
+                    size(*max),
+                    redundant <= *max,
+                )]
+            }
             Rule::MaxRedundantShare { share, floor } => vec![result(
                 "max_redundant_share".into(),
-                format!(
-                    "{:.1}% ({})",
-                    image.redundant_ratio * 100.0,
-                    size(image.redundant_bytes)
-                ),
+                format!("{:.1}% ({})", redundant_ratio * 100.0, size(redundant)),
                 format!("{:.1}%, not below {}", share * 100.0, size(*floor)),
-                image.redundant_bytes < *floor || image.redundant_ratio <= *share,
+                redundant < *floor || redundant_ratio <= *share,
             )],
+            Rule::MaxGrowth(growth) => {
+                let limit = match growth {
+                    Growth::Bytes(b) => size(*b),
+                    Growth::Share(s) => format!("{:.1}%", s * 100.0),
+                };
+                let Some(base) = baseline else {
+                    return vec![result(
+                        "max_growth".into(),
+                        "no --baseline image given".into(),
+                        limit,
+                        false,
+                    )];
+                };
+                let (now, before) = (image.shipped_bytes, base.image.shipped_bytes);
+                let grown = now.saturating_sub(before);
+                let passed = match growth {
+                    Growth::Bytes(b) => grown <= *b,
+                    Growth::Share(s) => grown == 0 || (before > 0 && grown as f64 / before as f64 <= *s),
+                };
+                let sign = if now >= before { "+" } else { "-" };
+                vec![result(
+                    "max_growth".into(),
+                    format!(
+                        "{sign}{} ({} -> {})",
+                        size(now.abs_diff(before)),
+                        size(before),
+                        size(now)
+                    ),
+                    limit,
+                    passed,
+                )]
+            }
             Rule::MaxCategory { id, bytes } => {
                 let value = category_bytes(report, id);
                 vec![result(

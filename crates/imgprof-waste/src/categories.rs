@@ -299,6 +299,8 @@ pub const RULES: &[Rule] = &[
 
 /// The catch-all for bytes no rule matched.
 pub const OTHER: &str = "other";
+/// Bytes under the rules file's `exclude_paths`: counted, never judged.
+pub const EXCLUDED: &str = "excluded";
 
 /// What the rules look at for one file.
 pub struct FileFacts<'a> {

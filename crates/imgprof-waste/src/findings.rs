@@ -455,7 +455,7 @@ impl Analysis<'_, '_> {
     /// deleted or overwrote them.
     fn lost_copy_findings(&self) -> Vec<Finding> {
         let mut groups: BTreeMap<(u32, bool), Vec<&LostCopy<'_>>> = BTreeMap::new();
-        for lost in self.stack.lost_copies() {
+        for lost in self.judged_lost_copies() {
             if self.rewritten_unchanged(lost) {
                 continue; // IMG011
             }
@@ -542,6 +542,16 @@ impl Analysis<'_, '_> {
         }
     }
 
+    /// Lost copies outside the user's excluded paths.
+    fn judged_lost_copies(&self) -> impl Iterator<Item = &LostCopy<'_>> {
+        self.stack
+            .lost_copies()
+            .iter()
+            .zip(&self.lost)
+            .filter(|(_, classified)| classified.category != crate::categories::EXCLUDED)
+            .map(|(lost, _)| lost)
+    }
+
     /// A lost copy that a later layer overwrote with the very same content (same size and
     /// hash): only metadata changed, as `RUN chown -R` or `chmod -R` does.
     fn rewritten_unchanged(&self, lost: &LostCopy<'_>) -> bool {
@@ -560,7 +570,7 @@ impl Analysis<'_, '_> {
     /// Copies re-shipped unchanged by a later layer that only changed owner or mode.
     fn metadata_rewrite_findings(&self) -> Vec<Finding> {
         let mut groups: BTreeMap<(u32, u32), Vec<&LostCopy<'_>>> = BTreeMap::new();
-        for lost in self.stack.lost_copies().iter().filter(|l| self.rewritten_unchanged(l)) {
+        for lost in self.judged_lost_copies().filter(|l| self.rewritten_unchanged(l)) {
             groups
                 .entry((lost.layer, hiding_layer(lost.cause)))
                 .or_default()

@@ -13,6 +13,7 @@ mod capture;
 pub mod categories;
 mod findings;
 mod fs;
+mod glob;
 mod packages;
 mod secrets;
 
@@ -26,6 +27,7 @@ pub use base::BaseImage;
 pub use capture::capture_policy;
 pub use categories::CategoryBytes;
 pub use findings::{Finding, PathBytes, Severity};
+pub use glob::Glob;
 pub use packages::{Manager, Package};
 
 use categories::{FileFacts, classify};
@@ -70,11 +72,30 @@ pub(crate) struct Analysis<'s, 'a> {
     user: Option<String>,
     /// The config's working directory, normalised (no leading `/`), unless `/`.
     workdir: Option<String>,
+    /// Whether the user excluded paths (then the `excluded` category is reported).
+    excluding: bool,
 }
 
-/// Analyses a stacked image. `base_diff_ids` are the layers of a known base image
-/// (`--base`), if the user gave one.
-pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]>) -> WasteReport {
+/// What the user told the analysis.
+#[derive(Debug, Clone, Default)]
+pub struct Options<'o> {
+    /// The layers of a known base image (`--base`).
+    pub base_diff_ids: Option<&'o [Digest]>,
+    /// Paths the user does not want judged (`exclude_paths`): their bytes go to the
+    /// `excluded` category and no finding claims them.
+    pub exclude: &'o [Glob],
+}
+
+/// Analyses a stacked image.
+pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> WasteReport {
+    let base_diff_ids = options.base_diff_ids;
+    let classify = |facts: &FileFacts<'_>| {
+        if options.exclude.iter().any(|g| g.matches(facts.path)) {
+            categories::EXCLUDED
+        } else {
+            classify(facts)
+        }
+    };
     let fs = FinalFs::new(stack);
     let packages = Packages::read(&fs);
     let config = &image.config;
@@ -135,6 +156,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, base_diff_ids: Option<&[Digest]
         instructions,
         user: config.config.user.clone(),
         workdir: workdir.clone(),
+        excluding: !options.exclude.is_empty(),
     };
     let findings = analysis.findings();
     let projection = analysis.projection(&findings);
@@ -155,7 +177,10 @@ impl Analysis<'_, '_> {
         let mut list: Vec<CategoryBytes> = categories::RULES
             .iter()
             .map(|r| (r.id, r.title))
-            .chain([(categories::OTHER, "other")])
+            .chain([
+                (categories::OTHER, "other"),
+                (categories::EXCLUDED, "excluded by the rules file"),
+            ])
             .map(|(id, title)| CategoryBytes {
                 id,
                 title,
@@ -172,6 +197,9 @@ impl Analysis<'_, '_> {
         }
         for f in &self.lost {
             list[position[f.category]].redundant_bytes += f.bytes;
+        }
+        if !self.excluding {
+            list.retain(|c| c.id != categories::EXCLUDED);
         }
         list
     }

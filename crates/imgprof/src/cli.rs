@@ -61,6 +61,9 @@ pub struct ReportArgs {
     /// marked as the base instead of guessing from history.
     #[arg(long, value_name = "SOURCE")]
     pub base: Option<String>,
+    /// The image to compare against for the `max_growth` rule (e.g. the last release).
+    #[arg(long, value_name = "SOURCE")]
+    pub baseline: Option<String>,
     /// Also check the CI rules (as `imgprof check`) and exit 1 when one breaks.
     #[arg(long)]
     pub check: bool,

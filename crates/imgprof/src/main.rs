@@ -62,20 +62,30 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
         ),
         None => None,
     };
-    // The analysis runs while the last digests are still being checked; its result is
-    // used only if they all match.
-    let (layers, report) = imgprof_layers::index_image_then(&image, jobs, imgprof_waste::capture_policy, |layers| {
-        timer.lap("walk layers");
-        let report = analyse(&image, layers, base_diff_ids.as_deref(), options);
-        timer.lap("analyse");
-        report
-    })
-    .with_context(|| format!("cannot analyse {}", args.source.source))?;
-    timer.lap("verify digests");
-    let mut report = report;
+    let exclude = rules.as_ref().map(|r| r.exclude().to_vec()).unwrap_or_default();
+    let analysis = imgprof_waste::Options {
+        base_diff_ids: base_diff_ids.as_deref(),
+        exclude: &exclude,
+    };
+    let (layers, mut report) = analyse_source(&image, &args.source.source, jobs, &analysis, options, &timer)?;
     if let Some(rules) = &rules {
+        let baseline = match &args.baseline {
+            Some(baseline) => {
+                let base_image = open_image(&SourceArgs {
+                    source: baseline.clone(),
+                    platform: args.source.platform.clone(),
+                })
+                .with_context(|| format!("cannot read the baseline image {baseline}"))?;
+                let plain = imgprof_waste::Options {
+                    base_diff_ids: None,
+                    exclude: &exclude,
+                };
+                Some(analyse_source(&base_image, baseline, jobs, &plain, options, &PhaseTimer::from_env())?.1)
+            }
+            None => None,
+        };
         rules.adjust(&mut report);
-        report.rules = Some(rules.evaluate(&report));
+        report.rules = Some(rules.evaluate(&report, baseline.as_ref()));
     }
     for layer in layers
         .iter()
@@ -119,18 +129,39 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     })
 }
 
+/// Indexes and analyses one image. The analysis runs while the last digests are still
+/// being checked; its result is used only if they all match.
+fn analyse_source(
+    image: &imgprof_source::Image,
+    name: &str,
+    jobs: usize,
+    analysis: &imgprof_waste::Options<'_>,
+    options: imgprof_report::ReportOptions,
+    timer: &PhaseTimer,
+) -> Result<(Vec<imgprof_layers::LayerIndex>, imgprof_report::Report)> {
+    let indexed = imgprof_layers::index_image_then(image, jobs, imgprof_waste::capture_policy, |layers| {
+        timer.lap("walk layers");
+        let report = analyse(image, layers, analysis, options);
+        timer.lap("analyse");
+        report
+    })
+    .with_context(|| format!("cannot analyse {name}"))?;
+    timer.lap("verify digests");
+    Ok(indexed)
+}
+
 /// Everything after the layer walk: dive's metric (first, so its trees are freed before
 /// the rest is built), stacking, imgprof's analyses, then the report. It runs while the
 /// hash pool is still busy, so it stays on one thread.
 fn analyse(
     image: &imgprof_source::Image,
     layers: &[imgprof_layers::LayerIndex],
-    base_diff_ids: Option<&[imgprof_source::Digest]>,
+    analysis: &imgprof_waste::Options<'_>,
     options: imgprof_report::ReportOptions,
 ) -> imgprof_report::Report {
     let dive = imgprof_layers::dive::metrics(layers);
     let stack = imgprof_layers::Stack::build(layers);
-    let waste = imgprof_waste::analyze(image, &stack, base_diff_ids);
+    let waste = imgprof_waste::analyze(image, &stack, analysis);
     imgprof_report::build(image, &stack, &dive, waste, options)
 }
 

@@ -204,3 +204,65 @@ fn markdown_and_quiet() {
     assert_eq!(quiet_pass.status.code(), Some(0));
     assert!(quiet_pass.stdout.is_empty());
 }
+
+#[test]
+fn excluded_paths_are_counted_but_not_judged() {
+    let dir = empty_dir();
+    std::fs::write(
+        dir.path().join(".imgprof.toml"),
+        "exclude_paths = [\"/app/**\"]\nmax_redundant_bytes = 0\n",
+    )
+    .unwrap();
+    let out = check_in(dir.path(), &["--json", &testdata("sample/sample-app.tar")]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", report["rules"]);
+    let excluded = report["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "excluded")
+        .unwrap();
+    // Everything the COPY of /app brought: the deleted model and tests (redundant), the
+    // .git, .env and app files (final).
+    assert_eq!(excluded["redundant_bytes"], 602_000);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["id"] != "IMG008" && f["id"] != "IMG009")
+    );
+    // The totals stay truthful.
+    assert_eq!(report["image"]["redundant_bytes"], 602_000);
+}
+
+#[test]
+fn growth_against_a_baseline() {
+    let dir = empty_dir();
+    std::fs::write(
+        dir.path().join("growth.toml"),
+        "max_growth = \"1MB\"\nfail_on_severity = \"never\"\n",
+    )
+    .unwrap();
+    let sample = testdata("sample/sample-app.tar");
+    let small = testdata("fixtures/chown.docker.tar");
+    let grown = check_in(dir.path(), &["--config", "growth.toml", "--baseline", &small, &sample]);
+    assert_eq!(grown.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&grown.stdout).contains("FAIL  max_growth  +3.62 MB (16.01 kB -> 3.64 MB)"),
+        "{}",
+        String::from_utf8_lossy(&grown.stdout)
+    );
+    let same = check_in(dir.path(), &["--config", "growth.toml", "--baseline", &sample, &sample]);
+    assert_eq!(same.status.code(), Some(0));
+    std::fs::write(
+        dir.path().join("share.toml"),
+        "max_growth = \"0%\"\nfail_on_severity = \"never\"\n",
+    )
+    .unwrap();
+    let shrunk = check_in(dir.path(), &["--config", "share.toml", "--baseline", &sample, &small]);
+    assert_eq!(shrunk.status.code(), Some(0), "shrinking is not growth");
+    let missing = check_in(dir.path(), &["--config", "growth.toml", &sample]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stdout).contains("no --baseline image given"));
+}
