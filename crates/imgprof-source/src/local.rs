@@ -239,16 +239,17 @@ fn select_archive_entry(
                     .as_ref()
                     .is_some_and(|tags| tags.iter().any(|t| tag_matches(t, tag)))
             });
-            match position {
-                Some(i) => Ok(entries.into_iter().nth(i).expect("position is in range")),
-                None => Err(SourceError::TagNotFound {
-                    what: what.to_owned(),
-                    tag: tag.to_owned(),
-                    available: all_tags(),
-                }),
-            }
+            let not_found = SourceError::TagNotFound {
+                what: what.to_owned(),
+                tag: tag.to_owned(),
+                available: all_tags(),
+            };
+            position.and_then(|i| entries.into_iter().nth(i)).ok_or(not_found)
         }
-        None if entries.len() == 1 => Ok(entries.into_iter().next().expect("one entry")),
+        None if entries.len() == 1 => entries
+            .into_iter()
+            .next()
+            .ok_or_else(|| SourceError::invalid(what, "lists no images")),
         None if entries.is_empty() => Err(SourceError::invalid(what, "lists no images")),
         None => Err(SourceError::Ambiguous {
             what: what.to_owned(),
