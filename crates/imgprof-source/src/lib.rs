@@ -12,6 +12,7 @@ mod files;
 pub mod history;
 mod local;
 mod platform;
+pub mod reference;
 pub mod spec;
 
 use std::fmt;
@@ -110,7 +111,19 @@ pub fn platforms(arg: &str) -> Result<Vec<PlatformEntry>, SourceError> {
 }
 
 fn parse_local(arg: &str) -> Result<LocalRef, SourceError> {
-    LocalRef::parse(arg).ok_or_else(|| SourceError::NotFound {
-        location: arg.to_owned(),
-    })
+    if let Some(local) = LocalRef::parse(arg) {
+        return Ok(local);
+    }
+    match arg.parse::<reference::Reference>() {
+        Ok(reference) if !LocalRef::looks_like_path(arg) => Err(SourceError::invalid(
+            arg,
+            format!(
+                "no such file, and reading {reference} from its registry is not supported yet; \
+                 save it first (`skopeo copy docker://{reference} docker-archive:image.tar`)"
+            ),
+        )),
+        _ => Err(SourceError::NotFound {
+            location: arg.to_owned(),
+        }),
+    }
 }

@@ -142,3 +142,11 @@ fn invalid_platform_syntax() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("os/arch"));
 }
+
+#[test]
+fn a_registry_reference_says_what_to_do_until_registries_are_read() {
+    assert_error(
+        "python:3.12",
+        &["docker.io/library/python:3.12", "not supported yet", "skopeo copy"],
+    );
+}
