@@ -13,6 +13,7 @@ pub mod history;
 mod local;
 mod platform;
 pub mod reference;
+pub mod registry;
 pub mod spec;
 
 use std::fmt;
