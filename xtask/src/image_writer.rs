@@ -137,6 +137,23 @@ impl LayerTar {
         self
     }
 
+    /// A GNU sparse file of `real_size` bytes whose only data are `chunks` (offset,
+    /// bytes); the rest are holes.
+    pub fn sparse_file(mut self, path: &str, real_size: u64, chunks: &[(u64, &[u8])]) -> Self {
+        let stored: Vec<u8> = chunks.iter().flat_map(|(_, data)| data.iter().copied()).collect();
+        let mut h = Self::header(tar::EntryType::GNUSparse, 0o644, stored.len() as u64);
+        h.set_path(path).expect("short name");
+        let gnu = h.as_gnu_mut().expect("gnu header");
+        for (slot, (offset, data)) in gnu.sparse.iter_mut().zip(chunks) {
+            slot.set_offset(*offset);
+            slot.set_length(data.len() as u64);
+        }
+        gnu.set_real_size(real_size);
+        h.set_cksum();
+        self.builder.append(&h, &stored[..]).expect("in-memory tar");
+        self
+    }
+
     pub fn symlink(mut self, path: &str, target: &str) -> Self {
         let mut h = Self::header(tar::EntryType::Symlink, 0o777, 0);
         self.builder.append_link(&mut h, path, target).expect("in-memory tar");

@@ -54,6 +54,10 @@ pub fn generate(root: &Path) -> Result<()> {
     docker_archive_classic(&chown, "chown:latest")?.write_tar(&fixtures.join("chown.docker.tar"))?;
     let chown_gzip = chown_image(Compression::Gzip).build()?;
     oci_layout(&[(&chown_gzip, "chown")])?.write_dir(&fixtures.join("chown-gzip.oci"))?;
+    sparse_image()
+        .build()
+        .and_then(|img| oci_layout(&[(&img, "sparse")]))?
+        .write_dir(&fixtures.join("sparse.oci"))?;
 
     write_bad_inputs(&bad)?;
     docker_archive_classic(&sample_image().build()?, "sample-app:latest")?.write_tar(&sample.join("sample-app.tar"))?;
@@ -197,6 +201,30 @@ fn chown_image(compression: Compression) -> ImageSpec {
             created_by: "/bin/sh -c #(nop)  CMD [\"bash\"]".to_owned(),
         }],
         config: json!({"WorkingDir": "/app", "User": "1000"}),
+    }
+}
+
+/// One GNU sparse file: 1 MiB apparent, 2 x 512 bytes of data at 0 and 512 KiB.
+fn sparse_image() -> ImageSpec {
+    let tar = LayerTar::default()
+        .dir("var")
+        // GNU tar ends the map with a zero-length chunk at the real size.
+        .sparse_file(
+            "var/sparse.db",
+            1 << 20,
+            &[(0, &[b's'; 512]), (512 << 10, &[b'e'; 512]), (1 << 20, &[])],
+        )
+        .finish();
+    ImageSpec {
+        architecture: "amd64",
+        variant: None,
+        layers: vec![Layer {
+            tar,
+            compression: Compression::Gzip,
+            created_by: "COPY sparse.db /var/ # buildkit".to_owned(),
+        }],
+        empty_history: vec![],
+        config: json!({}),
     }
 }
 

@@ -208,3 +208,16 @@ fn dive_compatible_metrics_follow_dives_formula() {
     // Paths in two or more layers: os-release 220, main.py 1020, tool 2100.
     assert_eq!(dive["wasted_bytes"], 220 + 1020 + 2100);
 }
+
+#[test]
+fn sparse_files_count_their_apparent_size() {
+    // xtask's sparse fixture: 1 MiB apparent, 1 KiB of data; the tar stream is 3 KiB.
+    let r = report("fixtures/sparse.oci");
+    assert_eq!(
+        r["layers"][0]["content_bytes"],
+        1 << 20,
+        "as `tar -tvf` and `du --apparent-size` show it"
+    );
+    assert_eq!(r["layers"][0]["tar_bytes"], 3072);
+    assert_eq!(r["largest_files"][0]["path"], "/var/sparse.db");
+}

@@ -10,7 +10,8 @@ use std::process::Command;
 
 use common::{assert_same_as_dive, has_tool, report_json, testdata};
 
-const VALID_IMAGES: [&str; 10] = [
+const VALID_IMAGES: [&str; 11] = [
+    "oci:fixtures/sparse.oci:sparse",
     "docker-archive:fixtures/chown.docker.tar",
     "oci:fixtures/chown-gzip.oci:chown",
     "docker-archive:fixtures/layers-classic.tar",
