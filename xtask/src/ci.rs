@@ -10,7 +10,11 @@ use anyhow::{Context, Result, bail};
 use crate::{project_root, run};
 
 /// Debian packages the tests use, by the command that shows each is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 2] = [("skopeo", "skopeo"), ("umoci", "umoci")];
+const DEBIAN_PACKAGES: [(&str, &str); 3] = [
+    ("skopeo", "skopeo"),
+    ("umoci", "umoci"),
+    ("docker-registry", "docker-registry"),
+];
 
 pub fn ci() -> Result<()> {
     install_tools()?;
