@@ -68,18 +68,26 @@ pub fn index_image_then<T>(
     // hash, decompression, hash and walk.
     let mut files = Vec::with_capacity(count);
     for layer in &image.layers {
-        let file = image.layer_file(layer)?;
-        let skim = walk::is_uncompressed(&file).map_err(|source| LayerError::Read {
-            location: layer.location.clone(),
-            stage: "read",
-            source,
-        })?;
-        files.push((file, skim));
+        let input = match image.layer_file(layer)? {
+            Some(file) => {
+                let skim = walk::is_uncompressed(&file).map_err(|source| LayerError::Read {
+                    location: layer.location.clone(),
+                    stage: "read",
+                    source,
+                })?;
+                LayerInput { file: Some(file), skim }
+            }
+            None => LayerInput {
+                file: None,
+                skim: false,
+            },
+        };
+        files.push(input);
     }
 
     let hashed: Vec<Mutex<Option<std::io::Result<imgprof_source::Digest>>>> =
         (0..count).map(|_| Mutex::new(None)).collect();
-    let to_hash: Vec<usize> = order.iter().copied().filter(|&i| files[i].1).collect();
+    let to_hash: Vec<usize> = order.iter().copied().filter(|&i| files[i].skim).collect();
     let next_hash = AtomicUsize::new(0);
 
     let walked = std::thread::scope(|scope| {
@@ -93,11 +101,13 @@ pub fn index_image_then<T>(
                     yield_to_critical_path();
                 }
                 while let Some(&i) = to_hash.get(next_hash.fetch_add(1, Ordering::Relaxed)) {
-                    set(&hashed[i], walk::sha256_of(files[i].0.reader()));
+                    if let Some(file) = &files[i].file {
+                        set(&hashed[i], walk::sha256_of(file.reader()));
+                    }
                 }
             });
         }
-        let mut outcomes = walk_all(&order, jobs, &files, &expectations);
+        let mut outcomes = walk_all(image, &order, jobs, &files, &expectations);
         hash_size_collisions(&mut outcomes, &files, &expectations);
         // Analyse while the hash pool finishes; `scope` waits for it before returning.
         if outcomes.iter().all(WalkOutcome::succeeded) {
@@ -105,7 +115,7 @@ pub fn index_image_then<T>(
                 .into_iter()
                 .zip(&files)
                 .zip(&expectations)
-                .filter_map(|((outcome, (file, _)), expect)| outcome.into_provisional(file, expect))
+                .filter_map(|((outcome, input), expect)| outcome.into_provisional(input.file.as_ref(), expect))
                 .collect();
             let result = analyze(&layers);
             Ok((layers, result))
@@ -130,7 +140,9 @@ pub fn index_image_then<T>(
                     WalkOutcome::Skimmed(walked) => {
                         let digest =
                             take(&hashed[i]).unwrap_or_else(|| Err(std::io::Error::other("the blob was not hashed")));
-                        walk::verify_digest(&expectations[i], digest).and(walked.map(drop))
+                        walk::verify_digest(&expectations[i], digest)
+                            .and(walked.map(drop))
+                            .map_err(IndexError::from)
                     }
                 };
                 result?;
@@ -142,9 +154,10 @@ pub fn index_image_then<T>(
 
 /// Walks every layer on `jobs` threads, largest first.
 fn walk_all(
+    image: &Image,
     order: &[usize],
     jobs: usize,
-    files: &[(imgprof_source::BlobFile, bool)],
+    files: &[LayerInput],
     expectations: &[LayerExpectation<'_>],
 ) -> Vec<WalkOutcome> {
     yield_to_critical_path();
@@ -155,11 +168,20 @@ fn walk_all(
             scope.spawn(|| {
                 yield_to_critical_path();
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let (file, skim) = &files[i];
-                    let outcome = if *skim {
-                        WalkOutcome::Skimmed(walk::skim_layer(file, &expectations[i]))
-                    } else {
-                        WalkOutcome::Complete(index_layer(file.reader(), expectations[i]))
+                    let outcome = match &files[i] {
+                        LayerInput {
+                            file: Some(file),
+                            skim: true,
+                        } => WalkOutcome::Skimmed(walk::skim_layer(file, &expectations[i])),
+                        LayerInput { file: Some(file), .. } => {
+                            WalkOutcome::Complete(index_layer(file.reader(), expectations[i]).map_err(IndexError::from))
+                        }
+                        LayerInput { file: None, .. } => WalkOutcome::Complete(
+                            image
+                                .open_layer(&image.layers[i])
+                                .map_err(IndexError::from)
+                                .and_then(|blob| Ok(index_layer(blob, expectations[i])?)),
+                        ),
                     };
                     set(&slots[i], outcome);
                 }
@@ -169,11 +191,11 @@ fn walk_all(
     slots
         .iter()
         .map(|slot| {
-            take(slot).unwrap_or(WalkOutcome::Complete(Err(LayerError::Read {
+            take(slot).unwrap_or(WalkOutcome::Complete(Err(IndexError::Layer(LayerError::Read {
                 location: String::new(),
                 stage: "read",
                 source: std::io::Error::other("the layer was not walked"),
-            })))
+            }))))
         })
         .collect()
 }
@@ -181,11 +203,7 @@ fn walk_all(
 /// Hashes the content of skimmed files whose size another file shares (streamed layers
 /// hashed every file on the way): only those can have a twin, so duplicate detection
 /// reads a small part of an uncompressed image a second time instead of all of it.
-fn hash_size_collisions(
-    outcomes: &mut [WalkOutcome],
-    files: &[(imgprof_source::BlobFile, bool)],
-    expectations: &[LayerExpectation<'_>],
-) {
+fn hash_size_collisions(outcomes: &mut [WalkOutcome], files: &[LayerInput], expectations: &[LayerExpectation<'_>]) {
     let mut counts: HashMap<u64, u32> = HashMap::new();
     for outcome in outcomes.iter() {
         let sizes: Box<dyn Iterator<Item = u64>> = match outcome {
@@ -210,7 +228,8 @@ fn hash_size_collisions(
         .collect();
     for (i, outcome) in outcomes.iter_mut().enumerate() {
         if let WalkOutcome::Skimmed(Ok(walked)) = outcome
-            && let Err(source) = walked.hash_colliding(&files[i].0, &shared)
+            && let Some(file) = &files[i].file
+            && let Err(source) = walked.hash_colliding(file, &shared)
         {
             *outcome = WalkOutcome::Skimmed(Err(LayerError::Read {
                 location: expectations[i].location.to_owned(),
@@ -230,9 +249,16 @@ fn unreachable_error<T>(image: &Image) -> Result<T, IndexError> {
     }))
 }
 
+/// How a layer is read: a local file (skimmed when it is an uncompressed tar) or a
+/// stream (registries).
+struct LayerInput {
+    file: Option<imgprof_source::BlobFile>,
+    skim: bool,
+}
+
 enum WalkOutcome {
     /// Streamed and verified in one pass.
-    Complete(Result<LayerIndex, LayerError>),
+    Complete(Result<LayerIndex, IndexError>),
     /// Headers walked; the digest comes from the hash pool.
     Skimmed(Result<walk::Walked, LayerError>),
 }
@@ -247,10 +273,14 @@ impl WalkOutcome {
 
     /// The index this layer will have once its digest is confirmed: a skimmed blob gets
     /// the expected digest and diff_id, which the hash must then match to be shown.
-    fn into_provisional(self, file: &imgprof_source::BlobFile, expect: &LayerExpectation<'_>) -> Option<LayerIndex> {
+    fn into_provisional(
+        self,
+        file: Option<&imgprof_source::BlobFile>,
+        expect: &LayerExpectation<'_>,
+    ) -> Option<LayerIndex> {
         match self {
             WalkOutcome::Complete(Ok(index)) => Some(index),
-            WalkOutcome::Skimmed(Ok(walked)) => Some(walked.into_index(file.len(), expect)),
+            WalkOutcome::Skimmed(Ok(walked)) => Some(walked.into_index(file?.len(), expect)),
             _ => None,
         }
     }

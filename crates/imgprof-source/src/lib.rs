@@ -36,6 +36,7 @@ pub enum SourceKind {
     DockerArchive,
     OciLayout,
     OciArchive,
+    Registry,
 }
 
 impl fmt::Display for SourceKind {
@@ -44,6 +45,7 @@ impl fmt::Display for SourceKind {
             SourceKind::DockerArchive => "docker-archive",
             SourceKind::OciLayout => "oci-layout",
             SourceKind::OciArchive => "oci-archive",
+            SourceKind::Registry => "registry",
         })
     }
 }
@@ -83,27 +85,49 @@ pub struct Image {
     pub config_digest: Option<Digest>,
     pub config: ImageConfig,
     pub layers: Vec<LayerBlob>,
-    files: SourceFiles,
+    store: BlobStore,
+}
+
+/// Where an image's blobs are read from.
+#[derive(Debug)]
+pub(crate) enum BlobStore {
+    Local(SourceFiles),
+    Registry(registry::client::RegistryClient),
 }
 
 impl Image {
     /// Opens the stored bytes of a layer blob for streaming. Each call is independent, so
     /// several layers can be read at once from different threads.
     pub fn open_layer(&self, layer: &LayerBlob) -> Result<Box<dyn Read + Send>, SourceError> {
-        self.files.open_file(&layer.member)
+        match &self.store {
+            BlobStore::Local(files) => files.open_file(&layer.member),
+            BlobStore::Registry(client) => match &layer.digest {
+                Some(digest) => client.blob_stream(digest),
+                None => Err(SourceError::invalid(
+                    &layer.location,
+                    "a registry layer without a digest",
+                )),
+            },
+        }
     }
 
     /// The layer blob as a local file region, which allows reading it from several
-    /// threads at once and seeking. Every local source can provide it.
-    pub fn layer_file(&self, layer: &LayerBlob) -> Result<BlobFile, SourceError> {
-        self.files.blob_file(&layer.member)
+    /// threads at once and seeking; `None` for blobs that only stream (registries).
+    pub fn layer_file(&self, layer: &LayerBlob) -> Result<Option<BlobFile>, SourceError> {
+        match &self.store {
+            BlobStore::Local(files) => files.blob_file(&layer.member).map(Some),
+            BlobStore::Registry(_) => Ok(None),
+        }
     }
 }
 
 /// Opens an image from a local path argument, choosing `platform` from multi-platform
 /// indexes (the host's when `None`, or the only image when there is one).
 pub fn open(arg: &str, platform: Option<&Platform>) -> Result<Image, SourceError> {
-    local::open_local(&parse_local(arg)?, platform)
+    match parse_source(arg)? {
+        Source::Local(local) => local::open_local(&local, platform),
+        Source::Registry(reference) => registry::open::open_registry(reference, platform),
+    }
 }
 
 /// Lists the platforms a source offers.
@@ -112,19 +136,38 @@ pub fn platforms(arg: &str) -> Result<Vec<PlatformEntry>, SourceError> {
 }
 
 fn parse_local(arg: &str) -> Result<LocalRef, SourceError> {
+    LocalRef::parse(arg).ok_or_else(|| SourceError::NotFound {
+        location: arg.to_owned(),
+    })
+}
+
+/// A local path wins when it exists; otherwise a registry reference.
+fn parse_source(arg: &str) -> Result<Source, SourceError> {
     if let Some(local) = LocalRef::parse(arg) {
-        return Ok(local);
+        return Ok(Source::Local(local));
     }
-    match arg.parse::<reference::Reference>() {
-        Ok(reference) if !LocalRef::looks_like_path(arg) => Err(SourceError::invalid(
+    if LocalRef::looks_like_path(arg) {
+        return Err(SourceError::NotFound {
+            location: arg.to_owned(),
+        });
+    }
+    let reference = arg
+        .parse::<reference::Reference>()
+        .map_err(|e| SourceError::invalid(arg, e.reason))?;
+    if !reference.is_loopback() {
+        return Err(SourceError::invalid(
             arg,
             format!(
-                "no such file, and reading {reference} from its registry is not supported yet; \
-                 save it first (`skopeo copy docker://{reference} docker-archive:image.tar`)"
+                "no such file, and reading {reference} from a remote registry is not supported yet \
+                 (only registries on this machine); save it first \
+                 (`skopeo copy docker://{reference} docker-archive:image.tar`)"
             ),
-        )),
-        _ => Err(SourceError::NotFound {
-            location: arg.to_owned(),
-        }),
+        ));
     }
+    Ok(Source::Registry(reference))
+}
+
+enum Source {
+    Local(LocalRef),
+    Registry(reference::Reference),
 }

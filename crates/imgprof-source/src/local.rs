@@ -10,7 +10,7 @@ use crate::error::SourceError;
 use crate::files::SourceFiles;
 use crate::platform::Platform;
 use crate::spec::{ArchiveManifestEntry, Descriptor, ImageConfig, ImageIndex, ImageManifest, media_type};
-use crate::{Image, LayerBlob, SourceInfo, SourceKind};
+use crate::{BlobStore, Image, LayerBlob, SourceInfo, SourceKind};
 
 /// How deep nested indexes may go before imgprof calls the layout malformed.
 const MAX_INDEX_DEPTH: usize = 8;
@@ -82,12 +82,13 @@ pub(crate) fn open_local(local: &LocalRef, platform: Option<&Platform>) -> Resul
         }
     };
     match kind {
+        SourceKind::Registry => Err(SourceError::not_an_image(&local.path, "a local path is not a registry")),
         SourceKind::DockerArchive => open_docker_archive(files, local, platform),
         SourceKind::OciLayout | SourceKind::OciArchive => open_oci_layout(files, kind, local, platform),
     }
 }
 
-fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, SourceError> {
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, SourceError> {
     serde_json::from_slice(bytes).map_err(|source| SourceError::Json {
         what: what.to_owned(),
         source,
@@ -122,7 +123,7 @@ fn read_verified_json<T: DeserializeOwned>(files: &SourceFiles, descriptor: &Des
     parse_json(&bytes, &what)
 }
 
-fn verify_bytes(bytes: &[u8], expected: &Digest, what: &str) -> Result<(), SourceError> {
+pub(crate) fn verify_bytes(bytes: &[u8], expected: &Digest, what: &str) -> Result<(), SourceError> {
     let actual = Digest::of(bytes);
     if &actual != expected {
         return Err(SourceError::DigestMismatch {
@@ -134,7 +135,7 @@ fn verify_bytes(bytes: &[u8], expected: &Digest, what: &str) -> Result<(), Sourc
     Ok(())
 }
 
-fn check_platform(config: &ImageConfig, wanted: Option<&Platform>, what: &str) -> Result<(), SourceError> {
+pub(crate) fn check_platform(config: &ImageConfig, wanted: Option<&Platform>, what: &str) -> Result<(), SourceError> {
     let have = config.platform();
     match wanted {
         Some(w) if !have.satisfies(w) => Err(SourceError::PlatformNotFound {
@@ -146,7 +147,7 @@ fn check_platform(config: &ImageConfig, wanted: Option<&Platform>, what: &str) -
     }
 }
 
-fn check_layer_count(config: &ImageConfig, layers: usize, what: &str) -> Result<(), SourceError> {
+pub(crate) fn check_layer_count(config: &ImageConfig, layers: usize, what: &str) -> Result<(), SourceError> {
     let diff_ids = config.rootfs.diff_ids.len();
     if diff_ids != layers {
         return Err(SourceError::invalid(
@@ -212,7 +213,7 @@ fn open_docker_archive(
         config_digest,
         config,
         layers,
-        files,
+        store: BlobStore::Local(files),
     })
 }
 
@@ -343,7 +344,7 @@ fn open_oci_layout(
         config_digest: Some(config_descriptor.digest.clone()),
         config,
         layers,
-        files,
+        store: BlobStore::Local(files),
     })
 }
 

@@ -144,7 +144,7 @@ fn invalid_platform_syntax() {
 }
 
 #[test]
-fn a_registry_reference_says_what_to_do_until_registries_are_read() {
+fn a_remote_registry_reference_says_what_to_do_until_remote_registries_are_read() {
     assert_error(
         "python:3.12",
         &["docker.io/library/python:3.12", "not supported yet", "skopeo copy"],

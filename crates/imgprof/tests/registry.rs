@@ -1,13 +1,12 @@
-//! The loopback registry harness (Debian's docker-registry, started and stopped by the
-//! tests) with the fixtures pushed into it by skopeo. imgprof does not pull from
-//! registries yet; until it does, a registry reference gets a clear error.
+//! Pulling from a real registry: Debian's docker-registry, started and stopped by the
+//! tests on loopback, with the fixtures pushed into it by skopeo.
 
 mod common;
 
 use std::process::Command;
 
 use common::registry::TestRegistry;
-use common::{imgprof, testdata};
+use common::{imgprof, report_json, testdata};
 
 #[test]
 fn fixtures_are_served_by_a_real_registry() {
@@ -42,8 +41,33 @@ fn fixtures_are_served_by_a_real_registry() {
         "the access log records the push"
     );
 
-    let reference = format!("{}/fixtures/layers:gzip", registry.host());
-    let out = imgprof(&["report", &reference]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported yet"));
+    // The report of the pulled image equals the report of its OCI layout, apart from
+    // where it came from.
+    let strip = |mut r: serde_json::Value| {
+        r.as_object_mut().unwrap().remove("source");
+        r
+    };
+    let pulled = report_json(&format!("{}/fixtures/layers:gzip", registry.host()));
+    assert_eq!(pulled["source"]["kind"], "registry");
+    let layout = report_json(&format!("{}:gzip", testdata("fixtures/layers-gzip.oci")));
+    assert_eq!(strip(pulled), strip(layout));
+    assert!(
+        !registry.requests("GET /v2/fixtures/layers/blobs/sha256:").is_empty(),
+        "blobs were fetched"
+    );
+
+    // A multi-platform index: the host's platform by default, another on request.
+    let multi = format!("{}/fixtures/multi:latest", registry.host());
+    assert_eq!(report_json(&multi)["source"]["platform"], "linux/amd64");
+    let arm = imgprof(&["report", "--json", "--platform", "linux/arm64", &multi]);
+    let arm: serde_json::Value = serde_json::from_slice(&arm.stdout).unwrap();
+    assert_eq!(arm["source"]["platform"], "linux/arm64/v8");
+
+    let missing = imgprof(&["report", &format!("{}/fixtures/nothing:here", registry.host())]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("404"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
 }

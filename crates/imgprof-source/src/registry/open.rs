@@ -1,0 +1,119 @@
+//! Opening an image from a registry: the manifest (through indexes, choosing the
+//! platform), the config, and layer blobs streamed on demand.
+
+use crate::digest::Digest;
+use crate::error::SourceError;
+use crate::local::{check_layer_count, check_platform, parse_json};
+use crate::platform::Platform;
+use crate::reference::Reference;
+use crate::registry::client::RegistryClient;
+use crate::spec::{ImageConfig, ImageIndex, ImageManifest, media_type};
+use crate::{BlobStore, Image, LayerBlob, SourceInfo, SourceKind};
+
+const MAX_INDEX_DEPTH: usize = 8;
+
+pub(crate) fn open_registry(reference: Reference, platform: Option<&Platform>) -> Result<Image, SourceError> {
+    let what = reference.to_string();
+    let client = RegistryClient::new(reference.clone())?;
+    let (bytes, media, digest) = client.manifest(&reference.manifest_reference())?;
+    let (manifest_digest, manifest) = resolve(&client, bytes, &media, digest, platform, &what, 0)?;
+    let config_what = format!("{what} config {}", manifest.config.digest);
+    let config: ImageConfig = parse_json(&client.small_blob(&manifest.config.digest)?, &config_what)?;
+    check_layer_count(&config, manifest.layers.len(), &config_what)?;
+    check_platform(&config, platform, &what)?;
+    let layers = manifest
+        .layers
+        .iter()
+        .enumerate()
+        .map(|(index, d)| LayerBlob {
+            index,
+            digest: Some(d.digest.clone()),
+            diff_id: config.rootfs.diff_ids[index].clone(),
+            media_type: Some(d.media_type.clone()),
+            size: d.size,
+            urls: d.urls.clone(),
+            location: format!("{}/{}@{}", reference.registry, reference.repository, d.digest),
+            member: d.digest.to_string(),
+        })
+        .collect();
+    Ok(Image {
+        source: SourceInfo {
+            kind: SourceKind::Registry,
+            location: what,
+            tag: reference.tag.clone(),
+            platform: config.platform(),
+        },
+        manifest_digest: Some(manifest_digest),
+        config_digest: Some(manifest.config.digest.clone()),
+        config,
+        layers,
+        store: BlobStore::Registry(client),
+    })
+}
+
+/// Follows (nested) indexes to the image manifest for the wanted platform (the host's by
+/// default; a lone image is taken as is unless a platform was asked for).
+fn resolve(
+    client: &RegistryClient,
+    bytes: Vec<u8>,
+    media: &str,
+    digest: Digest,
+    wanted: Option<&Platform>,
+    what: &str,
+    depth: usize,
+) -> Result<(Digest, ImageManifest), SourceError> {
+    if media_type::is_manifest(media) {
+        return Ok((digest, parse_json(&bytes, what)?));
+    }
+    if !media_type::is_index(media) {
+        return Err(SourceError::invalid(
+            what,
+            format!("unsupported manifest media type {media:?}"),
+        ));
+    }
+    if depth >= MAX_INDEX_DEPTH {
+        return Err(SourceError::invalid(
+            what,
+            format!("indexes nested deeper than {MAX_INDEX_DEPTH}"),
+        ));
+    }
+    let index: ImageIndex = parse_json(&bytes, what)?;
+    let candidates: Vec<_> = index
+        .manifests
+        .iter()
+        .filter(|d| !d.platform.as_ref().is_some_and(Platform::is_unknown))
+        .collect();
+    let chosen = if candidates.len() == 1 && wanted.is_none() {
+        candidates[0]
+    } else {
+        let target = wanted.cloned().unwrap_or_else(Platform::host);
+        match candidates
+            .iter()
+            .find(|d| d.platform.as_ref().is_some_and(|p| p.satisfies(&target)))
+        {
+            Some(d) => *d,
+            None => {
+                let available: Vec<String> = candidates
+                    .iter()
+                    .map(|d| {
+                        d.platform
+                            .as_ref()
+                            .map_or_else(|| "(unknown)".to_owned(), Platform::to_string)
+                    })
+                    .collect();
+                return Err(SourceError::PlatformNotFound {
+                    what: what.to_owned(),
+                    wanted: target.to_string(),
+                    available: available.join(", "),
+                });
+            }
+        }
+    };
+    let (bytes, media, digest) = client.manifest(&chosen.digest.to_string())?;
+    let media = if media.is_empty() {
+        chosen.media_type.clone()
+    } else {
+        media
+    };
+    resolve(client, bytes, &media, digest, wanted, what, depth + 1)
+}
