@@ -132,13 +132,10 @@ pub fn open(arg: &str, platform: Option<&Platform>) -> Result<Image, SourceError
 
 /// Lists the platforms a source offers.
 pub fn platforms(arg: &str) -> Result<Vec<PlatformEntry>, SourceError> {
-    local::list_platforms(&parse_local(arg)?)
-}
-
-fn parse_local(arg: &str) -> Result<LocalRef, SourceError> {
-    LocalRef::parse(arg).ok_or_else(|| SourceError::NotFound {
-        location: arg.to_owned(),
-    })
+    match parse_source(arg)? {
+        Source::Local(local) => local::list_platforms(&local),
+        Source::Registry(reference) => registry::open::list_platforms(reference),
+    }
 }
 
 /// A local path wins when it exists; otherwise a registry reference.

@@ -63,6 +63,13 @@ fn fixtures_are_served_by_a_real_registry() {
     let arm: serde_json::Value = serde_json::from_slice(&arm.stdout).unwrap();
     assert_eq!(arm["source"]["platform"], "linux/arm64/v8");
 
+    let listed = imgprof(&["platforms", &multi]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("linux/amd64") && text.contains("linux/arm64/v8"),
+        "{text}"
+    );
+
     let missing = imgprof(&["report", &format!("{}/fixtures/nothing:here", registry.host())]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(

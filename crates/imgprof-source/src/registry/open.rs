@@ -8,7 +8,7 @@ use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::registry::client::RegistryClient;
 use crate::spec::{ImageConfig, ImageIndex, ImageManifest, media_type};
-use crate::{BlobStore, Image, LayerBlob, SourceInfo, SourceKind};
+use crate::{BlobStore, Image, LayerBlob, PlatformEntry, SourceInfo, SourceKind};
 
 const MAX_INDEX_DEPTH: usize = 8;
 
@@ -116,4 +116,34 @@ fn resolve(
         media
     };
     resolve(client, bytes, &media, digest, wanted, what, depth + 1)
+}
+
+/// What a registry reference offers: each image of its index (or the one image).
+pub(crate) fn list_platforms(reference: Reference) -> Result<Vec<PlatformEntry>, SourceError> {
+    let what = reference.to_string();
+    let client = RegistryClient::new(reference.clone())?;
+    let (bytes, media, digest) = client.manifest(&reference.manifest_reference())?;
+    if media_type::is_index(&media) {
+        let index: ImageIndex = parse_json(&bytes, &what)?;
+        return Ok(index
+            .manifests
+            .into_iter()
+            .map(|d| PlatformEntry {
+                platform: d.platform.clone().unwrap_or_else(|| Platform {
+                    os: "unknown".to_owned(),
+                    architecture: "unknown".to_owned(),
+                    variant: None,
+                }),
+                digest: Some(d.digest),
+                ref_name: reference.tag.clone(),
+            })
+            .collect());
+    }
+    let manifest: ImageManifest = parse_json(&bytes, &what)?;
+    let config: ImageConfig = parse_json(&client.small_blob(&manifest.config.digest)?, &what)?;
+    Ok(vec![PlatformEntry {
+        platform: config.platform(),
+        digest: Some(digest),
+        ref_name: reference.tag,
+    }])
 }
