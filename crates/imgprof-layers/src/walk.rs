@@ -125,7 +125,7 @@ pub(crate) fn is_uncompressed(blob: &BlobFile) -> io::Result<bool> {
 }
 
 /// Walks an uncompressed local blob's tar headers, seeking past contents. Its digest is
-/// computed separately (`sha256_of`) and checked by `finish_skimmed`.
+/// computed separately (`sha256_of`) and checked by `verify_digest`.
 pub(crate) fn skim_layer(blob: &BlobFile, expect: &LayerExpectation<'_>) -> Result<Walked, LayerError> {
     let mut archive = tar::Archive::new(Skimmer(BufReader::with_capacity(SKIM_BUFFER, blob.reader())));
     archive
@@ -256,13 +256,7 @@ fn walk<R: Read>(
         match skip_within {
             None => {
                 // The content streams past anyway: hash it for duplicate detection.
-                loop {
-                    let n = entry.read(&mut buf).map_err(read_error)?;
-                    if n == 0 {
-                        break;
-                    }
-                    hasher.update(&buf[..n]);
-                }
+                xxh3_rest(&mut entry, &mut buf, &mut hasher).map_err(read_error)?;
                 if let Some(record) = &mut record
                     && record.kind == EntryKind::File
                     && record.size > 0
@@ -293,6 +287,16 @@ fn walk<R: Read>(
     Ok(walked)
 }
 
+/// Feeds what is left of `reader` to `hasher`, through `buf`.
+fn xxh3_rest(mut reader: impl Read, buf: &mut [u8], hasher: &mut xxhash_rust::xxh3::Xxh3) -> io::Result<()> {
+    loop {
+        match reader.read(buf)? {
+            0 => return Ok(()),
+            n => hasher.update(&buf[..n]),
+        }
+    }
+}
+
 /// Content hashes are never 0, which marks "not computed".
 fn nonzero_hash(hash: u64) -> u64 {
     hash.max(1)
@@ -309,15 +313,8 @@ impl Walked {
             }
             let mut reader = blob.reader();
             reader.seek(SeekFrom::Start(offset))?;
-            let mut content = reader.take(entry.size);
             let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-            loop {
-                let n = content.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-            }
+            xxh3_rest(reader.take(entry.size), &mut buf, &mut hasher)?;
             entry.hash = nonzero_hash(hasher.digest());
         }
         self.content_offsets = Vec::new();
