@@ -27,6 +27,7 @@ pub use error::SourceError;
 use files::SourceFiles;
 pub use local::{LocalRef, PlatformEntry};
 pub use platform::{Platform, PlatformParseError};
+pub use registry::{RegistryOptions, RetryPolicy};
 use spec::ImageConfig;
 
 /// Which kind of source an image came from.
@@ -102,7 +103,7 @@ impl Image {
         match &self.store {
             BlobStore::Local(files) => files.open_file(&layer.member),
             BlobStore::Registry(client) => match &layer.digest {
-                Some(digest) => client.blob_stream(digest),
+                Some(digest) => client.blob_stream(digest, layer.size),
                 None => Err(SourceError::invalid(
                     &layer.location,
                     "a registry layer without a digest",
@@ -124,17 +125,22 @@ impl Image {
 /// Opens an image from a local path argument, choosing `platform` from multi-platform
 /// indexes (the host's when `None`, or the only image when there is one).
 pub fn open(arg: &str, platform: Option<&Platform>) -> Result<Image, SourceError> {
+    open_with(arg, platform, &RegistryOptions::default())
+}
+
+/// [`open`] with the given way of talking to registries.
+pub fn open_with(arg: &str, platform: Option<&Platform>, registry: &RegistryOptions) -> Result<Image, SourceError> {
     match parse_source(arg)? {
         Source::Local(local) => local::open_local(&local, platform),
-        Source::Registry(reference) => registry::open::open_registry(reference, platform),
+        Source::Registry(reference) => registry::open::open_registry(reference, platform, registry),
     }
 }
 
 /// Lists the platforms a source offers.
-pub fn platforms(arg: &str) -> Result<Vec<PlatformEntry>, SourceError> {
+pub fn platforms(arg: &str, registry: &RegistryOptions) -> Result<Vec<PlatformEntry>, SourceError> {
     match parse_source(arg)? {
         Source::Local(local) => local::list_platforms(&local),
-        Source::Registry(reference) => registry::open::list_platforms(reference),
+        Source::Registry(reference) => registry::open::list_platforms(reference, registry),
     }
 }
 
@@ -151,16 +157,6 @@ fn parse_source(arg: &str) -> Result<Source, SourceError> {
     let reference = arg
         .parse::<reference::Reference>()
         .map_err(|e| SourceError::invalid(arg, e.reason))?;
-    if !reference.is_loopback() {
-        return Err(SourceError::invalid(
-            arg,
-            format!(
-                "no such file, and reading {reference} from a remote registry is not supported yet \
-                 (only registries on this machine); save it first \
-                 (`skopeo copy docker://{reference} docker-archive:image.tar`)"
-            ),
-        ));
-    }
     Ok(Source::Registry(reference))
 }
 

@@ -24,7 +24,7 @@ pub enum Command {
     Platforms(SourceArgs),
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// The image: a `docker save` tarball, an OCI layout directory (`DIR` or `DIR:TAG`),
     /// or an oci-archive. Transport prefixes `docker-archive:`, `oci:` and `oci-archive:`
@@ -34,6 +34,25 @@ pub struct SourceArgs {
     /// (default: this machine's).
     #[arg(long)]
     pub platform: Option<String>,
+    /// A registry (`host[:port]`) to reach over plain HTTP, as loopback registries are;
+    /// repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure: Vec<String>,
+    /// Seconds a registry connection may stall before imgprof gives up on the read (a
+    /// layer download then resumes where it broke off).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+}
+
+impl SourceArgs {
+    /// How to talk to registries, as these arguments say.
+    pub fn registry_options(&self) -> imgprof_source::RegistryOptions {
+        imgprof_source::RegistryOptions {
+            insecure: self.insecure.clone(),
+            stall_timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            ..imgprof_source::RegistryOptions::default()
+        }
+    }
 }
 
 #[derive(Debug, Args)]

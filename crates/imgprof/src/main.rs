@@ -54,7 +54,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     let options = imgprof_report::ReportOptions { top: args.top };
     let base_diff_ids = match &args.base {
         Some(base) => Some(
-            imgprof_source::open(base, None)
+            imgprof_source::open_with(base, None, &args.source.registry_options())
                 .with_context(|| format!("cannot read the base image {base}"))?
                 .config
                 .rootfs
@@ -73,7 +73,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
             Some(baseline) => {
                 let base_image = open_image(&SourceArgs {
                     source: baseline.clone(),
-                    platform: args.source.platform.clone(),
+                    ..args.source.clone()
                 })
                 .with_context(|| format!("cannot read the baseline image {baseline}"))?;
                 let plain = imgprof_waste::Options {
@@ -191,7 +191,7 @@ fn sarif(report: &imgprof_report::Report, dockerfile: Option<&std::path::Path>) 
 }
 
 fn platforms(args: SourceArgs) -> Result<()> {
-    let entries = imgprof_source::platforms(&args.source)?;
+    let entries = imgprof_source::platforms(&args.source, &args.registry_options())?;
     let mut text = String::new();
     for entry in entries {
         let digest = entry.digest.map(|d| d.to_string()).unwrap_or_default();
@@ -207,7 +207,11 @@ fn open_image(args: &SourceArgs) -> Result<imgprof_source::Image> {
         .as_deref()
         .map(str::parse::<imgprof_source::Platform>)
         .transpose()?;
-    Ok(imgprof_source::open(&args.source, platform.as_ref())?)
+    Ok(imgprof_source::open_with(
+        &args.source,
+        platform.as_ref(),
+        &args.registry_options(),
+    )?)
 }
 
 fn default_jobs() -> usize {

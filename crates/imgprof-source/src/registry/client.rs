@@ -1,13 +1,25 @@
-//! A focused client for the OCI distribution API: manifests and blobs over HTTP, streamed.
-//! This first step speaks to registries that need no authentication over plain HTTP on
-//! loopback; the token flow, TLS, retries and credentials come next.
+//! A focused client for the OCI distribution API: manifests and blobs, streamed.
+//!
+//! Every request goes through [`RegistryClient::send`]: authentication on demand (the
+//! registry's `WWW-Authenticate` challenge is answered once and the header reused),
+//! retries with backoff, redirects followed without the `Authorization` header leaving
+//! the registry's host. TLS uses the system's roots; plain HTTP only for loopback or a
+//! registry named by `--insecure`.
 
 use std::io::Read;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+
+use ureq::http::{Response, StatusCode};
 
 use crate::digest::Digest;
 use crate::error::SourceError;
 use crate::reference::Reference;
+use crate::registry::auth::{self, AuthHeader};
+use crate::registry::blob::BlobReader;
+use crate::registry::challenge::Challenge;
+use crate::registry::credentials::{Credential, CredentialSources};
+use crate::registry::http::{self, MAX_REDIRECTS, RetryPolicy};
 use crate::spec::media_type;
 
 /// Every manifest type imgprof reads, as the Accept header lists them.
@@ -21,72 +33,388 @@ const MANIFEST_ACCEPT: &str = concat!(
 /// Largest manifest or config imgprof reads into memory.
 const MAX_DOCUMENT: u64 = 32 << 20;
 
+/// How imgprof talks to registries.
+#[derive(Debug, Clone)]
+pub struct RegistryOptions {
+    /// Registries (`host[:port]`) that may be spoken to over plain HTTP besides loopback.
+    pub insecure: Vec<String>,
+    pub credentials: CredentialSources,
+    pub retry: RetryPolicy,
+    pub connect_timeout: Duration,
+    /// A read that waits longer than this for a byte fails (and a blob stream resumes).
+    pub stall_timeout: Duration,
+}
+
+impl Default for RegistryOptions {
+    fn default() -> Self {
+        RegistryOptions {
+            insecure: Vec::new(),
+            credentials: CredentialSources::from_env(),
+            retry: RetryPolicy::default(),
+            connect_timeout: Duration::from_secs(15),
+            stall_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+impl RegistryOptions {
+    fn allows_plain_http(&self, reference: &Reference) -> bool {
+        reference.is_loopback()
+            || self.insecure.iter().any(|host| {
+                host.eq_ignore_ascii_case(&reference.registry) || host.eq_ignore_ascii_case(reference.api_host())
+            })
+    }
+
+    fn allows_plain_http_to(&self, authority: &str) -> bool {
+        let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
+        matches!(host, "localhost" | "[::1]")
+            || host.starts_with("127.")
+            || self.insecure.iter().any(|h| h.eq_ignore_ascii_case(authority))
+    }
+}
+
+/// A client for one repository. Cheap to clone; clones share the authentication state,
+/// so a token fetched for the manifest serves every layer.
+#[derive(Clone)]
 pub struct RegistryClient {
-    agent: ureq::Agent,
-    base: String,
+    inner: Arc<Inner>,
     pub reference: Reference,
+}
+
+struct Inner {
+    agent: ureq::Agent,
+    /// `https://registry.example` or `http://127.0.0.1:5000`; its `host[:port]` is the
+    /// only one that is sent the registry's `Authorization`.
+    origin: String,
+    options: RegistryOptions,
+    credential: OnceLock<Result<Option<Credential>, String>>,
+    auth: Mutex<Option<AuthHeader>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RegistryClient").field("base", &self.base).finish()
+        f.debug_struct("RegistryClient")
+            .field("origin", &self.inner.origin)
+            .finish()
     }
 }
 
+/// One request, before authentication, retries and redirects.
+struct Request<'a> {
+    url: String,
+    accept: Option<&'a str>,
+    /// Ask for the bytes from this offset on (`Range: bytes=N-`).
+    range_from: Option<u64>,
+    /// A form to POST instead of a GET (the OAuth2 token exchange).
+    form: Option<String>,
+    authorization: Option<AuthHeader>,
+}
+
+/// Why a request did not succeed.
+enum Failure {
+    /// 401 from the host the request was for, with its challenge.
+    Unauthorized(Option<String>),
+    Other(String),
+}
+
 impl RegistryClient {
-    pub fn new(reference: Reference) -> Result<RegistryClient, SourceError> {
-        if !reference.is_loopback() {
-            return Err(SourceError::invalid(
-                reference.to_string(),
-                "only registries on this machine (plain HTTP on loopback) are supported so far",
-            ));
-        }
+    pub fn new(reference: Reference, options: RegistryOptions) -> Result<RegistryClient, SourceError> {
+        let scheme = if options.allows_plain_http(&reference) {
+            "http"
+        } else {
+            "https"
+        };
+        let tls = ureq::tls::TlsConfig::builder()
+            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+            .build();
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
-            .timeout_connect(Some(Duration::from_secs(10)))
+            .max_redirects(0)
+            .timeout_connect(Some(options.connect_timeout))
+            .timeout_per_read(Some(options.stall_timeout))
+            .tls_config(tls)
+            .user_agent(concat!("imgprof/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();
+        let authority = reference.api_host().to_ascii_lowercase();
         Ok(RegistryClient {
-            agent,
-            base: format!("http://{}/v2/{}", reference.api_host(), reference.repository),
+            inner: Arc::new(Inner {
+                agent,
+                origin: format!("{scheme}://{authority}"),
+                options,
+                credential: OnceLock::new(),
+                auth: Mutex::new(None),
+            }),
             reference,
         })
     }
 
-    fn what(&self, path: &str) -> String {
+    /// Names a request in messages: `registry/repository/manifests/tag`.
+    pub(crate) fn what(&self, path: &str) -> String {
         format!("{}/{}{path}", self.reference.registry, self.reference.repository)
     }
 
-    fn get(&self, path: &str, accept: Option<&str>) -> Result<ureq::http::Response<ureq::Body>, SourceError> {
-        let url = format!("{}{path}", self.base);
-        let mut request = self.agent.get(&url);
-        if let Some(accept) = accept {
-            request = request.header("Accept", accept);
-        }
-        let response = request
-            .call()
-            .map_err(|e| SourceError::invalid(self.what(path), format!("request failed: {e}")))?;
-        let status = response.status().as_u16();
-        if status != 200 {
-            let reason = match status {
-                401 => "401 Unauthorized (authentication is not supported yet)".to_owned(),
-                404 => "404 Not Found".to_owned(),
-                other => format!("HTTP {other}"),
+    /// A GET of `/v2/<repository><path>` that answered 200 or 206: authenticated when the
+    /// registry asks, retried, redirects followed.
+    pub(crate) fn send(
+        &self,
+        path: &str,
+        accept: Option<&str>,
+        range_from: Option<u64>,
+    ) -> Result<Response<ureq::Body>, SourceError> {
+        let what = self.what(path);
+        let url = format!("{}/v2/{}{path}", self.inner.origin, self.reference.repository);
+        let mut answered: Option<Challenge> = None;
+        loop {
+            let request = Request {
+                url: url.clone(),
+                accept,
+                range_from,
+                form: None,
+                authorization: self.current_auth(),
             };
-            return Err(SourceError::invalid(self.what(path), reason));
+            match self.exchange(request) {
+                Ok(response) => return Ok(response),
+                Err(Failure::Other(reason)) => return Err(SourceError::invalid(what, reason)),
+                Err(Failure::Unauthorized(header)) => {
+                    let header = header.ok_or_else(|| {
+                        SourceError::invalid(&what, "HTTP 401 Unauthorized without a WWW-Authenticate challenge")
+                    })?;
+                    let challenge =
+                        Challenge::parse(&header).map_err(|e| SourceError::invalid(&what, e.to_string()))?;
+                    if answered.as_ref().is_some_and(|a| auth::same_kind(a, &challenge)) {
+                        return Err(SourceError::invalid(
+                            what,
+                            format!(
+                                "HTTP 401 Unauthorized after authenticating: the credentials for {} were refused \
+                                 (log in again with `docker login {}`)",
+                                self.reference.registry, self.reference.registry
+                            ),
+                        ));
+                    }
+                    let header = self.answer(&challenge, &what)?;
+                    *self.lock_auth() = Some(header);
+                    answered = Some(challenge);
+                }
+            }
         }
-        Ok(response)
+    }
+
+    fn lock_auth(&self) -> std::sync::MutexGuard<'_, Option<AuthHeader>> {
+        // A panic elsewhere cannot leave a half-written header: the value is replaced whole.
+        self.inner.auth.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn current_auth(&self) -> Option<AuthHeader> {
+        self.lock_auth().clone()
+    }
+
+    /// The stored credential for this registry, looked up once.
+    fn credential(&self) -> Result<Option<Credential>, SourceError> {
+        self.inner
+            .credential
+            .get_or_init(|| {
+                self.inner
+                    .options
+                    .credentials
+                    .lookup(&self.reference.registry)
+                    .map_err(|e| e.to_string())
+            })
+            .clone()
+            .map_err(|reason| SourceError::invalid(self.reference.registry.clone(), reason))
+    }
+
+    /// The `Authorization` header that answers `challenge`.
+    fn answer(&self, challenge: &Challenge, what: &str) -> Result<AuthHeader, SourceError> {
+        let credential = self.credential()?;
+        let login_hint = |reason: &str| {
+            SourceError::invalid(
+                what,
+                format!(
+                    "HTTP 401 Unauthorized: {reason} (log in with `docker login {}`, or put credentials in \
+                     $DOCKER_CONFIG/config.json or $REGISTRY_AUTH_FILE)",
+                    self.reference.registry
+                ),
+            )
+        };
+        match challenge {
+            Challenge::Basic => auth::answer_basic(credential.as_ref()).map_err(login_hint),
+            Challenge::Bearer { realm, service, scope } => {
+                let scope = scope
+                    .clone()
+                    .unwrap_or_else(|| auth::pull_scope(&self.reference.repository));
+                self.fetch_token(realm, service.as_deref(), &scope, credential.as_ref(), what)
+            }
+        }
+    }
+
+    /// The Bearer token flow: anonymous or Basic-authenticated GET, or the OAuth2
+    /// refresh-token POST for an identity token.
+    fn fetch_token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scope: &str,
+        credential: Option<&Credential>,
+        what: &str,
+    ) -> Result<AuthHeader, SourceError> {
+        let realm_authority = http::authority(realm).unwrap_or_default();
+        if realm.starts_with("http://") && !self.inner.options.allows_plain_http_to(&realm_authority) {
+            return Err(SourceError::invalid(
+                what,
+                format!(
+                    "the registry's token endpoint {realm} is plain HTTP; refusing to send credentials there \
+                     (name it with --insecure {realm_authority} if it is trusted)"
+                ),
+            ));
+        }
+        let request = match credential {
+            Some(Credential::IdentityToken(token)) => Request {
+                url: realm.to_owned(),
+                accept: Some("application/json"),
+                range_from: None,
+                form: Some(auth::refresh_token_form(token, service, scope)),
+                authorization: None,
+            },
+            Some(Credential::Basic { username, password }) => Request {
+                url: auth::token_url(realm, service, scope),
+                accept: Some("application/json"),
+                range_from: None,
+                form: None,
+                authorization: Some(auth::basic(username, password)),
+            },
+            None => Request {
+                url: auth::token_url(realm, service, scope),
+                accept: Some("application/json"),
+                range_from: None,
+                form: None,
+                authorization: None,
+            },
+        };
+        let token_what = format!("{what}: token endpoint {realm}");
+        match self.exchange(request) {
+            Ok(response) => {
+                auth::parse_token_response(response.into_body()).map_err(|r| SourceError::invalid(token_what, r))
+            }
+            Err(Failure::Unauthorized(_)) => Err(SourceError::invalid(
+                token_what,
+                match credential {
+                    Some(_) => format!(
+                        "HTTP 401 Unauthorized: the credentials for {} were refused (log in again with `docker login {}`)",
+                        self.reference.registry, self.reference.registry
+                    ),
+                    None => format!(
+                        "HTTP 401 Unauthorized: the registry needs credentials and none are stored for {} \
+                         (log in with `docker login {}`)",
+                        self.reference.registry, self.reference.registry
+                    ),
+                },
+            )),
+            Err(Failure::Other(reason)) => Err(SourceError::invalid(token_what, reason)),
+        }
+    }
+
+    /// One request with retries and redirects. `Authorization` goes only to the host the
+    /// request was first addressed to, never to where a redirect points elsewhere.
+    fn exchange(&self, request: Request<'_>) -> Result<Response<ureq::Body>, Failure> {
+        let policy = &self.inner.options.retry;
+        let home = http::authority(&request.url);
+        let mut retry = 0;
+        loop {
+            let (reason, wait) = match self.follow_redirects(&request, home.as_deref())? {
+                Ok(response) => return Ok(response),
+                Err(retryable) => retryable,
+            };
+            if retry + 1 >= policy.attempts {
+                return Err(Failure::Other(format!(
+                    "{reason} (gave up after {} attempts)",
+                    policy.attempts
+                )));
+            }
+            std::thread::sleep(policy.delay(retry, wait));
+            retry += 1;
+        }
+    }
+
+    /// Follows redirects for one attempt. `Ok(Err(..))` is a failure worth retrying,
+    /// with the server's `Retry-After`.
+    #[allow(clippy::type_complexity)]
+    fn follow_redirects(
+        &self,
+        request: &Request<'_>,
+        home: Option<&str>,
+    ) -> Result<Result<Response<ureq::Body>, (String, Option<Duration>)>, Failure> {
+        let mut url = request.url.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let at_home = home.is_some() && http::authority(&url).as_deref() == home;
+            let authorization = request.authorization.as_ref().filter(|_| at_home);
+            let response = match self.call(&url, request, authorization) {
+                Ok(response) => response,
+                Err(e) if http::is_retryable_error(&e) => return Ok(Err((format!("request failed: {e}"), None))),
+                Err(e) => return Err(Failure::Other(format!("request failed: {e}"))),
+            };
+            let status = response.status();
+            if status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT {
+                return Ok(Ok(response));
+            }
+            if status.is_redirection()
+                && let Some(location) = http::header(&response, "location")
+            {
+                url = http::resolve_location(&url, location)
+                    .ok_or_else(|| Failure::Other(format!("HTTP {status} to an unusable Location {location:?}")))?;
+                continue;
+            }
+            if status == StatusCode::UNAUTHORIZED && at_home {
+                return Err(Failure::Unauthorized(
+                    http::header(&response, "www-authenticate").map(str::to_owned),
+                ));
+            }
+            if http::is_retryable_status(status) {
+                let wait = http::retry_after(&response);
+                return Ok(Err((http::failure_reason(response), wait)));
+            }
+            return Err(Failure::Other(http::failure_reason(response)));
+        }
+        Err(Failure::Other(format!(
+            "more than {MAX_REDIRECTS} redirects (a redirect loop)"
+        )))
+    }
+
+    fn call(
+        &self,
+        url: &str,
+        request: &Request<'_>,
+        authorization: Option<&AuthHeader>,
+    ) -> Result<Response<ureq::Body>, ureq::Error> {
+        macro_rules! headers {
+            ($builder:expr) => {{
+                let mut builder = $builder;
+                if let Some(accept) = request.accept {
+                    builder = builder.header("Accept", accept);
+                }
+                if let Some(from) = request.range_from {
+                    builder = builder.header("Range", format!("bytes={from}-"));
+                }
+                if let Some(authorization) = authorization {
+                    builder = builder.header("Authorization", &authorization.0);
+                }
+                builder
+            }};
+        }
+        match &request.form {
+            Some(form) => headers!(self.inner.agent.post(url))
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .send(form.as_str()),
+            None => headers!(self.inner.agent.get(url)).call(),
+        }
     }
 
     /// A manifest or index by tag or digest: its bytes, media type and digest, verified
     /// when asked for by digest.
     pub fn manifest(&self, reference: &str) -> Result<(Vec<u8>, String, Digest), SourceError> {
         let path = format!("/manifests/{reference}");
-        let response = self.get(&path, Some(MANIFEST_ACCEPT))?;
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
+        let response = self.send(&path, Some(MANIFEST_ACCEPT), None)?;
+        let content_type = http::header(&response, "content-type")
             .unwrap_or("")
             .split(';')
             .next()
@@ -104,7 +432,7 @@ impl RegistryClient {
                 actual: digest.to_string(),
             });
         }
-        let media_type = if content_type.is_empty() {
+        let media_type = if content_type.is_empty() || content_type == "application/json" {
             sniff_media_type(&bytes)
         } else {
             content_type
@@ -115,15 +443,19 @@ impl RegistryClient {
     /// A small blob (a config) whole, verified.
     pub fn small_blob(&self, digest: &Digest) -> Result<Vec<u8>, SourceError> {
         let path = format!("/blobs/{digest}");
-        let bytes = read_limited(self.get(&path, None)?.into_body(), &self.what(&path))?;
+        let bytes = read_limited(self.send(&path, None, None)?.into_body(), &self.what(&path))?;
         crate::local::verify_bytes(&bytes, digest, &self.what(&path))?;
         Ok(bytes)
     }
 
-    /// A layer blob as a stream; the layer walk verifies its digest as it reads.
-    pub fn blob_stream(&self, digest: &Digest) -> Result<Box<dyn Read + Send>, SourceError> {
-        let response = self.get(&format!("/blobs/{digest}"), None)?;
-        Ok(Box::new(response.into_body().into_reader()))
+    /// A layer blob of `size` bytes as a stream that resumes (with a Range request) when
+    /// the connection breaks or stalls; the layer walk verifies its digest as it reads.
+    pub fn blob_stream(&self, digest: &Digest, size: u64) -> Result<Box<dyn Read + Send>, SourceError> {
+        Ok(Box::new(BlobReader::open(self.clone(), digest.clone(), size)?))
+    }
+
+    pub(crate) fn retry_policy(&self) -> &RetryPolicy {
+        &self.inner.options.retry
     }
 }
 

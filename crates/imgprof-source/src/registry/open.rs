@@ -6,15 +6,19 @@ use crate::error::SourceError;
 use crate::local::{check_layer_count, check_platform, parse_json};
 use crate::platform::Platform;
 use crate::reference::Reference;
-use crate::registry::client::RegistryClient;
+use crate::registry::client::{RegistryClient, RegistryOptions};
 use crate::spec::{ImageConfig, ImageIndex, ImageManifest, media_type};
 use crate::{BlobStore, Image, LayerBlob, PlatformEntry, SourceInfo, SourceKind};
 
 const MAX_INDEX_DEPTH: usize = 8;
 
-pub(crate) fn open_registry(reference: Reference, platform: Option<&Platform>) -> Result<Image, SourceError> {
+pub(crate) fn open_registry(
+    reference: Reference,
+    platform: Option<&Platform>,
+    options: &RegistryOptions,
+) -> Result<Image, SourceError> {
     let what = reference.to_string();
-    let client = RegistryClient::new(reference.clone())?;
+    let client = RegistryClient::new(reference.clone(), options.clone())?;
     let (bytes, media, digest) = client.manifest(&reference.manifest_reference())?;
     let (manifest_digest, manifest) = resolve(&client, bytes, &media, digest, platform, &what, 0)?;
     let config_what = format!("{what} config {}", manifest.config.digest);
@@ -119,9 +123,12 @@ fn resolve(
 }
 
 /// What a registry reference offers: each image of its index (or the one image).
-pub(crate) fn list_platforms(reference: Reference) -> Result<Vec<PlatformEntry>, SourceError> {
+pub(crate) fn list_platforms(
+    reference: Reference,
+    options: &RegistryOptions,
+) -> Result<Vec<PlatformEntry>, SourceError> {
     let what = reference.to_string();
-    let client = RegistryClient::new(reference.clone())?;
+    let client = RegistryClient::new(reference.clone(), options.clone())?;
     let (bytes, media, digest) = client.manifest(&reference.manifest_reference())?;
     if media_type::is_index(&media) {
         let index: ImageIndex = parse_json(&bytes, &what)?;

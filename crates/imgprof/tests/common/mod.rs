@@ -1,7 +1,9 @@
 //! Shared helpers for the binary's integration tests.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod registry;
+pub mod token;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -17,11 +19,17 @@ pub fn testdata(rel: &str) -> String {
 }
 
 pub fn imgprof(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_imgprof"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the imgprof binary runs")
+    imgprof_with_env(args, &[])
+}
+
+/// The binary with extra environment variables (`DOCKER_CONFIG`, ...).
+pub fn imgprof_with_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_imgprof"));
+    command.args(args).env("NO_COLOR", "1");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.output().expect("the imgprof binary runs")
 }
 
 /// `imgprof report --json SOURCE`, which must succeed.

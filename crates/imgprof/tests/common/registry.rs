@@ -1,10 +1,28 @@
 //! A real registry for tests: Debian's `docker-registry` (the CNCF distribution registry)
 //! on 127.0.0.1 with a free port and its own storage, stopped when dropped. Images are
-//! pushed into it with skopeo.
+//! pushed into it with skopeo. Three setups: no authentication, htpasswd Basic
+//! authentication, and Bearer tokens from the test's own [`TokenIssuer`].
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use super::token::{self, TokenIssuer};
+
+/// The test account of the authenticated setups.
+pub const USERNAME: &str = "imgprof-tester";
+pub const PASSWORD: &str = "s3cret-Pa55word-never-shown";
+pub const IDENTITY_TOKEN: &str = "identity-token-never-shown-0123456789";
+
+/// How the registry asks clients to authenticate.
+pub enum RegistryAuth {
+    None,
+    /// htpasswd (bcrypt) with [`USERNAME`] and [`PASSWORD`].
+    Basic,
+    /// `auth: token`: tokens from a [`TokenIssuer`] that knows [`USERNAME`],
+    /// [`PASSWORD`] and [`IDENTITY_TOKEN`].
+    Token,
+}
 
 pub struct TestRegistry {
     child: Child,
@@ -12,22 +30,54 @@ pub struct TestRegistry {
     _storage: tempfile::TempDir,
     /// The registry's log (its access log included), for assertions on requests.
     pub log: std::path::PathBuf,
+    pub issuer: Option<TokenIssuer>,
+    authenticated: bool,
 }
 
 impl TestRegistry {
     /// Starts an unauthenticated registry; `None` (with a note) when the binary is
     /// missing, unless tools are required.
     pub fn start() -> Option<TestRegistry> {
-        if !super::has_tool("docker-registry") {
+        TestRegistry::start_with(RegistryAuth::None)
+    }
+
+    pub fn start_with(auth: RegistryAuth) -> Option<TestRegistry> {
+        if !super::has_tool("docker-registry") || !super::has_tool("skopeo") {
             return None;
         }
         let storage = tempfile::tempdir().expect("temp dir");
         let port = free_port();
         let config = storage.path().join("config.yml");
+        let mut issuer = None;
+        let auth_section = match auth {
+            RegistryAuth::None => String::new(),
+            RegistryAuth::Basic => {
+                let htpasswd = storage.path().join("htpasswd");
+                let hash = bcrypt::hash(PASSWORD, 5).expect("bcrypt");
+                std::fs::write(&htpasswd, format!("{USERNAME}:{hash}\n")).expect("htpasswd");
+                format!(
+                    "auth:\n  htpasswd:\n    realm: imgprof-test\n    path: {}\n",
+                    htpasswd.display()
+                )
+            }
+            RegistryAuth::Token => {
+                let started = TokenIssuer::start(USERNAME, PASSWORD, IDENTITY_TOKEN);
+                let section = format!(
+                    "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                    started.realm(),
+                    token::SERVICE,
+                    token::ISSUER,
+                    started.cert.display()
+                );
+                issuer = Some(started);
+                section
+            }
+        };
+        let authenticated = !auth_section.is_empty();
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth_section}",
                 storage.path().join("data").display()
             ),
         )
@@ -46,6 +96,8 @@ impl TestRegistry {
             port,
             _storage: storage,
             log,
+            issuer,
+            authenticated,
         };
         registry.wait_ready();
         Some(registry)
@@ -75,6 +127,9 @@ impl TestRegistry {
     pub fn push(&self, source: &str, repo_tag: &str, all: bool) {
         let mut command = Command::new("skopeo");
         command.args(["copy", "--quiet", "--dest-tls-verify=false"]);
+        if self.authenticated {
+            command.arg(format!("--dest-creds={USERNAME}:{PASSWORD}"));
+        }
         if all {
             command.arg("--all");
         }
@@ -100,6 +155,32 @@ impl TestRegistry {
             .map(str::to_owned)
             .collect()
     }
+}
+
+/// A Docker `config.json` in a temp dir (point `DOCKER_CONFIG` at it) holding the test
+/// account for `host`, as `auth` or as an identity token.
+pub fn docker_config(host: &str, identity_token: bool, password: &str) -> tempfile::TempDir {
+    use base64::Engine as _;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let entry = if identity_token {
+        serde_json::json!({ "identitytoken": IDENTITY_TOKEN })
+    } else {
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USERNAME}:{password}"));
+        serde_json::json!({ "auth": auth })
+    };
+    let config = serde_json::json!({ "auths": { host: entry } });
+    std::fs::write(dir.path().join("config.json"), config.to_string()).expect("config.json");
+    dir
+}
+
+/// Every form the test secrets could leak in.
+pub fn secrets() -> Vec<String> {
+    use base64::Engine as _;
+    vec![
+        PASSWORD.to_owned(),
+        IDENTITY_TOKEN.to_owned(),
+        base64::engine::general_purpose::STANDARD.encode(format!("{USERNAME}:{PASSWORD}")),
+    ]
 }
 
 impl Drop for TestRegistry {

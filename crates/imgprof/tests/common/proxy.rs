@@ -1,0 +1,211 @@
+//! A fault-injecting HTTP proxy on loopback: real sockets between imgprof and a real
+//! registry. For each request a plan decides: forward it, answer it itself (429, 503,
+//! a redirect, a blob from disk), or forward it and break the response (reset after N
+//! body bytes, stall, flip a byte). Every request is recorded with whether it carried
+//! an `Authorization` header, so tests can assert where credentials went.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A request as the proxy saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub authorization: bool,
+    pub range: Option<String>,
+}
+
+/// What to do with one request.
+pub enum Action {
+    Forward,
+    /// Answer without asking upstream.
+    Respond {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Forward, then cut the connection after this many body bytes.
+    ResetAfter(usize),
+    /// Forward this many body bytes, then go silent (the connection stays open).
+    StallAfter(usize),
+    /// Forward with the body byte at this offset inverted.
+    FlipByte(usize),
+}
+
+impl Action {
+    pub fn status(status: u16, headers: &[(&str, &str)]) -> Action {
+        Action::Respond {
+            status,
+            headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            body: Vec::new(),
+        }
+    }
+}
+
+/// Decides per request; the second argument counts earlier requests for the same path.
+pub type Plan = dyn Fn(&Seen, usize) -> Action + Send + Sync;
+
+pub struct FaultProxy {
+    pub port: u16,
+    pub host_ip: &'static str,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FaultProxy {
+    /// Listens on `host_ip` (any 127.x address) and forwards to `upstream` (`host:port`,
+    /// or `None` for a server that only answers from its plan).
+    pub fn start(host_ip: &'static str, upstream: Option<String>, plan: Box<Plan>) -> FaultProxy {
+        let listener = TcpListener::bind((host_ip, 0)).expect("a free loopback port");
+        let port = listener.local_addr().expect("address").port();
+        let seen = Arc::new(Mutex::new(Vec::<Seen>::new()));
+        let plan: Arc<Plan> = Arc::from(plan);
+        let log = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (plan, log, upstream) = (Arc::clone(&plan), Arc::clone(&log), upstream.clone());
+                std::thread::spawn(move || {
+                    let _ = handle(stream, upstream.as_deref(), &*plan, &log);
+                });
+            }
+        });
+        FaultProxy { port, host_ip, seen }
+    }
+
+    pub fn host(&self) -> String {
+        format!("{}:{}", self.host_ip, self.port)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+/// Closes with a TCP reset (RST), as a dropped connection looks, rather than a FIN.
+fn reset(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: a valid socket descriptor and a correctly sized `linger` value.
+    unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+fn handle(client: TcpStream, upstream: Option<&str>, plan: &Plan, log: &Mutex<Vec<Seen>>) -> std::io::Result<()> {
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut head = Vec::new();
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line)?;
+    let mut parts = request_line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let path = parts.next().unwrap_or("").to_owned();
+    let (mut authorization, mut range) = (false, None);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line)? == 0 || line == "\r\n" {
+            break;
+        }
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:") {
+            continue;
+        }
+        if lower.starts_with("authorization:") {
+            authorization = true;
+        }
+        if lower.starts_with("range:") {
+            range = line.split_once(':').map(|(_, v)| v.trim().to_owned());
+        }
+        head.extend_from_slice(line.as_bytes());
+    }
+    let seen = Seen {
+        method: method.clone(),
+        path: path.clone(),
+        authorization,
+        range,
+    };
+    let earlier = {
+        let mut log = log.lock().unwrap();
+        let earlier = log.iter().filter(|s| s.path == path).count();
+        log.push(seen.clone());
+        earlier
+    };
+    let mut client = client;
+    let action = plan(&seen, earlier);
+    if let Action::Respond { status, headers, body } = &action {
+        let mut response = format!(
+            "HTTP/1.1 {status} Fault\r\nContent-Length: {}\r\nConnection: close\r\n",
+            body.len()
+        );
+        for (k, v) in headers {
+            response.push_str(&format!("{k}: {v}\r\n"));
+        }
+        response.push_str("\r\n");
+        client.write_all(response.as_bytes())?;
+        client.write_all(body)?;
+        return client.shutdown(Shutdown::Both);
+    }
+    let Some(upstream) = upstream else {
+        client.write_all(b"HTTP/1.1 502 No Upstream\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+        return Ok(());
+    };
+    let mut server = TcpStream::connect(upstream)?;
+    server.write_all(request_line.as_bytes())?;
+    server.write_all(&head)?;
+    server.write_all(b"Connection: close\r\n\r\n")?;
+    let mut server = BufReader::new(server);
+    // The response head, with `Connection: close` so the client opens a new connection
+    // for its next request (the proxy serves one request per connection).
+    loop {
+        let mut line = String::new();
+        if server.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" {
+            client.write_all(b"Connection: close\r\n\r\n")?;
+            break;
+        }
+        if !line.to_ascii_lowercase().starts_with("connection:") {
+            client.write_all(line.as_bytes())?;
+        }
+    }
+    let mut sent = 0usize;
+    let mut buf = [0u8; 8192];
+    loop {
+        let n = server.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let chunk = &mut buf[..n];
+        match action {
+            Action::ResetAfter(limit) | Action::StallAfter(limit) if sent + n >= limit => {
+                client.write_all(&chunk[..limit - sent])?;
+                client.flush()?;
+                if matches!(action, Action::StallAfter(_)) {
+                    std::thread::sleep(Duration::from_secs(20));
+                    return client.shutdown(Shutdown::Both);
+                }
+                reset(&client);
+                return Ok(());
+            }
+            Action::FlipByte(offset) if (sent..sent + n).contains(&offset) => {
+                chunk[offset - sent] ^= 0xff;
+            }
+            _ => {}
+        }
+        client.write_all(chunk)?;
+        sent += n;
+    }
+    client.shutdown(Shutdown::Both)
+}
