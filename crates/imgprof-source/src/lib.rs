@@ -6,6 +6,7 @@
 //! `imgprof-layers`' job.
 
 mod blob_file;
+pub mod daemon;
 mod digest;
 mod error;
 mod files;
@@ -37,6 +38,10 @@ pub enum SourceKind {
     OciLayout,
     OciArchive,
     Registry,
+    /// Exported by a Docker Engine (`docker-daemon:NAME`).
+    DockerDaemon,
+    /// Exported by podman's API service (`podman:NAME`).
+    Podman,
 }
 
 impl fmt::Display for SourceKind {
@@ -46,6 +51,8 @@ impl fmt::Display for SourceKind {
             SourceKind::OciLayout => "oci-layout",
             SourceKind::OciArchive => "oci-archive",
             SourceKind::Registry => "registry",
+            SourceKind::DockerDaemon => "docker-daemon",
+            SourceKind::Podman => "podman",
         })
     }
 }
@@ -127,6 +134,7 @@ pub fn open(arg: &str, platform: Option<&Platform>) -> Result<Image, SourceError
     match parse_source(arg)? {
         Source::Local(local) => local::open_local(&local, platform),
         Source::Registry(reference) => registry::open::open_registry(reference, platform),
+        Source::Daemon(daemon) => daemon::open_daemon(&daemon, platform),
     }
 }
 
@@ -135,11 +143,16 @@ pub fn platforms(arg: &str) -> Result<Vec<PlatformEntry>, SourceError> {
     match parse_source(arg)? {
         Source::Local(local) => local::list_platforms(&local),
         Source::Registry(reference) => registry::open::list_platforms(reference),
+        Source::Daemon(daemon) => daemon::list_platforms(&daemon),
     }
 }
 
-/// A local path wins when it exists; otherwise a registry reference.
+/// A daemon prefix (`docker-daemon:`, `podman:`) first; then a local path wins when it
+/// exists; otherwise a registry reference.
 fn parse_source(arg: &str) -> Result<Source, SourceError> {
+    if let Some(daemon) = daemon::DaemonRef::parse(arg) {
+        return Ok(Source::Daemon(daemon?));
+    }
     if let Some(local) = LocalRef::parse(arg) {
         return Ok(Source::Local(local));
     }
@@ -167,4 +180,5 @@ fn parse_source(arg: &str) -> Result<Source, SourceError> {
 enum Source {
     Local(LocalRef),
     Registry(reference::Reference),
+    Daemon(daemon::DaemonRef),
 }
