@@ -1,8 +1,8 @@
 //! Image sources for imgprof.
 //!
-//! Turns what the user typed (`app.tar`, `./layout:tag`, `oci-archive:img.tar`) into an
-//! [`Image`]: the parsed config, the ordered layer blobs with the digests they must match,
-//! and a way to stream each blob. Nothing here decompresses or walks layers; that is
+//! Turns what the user typed (`app.tar`, `./layout:tag`, `oci-archive:img.tar`,
+//! `localhost:5000/app:1`, `podman:app`) into an [`Image`]: the parsed config, the ordered
+//! layer blobs with the digests they must match, and a way to stream each blob. Nothing here decompresses or walks layers; that is
 //! `imgprof-layers`' job.
 
 mod blob_file;
