@@ -10,10 +10,11 @@ use anyhow::{Context, Result, bail};
 use crate::{project_root, run};
 
 /// Debian packages the tests use, by the command that shows each is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 3] = [
+const DEBIAN_PACKAGES: [(&str, &str); 4] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
+    ("podman", "podman"),
 ];
 
 pub fn ci() -> Result<()> {

@@ -51,6 +51,24 @@ pub enum SourceError {
         hint: String,
         choices: String,
     },
+    #[error("cannot connect to {engine} at {endpoint}: is it running? ({hint})")]
+    DaemonUnreachable {
+        engine: String,
+        endpoint: String,
+        hint: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{image}: no such image at {endpoint} ({message}); `{cli} images` lists what it has, \
+         `{cli} pull` or `{cli} load` adds it"
+    )]
+    DaemonImageNotFound {
+        image: String,
+        endpoint: String,
+        message: String,
+        cli: String,
+    },
     #[error("{what}: no image tagged {tag:?}; available: {available}")]
     TagNotFound {
         what: String,

@@ -18,7 +18,16 @@ pub(crate) enum SourceFiles {
     Tar {
         path: PathBuf,
         members: HashMap<String, Member>,
+        /// Set when imgprof wrote the archive itself (a daemon's export).
+        spool: Option<Spool>,
     },
+}
+
+/// A temporary archive: deleted when dropped, named in messages after where it came from.
+#[derive(Debug)]
+pub(crate) struct Spool {
+    _file: tempfile::TempPath,
+    name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -54,7 +63,18 @@ impl SourceFiles {
         Ok(SourceFiles::Tar {
             path: path.to_owned(),
             members,
+            spool: None,
         })
+    }
+
+    /// Opens a tar imgprof spooled to `file`, keeping it until this is dropped; messages
+    /// name its members `name:member`.
+    pub fn open_spooled(file: tempfile::TempPath, name: String) -> Result<Self, SourceError> {
+        let mut files = SourceFiles::open(&file)?;
+        if let SourceFiles::Tar { spool, .. } = &mut files {
+            *spool = Some(Spool { _file: file, name });
+        }
+        Ok(files)
     }
 
     pub fn is_archive(&self) -> bool {
@@ -65,6 +85,7 @@ impl SourceFiles {
     pub fn describe(&self, name: &str) -> String {
         match self {
             SourceFiles::Dir(p) => p.join(name).display().to_string(),
+            SourceFiles::Tar { spool: Some(spool), .. } => format!("{}:{name}", spool.name),
             SourceFiles::Tar { path, .. } => format!("{}:{name}", path.display()),
         }
     }

@@ -1,11 +1,12 @@
 //! Image sources for imgprof.
 //!
-//! Turns what the user typed (`app.tar`, `./layout:tag`, `oci-archive:img.tar`) into an
-//! [`Image`]: the parsed config, the ordered layer blobs with the digests they must match,
-//! and a way to stream each blob. Nothing here decompresses or walks layers; that is
+//! Turns what the user typed (`app.tar`, `./layout:tag`, `oci-archive:img.tar`,
+//! `localhost:5000/app:1`, `podman:app`) into an [`Image`]: the parsed config, the ordered
+//! layer blobs with the digests they must match, and a way to stream each blob. Nothing here decompresses or walks layers; that is
 //! `imgprof-layers`' job.
 
 mod blob_file;
+pub mod daemon;
 mod digest;
 mod error;
 mod files;
@@ -38,6 +39,10 @@ pub enum SourceKind {
     OciLayout,
     OciArchive,
     Registry,
+    /// Exported by a Docker Engine (`docker-daemon:NAME`).
+    DockerDaemon,
+    /// Exported by podman's API service (`podman:NAME`).
+    Podman,
 }
 
 impl fmt::Display for SourceKind {
@@ -47,6 +52,8 @@ impl fmt::Display for SourceKind {
             SourceKind::OciLayout => "oci-layout",
             SourceKind::OciArchive => "oci-archive",
             SourceKind::Registry => "registry",
+            SourceKind::DockerDaemon => "docker-daemon",
+            SourceKind::Podman => "podman",
         })
     }
 }
@@ -133,6 +140,7 @@ pub fn open_with(arg: &str, platform: Option<&Platform>, registry: &RegistryOpti
     match parse_source(arg)? {
         Source::Local(local) => local::open_local(&local, platform),
         Source::Registry(reference) => registry::open::open_registry(reference, platform, registry),
+        Source::Daemon(daemon) => daemon::open_daemon(&daemon, platform),
     }
 }
 
@@ -141,11 +149,16 @@ pub fn platforms(arg: &str, registry: &RegistryOptions) -> Result<Vec<PlatformEn
     match parse_source(arg)? {
         Source::Local(local) => local::list_platforms(&local),
         Source::Registry(reference) => registry::open::list_platforms(reference, registry),
+        Source::Daemon(daemon) => daemon::list_platforms(&daemon),
     }
 }
 
-/// A local path wins when it exists; otherwise a registry reference.
+/// A daemon prefix (`docker-daemon:`, `podman:`) first; then a local path wins when it
+/// exists; otherwise a registry reference.
 fn parse_source(arg: &str) -> Result<Source, SourceError> {
+    if let Some(daemon) = daemon::DaemonRef::parse(arg) {
+        return Ok(Source::Daemon(daemon?));
+    }
     if let Some(local) = LocalRef::parse(arg) {
         return Ok(Source::Local(local));
     }
@@ -163,4 +176,5 @@ fn parse_source(arg: &str) -> Result<Source, SourceError> {
 enum Source {
     Local(LocalRef),
     Registry(reference::Reference),
+    Daemon(daemon::DaemonRef),
 }

@@ -82,7 +82,10 @@ pub(crate) fn open_local(local: &LocalRef, platform: Option<&Platform>) -> Resul
         }
     };
     match kind {
-        SourceKind::Registry => Err(SourceError::not_an_image(&local.path, "a local path is not a registry")),
+        SourceKind::Registry | SourceKind::DockerDaemon | SourceKind::Podman => Err(SourceError::not_an_image(
+            &local.path,
+            format!("a local path is not a {kind} source"),
+        )),
         SourceKind::DockerArchive => open_docker_archive(files, local, platform),
         SourceKind::OciLayout | SourceKind::OciArchive => open_oci_layout(files, kind, local, platform),
     }
@@ -160,7 +163,7 @@ pub(crate) fn check_layer_count(config: &ImageConfig, layers: usize, what: &str)
 
 // ---------------------------------------------------------------- docker-archive
 
-fn open_docker_archive(
+pub(crate) fn open_docker_archive(
     files: SourceFiles,
     local: &LocalRef,
     platform: Option<&Platform>,

@@ -27,8 +27,9 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// The image: a `docker save` tarball, an OCI layout directory (`DIR` or `DIR:TAG`),
-    /// or an oci-archive. Transport prefixes `docker-archive:`, `oci:` and `oci-archive:`
-    /// are accepted too.
+    /// an oci-archive, or a reference to a registry on this machine. Transport prefixes
+    /// `docker-archive:`, `oci:` and `oci-archive:` are accepted too; `docker-daemon:NAME`
+    /// and `podman:NAME` read an image a local engine holds (DOCKER_HOST, CONTAINER_HOST).
     pub source: String,
     /// The platform to pick from a multi-platform image, as `os/arch[/variant]`
     /// (default: this machine's).

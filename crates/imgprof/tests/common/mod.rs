@@ -1,6 +1,7 @@
 //! Shared helpers for the binary's integration tests.
 #![allow(dead_code)]
 
+pub mod podman;
 pub mod proxy;
 pub mod registry;
 pub mod token;
