@@ -6,6 +6,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::compression::Compression;
 
+/// The version of what a [`LayerIndex`] holds for given layer bytes. Stored indexes (the
+/// layer cache) are keyed by it: bump it whenever `LayerIndex` or a type inside it changes
+/// shape, or the walk records something different for the same bytes (a new field, another
+/// hash, another path rule). The cache's tests pin a sample encoding so that a shape
+/// change fails them until this is bumped.
+pub const INDEX_VERSION: u32 = 1;
+
 /// What a tar entry is, with whiteouts already recognised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

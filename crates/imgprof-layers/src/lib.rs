@@ -20,11 +20,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use imgprof_source::{Image, SourceError};
+use imgprof_source::{Digest, Image, SourceError};
 
 pub use compression::Compression;
 pub use error::LayerError;
-pub use index::{CapturedFile, Entry, EntryCounts, EntryKind, LayerIndex};
+pub use index::{CapturedFile, Entry, EntryCounts, EntryKind, INDEX_VERSION, LayerIndex};
 pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
 pub use walk::{CapturePolicy, LayerExpectation, index_layer, normalize_path};
 
@@ -37,15 +37,31 @@ pub enum IndexError {
     Layer(#[from] LayerError),
 }
 
+/// Where verified indexes are kept between runs, keyed by the layer's digests (the
+/// `imgprof-cache` crate implements it on disk). This crate only calls it; it does not
+/// know where or how indexes are stored, and a store that fails must not fail indexing,
+/// so both methods are infallible: a store reports its own problems.
+pub trait IndexCache: Sync {
+    /// The index stored for the blob `digest` whose tar stream is `diff_id`, if any.
+    fn load(&self, digest: &Digest, diff_id: &Digest) -> Option<LayerIndex>;
+    /// Keeps `index`, whose `digest` and `diff_id` have been verified against its bytes.
+    fn store(&self, index: &LayerIndex);
+}
+
 /// Indexes every layer of `image`, largest first, `jobs` at a time, verifying every
 /// digest, and runs `analyze` on the indexes as soon as every layer has been walked, while the sha256 of large uncompressed layers
 /// (what `docker save` writes) is still being computed on other threads. `analyze`'s
 /// result is returned only if every digest then matches; otherwise it is dropped and the
 /// digest error returned, so nothing computed from an unverified blob is ever shown.
+///
+/// With a `cache`, a layer that only streams (a registry's) and has a blob digest is
+/// looked up first and, when found, never opened; one that is indexed is stored once both
+/// its digests matched. Local files are always read and verified: see [`uses_cache`].
 pub fn index_image_then<T>(
     image: &Image,
     jobs: usize,
     capture: CapturePolicy,
+    cache: Option<&dyn IndexCache>,
     analyze: impl FnOnce(&[LayerIndex]) -> T,
 ) -> Result<(Vec<LayerIndex>, T), IndexError> {
     let count = image.layers.len();
@@ -107,7 +123,7 @@ pub fn index_image_then<T>(
                 }
             });
         }
-        let mut outcomes = walk_all(image, &order, jobs, &files, &expectations);
+        let mut outcomes = walk_all(image, &order, jobs, &files, &expectations, cache);
         hash_size_collisions(&mut outcomes, &files, &expectations);
         // Analyse while the hash pool finishes; `scope` waits for it before returning.
         if outcomes.iter().all(WalkOutcome::succeeded) {
@@ -159,6 +175,7 @@ fn walk_all(
     jobs: usize,
     files: &[LayerInput],
     expectations: &[LayerExpectation<'_>],
+    cache: Option<&dyn IndexCache>,
 ) -> Vec<WalkOutcome> {
     yield_to_critical_path();
     let slots: Vec<Mutex<Option<WalkOutcome>>> = (0..files.len()).map(|_| Mutex::new(None)).collect();
@@ -176,12 +193,9 @@ fn walk_all(
                         LayerInput { file: Some(file), .. } => {
                             WalkOutcome::Complete(index_layer(file.reader(), expectations[i]).map_err(IndexError::from))
                         }
-                        LayerInput { file: None, .. } => WalkOutcome::Complete(
-                            image
-                                .open_layer(&image.layers[i])
-                                .map_err(IndexError::from)
-                                .and_then(|blob| Ok(index_layer(blob, expectations[i])?)),
-                        ),
+                        LayerInput { file: None, .. } => {
+                            WalkOutcome::Complete(stream_layer(image, &image.layers[i], expectations[i], cache))
+                        }
                     };
                     set(&slots[i], outcome);
                 }
@@ -198,6 +212,42 @@ fn walk_all(
             }))))
         })
         .collect()
+}
+
+/// Indexes a layer that only streams, through the cache when it has a blob digest: a hit
+/// opens nothing; a miss streams the blob and stores the index once it is verified.
+fn stream_layer(
+    image: &Image,
+    layer: &imgprof_source::LayerBlob,
+    expect: LayerExpectation<'_>,
+    cache: Option<&dyn IndexCache>,
+) -> Result<LayerIndex, IndexError> {
+    let cache = cache.zip(layer.digest.as_ref()).filter(|_| uses_cache(image, layer));
+    if let Some((cache, digest)) = cache
+        && let Some(index) = cache.load(digest, &layer.diff_id)
+        // The store promises this; checked here too because the invariant is ours.
+        && index.digest == *digest
+        && index.diff_id == layer.diff_id
+    {
+        return Ok(index);
+    }
+    let index = index_layer(image.open_layer(layer)?, expect)?;
+    // `index_layer` returns only after both digests matched: safe to keep.
+    if let Some((cache, _)) = cache {
+        cache.store(&index);
+    }
+    Ok(index)
+}
+
+/// Whether a layer's index may come from (and go to) an [`IndexCache`]: only layers that
+/// are not local files and have a blob digest. A stored index stands for bytes whose
+/// sha256 was checked once; for a registry blob the manifest names that digest, so the
+/// index is the layer's. A local file is read anyway, cheaply, and reading it is what
+/// verifies it: a hit would report a file edited or corrupted in place from its old
+/// bytes. And an uncompressed local layer is skimmed, hashing only the files whose size
+/// collides with another layer's, so its index depends on the rest of the image.
+pub fn uses_cache(image: &Image, layer: &imgprof_source::LayerBlob) -> bool {
+    layer.digest.is_some() && image.source.kind == imgprof_source::SourceKind::Registry
 }
 
 /// Hashes the content of skimmed files whose size another file shares (streamed layers

@@ -5,6 +5,49 @@ const LIST_LIMIT: u64 = 16 << 20;
 const CONFIG_LIMIT: u64 = 64 << 10;
 const SNIFF_LIMIT: u64 = 4 << 10;
 
+/// Bump whenever [`capture_policy`] keeps other files or other lengths: stored layer
+/// indexes hold what it captured, and the cache keys them by
+/// [`capture_policy_description`]. The probes below catch most changes on their own.
+pub const CAPTURE_POLICY_VERSION: u32 = 1;
+
+/// Paths whose treatment the description records: one of each rule and a few that no
+/// rule keeps, so changing a limit or a rule changes the description (and the cache key).
+const PROBES: &[&str] = &[
+    "var/lib/dpkg/status",
+    "lib/apk/db/installed",
+    "etc/os-release",
+    "usr/lib/os-release",
+    "var/lib/dpkg/info/libc6:amd64.list",
+    "usr/lib/python3/dist-packages/pip-24.0.dist-info/RECORD",
+    "usr/lib/python3/site-packages/x.egg-info/installed-files.txt",
+    "app/.env",
+    "app/.env.production",
+    "app/.env.example",
+    "root/.ssh/id_rsa",
+    "root/.ssh/id_ed25519",
+    "etc/ssl/private/server.key",
+    "etc/ssl/certs/ca.pem",
+    "root/.npmrc",
+    "root/.pypirc",
+    "root/.netrc",
+    "root/.git-credentials",
+    "root/.aws/credentials",
+    "usr/bin/python3",
+    "etc/passwd",
+    "var/lib/dpkg/status-old",
+];
+
+/// A description of what [`capture_policy`] keeps: its version and its answer for each
+/// probe path. The layer cache hashes it into its key.
+pub fn capture_policy_description() -> String {
+    let mut text = format!("imgprof-waste capture policy v{CAPTURE_POLICY_VERSION}\n");
+    for path in PROBES {
+        let kept = capture_policy(path).map_or_else(|| "-".to_owned(), |n| n.to_string());
+        text.push_str(&format!("{path} {kept}\n"));
+    }
+    text
+}
+
 /// The capture policy of imgprof's analyses: package databases (dpkg, apk, pip RECORDs),
 /// os-release, and the start of files that may hold secrets.
 pub fn capture_policy(path: &str) -> Option<u64> {
@@ -21,4 +64,17 @@ pub fn capture_policy(path: &str) -> Option<u64> {
         return Some(LIST_LIMIT);
     }
     crate::secrets::may_hold_secret(name).then_some(SNIFF_LIMIT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn description_records_each_rule() {
+        let text = capture_policy_description();
+        assert!(text.contains("var/lib/dpkg/status 67108864\n"), "{text}");
+        assert!(text.contains("root/.npmrc 4096\n"), "{text}");
+        assert!(text.contains("etc/passwd -\n"), "{text}");
+    }
 }

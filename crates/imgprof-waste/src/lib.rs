@@ -24,7 +24,7 @@ use imgprof_source::{Digest, Image};
 use serde::Serialize;
 
 pub use base::BaseImage;
-pub use capture::capture_policy;
+pub use capture::{CAPTURE_POLICY_VERSION, capture_policy, capture_policy_description};
 pub use categories::CategoryBytes;
 pub use findings::{Finding, PathBytes, Severity};
 pub use glob::Glob;

@@ -22,6 +22,50 @@ pub enum Command {
     Check(ReportArgs),
     /// List the platforms a multi-platform image offers.
     Platforms(SourceArgs),
+    /// Show or empty the layer cache: the analysis of registry layers, kept by digest so
+    /// a second run downloads only the layers it has not seen (docs/cache.md).
+    #[command(subcommand)]
+    Cache(CacheCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Where the cache is, how many entries it holds and their bytes, per generation
+    /// (the current one, and stale ones of other imgprof versions).
+    Info(CacheDirArg),
+    /// Remove cache entries: all of them, or only those `--stale` or `--older-than`
+    /// select (either condition removes an entry).
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CacheDirArg {
+    /// The cache directory (default: $IMGPROF_CACHE_DIR, else $XDG_CACHE_HOME/imgprof,
+    /// else ~/.cache/imgprof).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub dir: CacheDirArg,
+    /// Remove entries that this imgprof does not read (written by another version, or
+    /// for another capture policy).
+    #[arg(long)]
+    pub stale: bool,
+    /// Remove entries not used for more than DAYS days.
+    #[arg(long, value_name = "DAYS")]
+    pub older_than: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Neither read nor write the layer cache: download and analyse every layer.
+    #[arg(long)]
+    pub no_cache: bool,
+    #[command(flatten)]
+    pub dir: CacheDirArg,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -93,6 +137,8 @@ pub struct ReportArgs {
     /// Layers analysed at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

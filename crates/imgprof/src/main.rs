@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use cli::{Cli, Command, Format, ReportArgs, SourceArgs};
+use cli::{CacheArgs, CacheCommand, CacheDirArg, Cli, Command, Format, ReportArgs, SourceArgs};
 
 /// Exit codes: 0 success, 2 error (bad input, unreadable image). 1 is kept for rule
 /// failures in CI mode.
@@ -36,6 +36,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report(args, false),
         Command::Check(args) => report(args, true),
         Command::Platforms(args) => platforms(args).map(|()| ExitCode::SUCCESS),
+        Command::Cache(command) => cache_command(command).map(|()| ExitCode::SUCCESS),
     }
 }
 
@@ -48,6 +49,8 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     } else {
         None
     };
+    let cache = open_cache(&args.cache, args.quiet);
+    let cache = cache.as_ref();
     let image = open_image(&args.source)?;
     timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
@@ -67,7 +70,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
         base_diff_ids: base_diff_ids.as_deref(),
         exclude: &exclude,
     };
-    let (layers, mut report) = analyse_source(&image, &args.source.source, jobs, &analysis, options, &timer)?;
+    let (layers, mut report) = analyse_source(&image, &args.source.source, jobs, cache, &analysis, options, &timer)?;
     if let Some(rules) = &rules {
         let baseline = match &args.baseline {
             Some(baseline) => {
@@ -80,12 +83,28 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
                     base_diff_ids: None,
                     exclude: &exclude,
                 };
-                Some(analyse_source(&base_image, baseline, jobs, &plain, options, &PhaseTimer::from_env())?.1)
+                Some(
+                    analyse_source(
+                        &base_image,
+                        baseline,
+                        jobs,
+                        cache,
+                        &plain,
+                        options,
+                        &PhaseTimer::from_env(),
+                    )?
+                    .1,
+                )
             }
             None => None,
         };
         rules.adjust(&mut report);
         report.rules = Some(rules.evaluate(&report, baseline.as_ref()));
+    }
+    if let Some(cache) = cache
+        && !args.quiet
+    {
+        warn_cache_problems(cache);
     }
     for layer in layers
         .iter()
@@ -135,11 +154,13 @@ fn analyse_source(
     image: &imgprof_source::Image,
     name: &str,
     jobs: usize,
+    cache: Option<&imgprof_cache::LayerCache>,
     analysis: &imgprof_waste::Options<'_>,
     options: imgprof_report::ReportOptions,
     timer: &PhaseTimer,
 ) -> Result<(Vec<imgprof_layers::LayerIndex>, imgprof_report::Report)> {
-    let indexed = imgprof_layers::index_image_then(image, jobs, imgprof_waste::capture_policy, |layers| {
+    let cache = cache.map(|c| c as &dyn imgprof_layers::IndexCache);
+    let indexed = imgprof_layers::index_image_then(image, jobs, imgprof_waste::capture_policy, cache, |layers| {
         timer.lap("walk layers");
         let report = analyse(image, layers, analysis, options);
         timer.lap("analyse");
@@ -188,6 +209,105 @@ fn sarif(report: &imgprof_report::Report, dockerfile: Option<&std::path::Path>) 
     let mut text = serde_json::to_string_pretty(&imgprof_report::render_sarif(report, &target))?;
     text.push('\n');
     Ok(text)
+}
+
+/// The generation of cache entries this build reads and writes.
+fn cache_generation() -> String {
+    imgprof_cache::generation(&imgprof_waste::capture_policy_description())
+}
+
+fn cache_dir(arg: &CacheDirArg) -> Result<std::path::PathBuf, imgprof_cache::CacheError> {
+    arg.cache_dir.clone().map_or_else(imgprof_cache::default_dir, Ok)
+}
+
+/// The layer cache of a report, unless `--no-cache`. Without a directory the run goes
+/// on uncached: the cache saves time, it is never needed for an answer.
+fn open_cache(args: &CacheArgs, quiet: bool) -> Option<imgprof_cache::LayerCache> {
+    if args.no_cache {
+        return None;
+    }
+    match cache_dir(&args.dir) {
+        Ok(dir) => Some(imgprof_cache::LayerCache::new(dir, cache_generation())),
+        Err(error) => {
+            if !quiet {
+                eprintln!("imgprof: warning: the layer cache is off: {error}");
+            }
+            None
+        }
+    }
+}
+
+/// One warning for what went wrong with the cache (the first problem names the path).
+fn warn_cache_problems(cache: &imgprof_cache::LayerCache) {
+    let problems = cache.take_problems();
+    if let Some(first) = problems.first() {
+        let more = match problems.len() - 1 {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        eprintln!("imgprof: warning: layer cache: {}{more}", with_causes(first));
+    }
+}
+
+/// `problem: cause: cause`, as the other errors are printed.
+fn with_causes(problem: &imgprof_cache::CacheError) -> String {
+    let mut text = problem.to_string();
+    let mut source = std::error::Error::source(problem);
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
+}
+
+fn cache_command(command: CacheCommand) -> Result<()> {
+    let generation = cache_generation();
+    match command {
+        CacheCommand::Info(arg) => {
+            let dir = cache_dir(&arg)?;
+            let info = imgprof_cache::info(&dir, &generation)?;
+            let size = |bytes: u64| humansize::format_size(bytes, humansize::DECIMAL);
+            let mut text = format!(
+                "directory  {}\nentries    {}\nsize       {} ({} bytes)\n",
+                dir.display(),
+                info.entries(),
+                size(info.bytes()),
+                info.bytes()
+            );
+            for g in &info.generations {
+                let state = if g.current { "current" } else { "stale" };
+                text.push_str(&format!(
+                    "  {:<24} {state:<8} {:>6} entries {:>10}{}\n",
+                    g.name,
+                    g.entries,
+                    size(g.bytes),
+                    if g.temporary > 0 {
+                        format!(", {} temporary", g.temporary)
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            write_stdout(&text)
+        }
+        CacheCommand::Prune(args) => {
+            let dir = cache_dir(&args.dir)?;
+            let selection = imgprof_cache::PruneSelection {
+                stale: args.stale,
+                unused_for: args
+                    .older_than
+                    .map(|days| std::time::Duration::from_secs(u64::from(days) * 86_400)),
+            };
+            let outcome = imgprof_cache::prune(&dir, &generation, selection)?;
+            write_stdout(&format!(
+                "removed {} entries ({}) from {}, kept {}\n",
+                outcome.removed,
+                humansize::format_size(outcome.bytes, humansize::DECIMAL),
+                dir.display(),
+                outcome.kept
+            ))
+        }
+    }
 }
 
 fn platforms(args: SourceArgs) -> Result<()> {

@@ -14,6 +14,8 @@ fn check_in(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
+        // Never the user's cache (check reads local files here, which are not cached).
+        .env("IMGPROF_CACHE_DIR", dir.join(".imgprof-cache"))
         .output()
         .expect("imgprof runs")
 }

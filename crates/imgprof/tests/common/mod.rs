@@ -19,14 +19,27 @@ pub fn testdata(rel: &str) -> String {
     root().join("testdata").join(rel).display().to_string()
 }
 
+/// Runs imgprof with a fresh, empty layer cache of its own, so no test reads or writes
+/// the user's cache and none sees what another cached.
 pub fn imgprof(args: &[&str]) -> Output {
     imgprof_with_env(args, &[])
 }
 
-/// The binary with extra environment variables (`DOCKER_CONFIG`, ...).
+/// The binary with extra environment variables (`DOCKER_CONFIG`, ...) and a layer
+/// cache of its own.
 pub fn imgprof_with_env(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
+    let cache = tempfile::tempdir().expect("temp dir");
+    imgprof_cached_with_env(cache.path(), args, env)
+}
+
+/// Runs imgprof with its layer cache in `cache`.
+pub fn imgprof_cached(cache: &Path, args: &[&str]) -> Output {
+    imgprof_cached_with_env(cache, args, &[])
+}
+
+pub fn imgprof_cached_with_env(cache: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_imgprof"));
-    command.args(args).env("NO_COLOR", "1");
+    command.args(args).env("NO_COLOR", "1").env("IMGPROF_CACHE_DIR", cache);
     for (key, value) in env {
         command.env(key, value);
     }
