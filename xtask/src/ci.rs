@@ -10,11 +10,13 @@ use anyhow::{Context, Result, bail};
 use crate::{project_root, run};
 
 /// Debian packages the tests use, by the command that shows each is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 4] = [
+const DEBIAN_PACKAGES: [(&str, &str); 5] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
     ("podman", "podman"),
+    // Signs the token-auth registry's JWTs in the registry tests.
+    ("openssl", "openssl"),
 ];
 
 pub fn ci() -> Result<()> {
