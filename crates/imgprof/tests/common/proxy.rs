@@ -196,6 +196,8 @@ fn handle(client: TcpStream, upstream: Option<&str>, plan: &Plan, log: &Mutex<Ve
                     std::thread::sleep(Duration::from_secs(20));
                     return client.shutdown(Shutdown::Both);
                 }
+                // Let the client read what was sent: a reset discards unread data.
+                std::thread::sleep(Duration::from_millis(300));
                 reset(&client);
                 return Ok(());
             }
