@@ -13,6 +13,7 @@ pub mod dive;
 mod error;
 mod hashing;
 mod index;
+mod progress;
 mod stack;
 mod walk;
 
@@ -25,6 +26,7 @@ use imgprof_source::{Digest, Image, SourceError};
 pub use compression::Compression;
 pub use error::LayerError;
 pub use index::{CapturedFile, Entry, EntryCounts, EntryKind, INDEX_VERSION, LayerIndex};
+pub use progress::{LayerOutcome, LayerProgress};
 pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
 pub use walk::{CapturePolicy, LayerExpectation, index_layer, normalize_path};
 
@@ -48,22 +50,37 @@ pub trait IndexCache: Sync {
     fn store(&self, index: &LayerIndex);
 }
 
+/// How [`index_image_then`] reads: how many layers at once, which file contents to keep,
+/// where verified indexes are kept between runs, and who hears of the progress.
+#[derive(Clone, Copy)]
+pub struct IndexOptions<'a> {
+    pub jobs: usize,
+    pub capture: CapturePolicy,
+    pub cache: Option<&'a dyn IndexCache>,
+    pub progress: Option<&'a dyn LayerProgress>,
+}
+
 /// Indexes every layer of `image`, largest first, `jobs` at a time, verifying every
-/// digest, and runs `analyze` on the indexes as soon as every layer has been walked, while the sha256 of large uncompressed layers
-/// (what `docker save` writes) is still being computed on other threads. `analyze`'s
-/// result is returned only if every digest then matches; otherwise it is dropped and the
-/// digest error returned, so nothing computed from an unverified blob is ever shown.
+/// digest, and runs `analyze` on the indexes as soon as every layer has been walked,
+/// while the sha256 of large uncompressed layers (what `docker save` writes) is still
+/// being computed on other threads. `analyze`'s result is returned only if every digest
+/// then matches; otherwise it is dropped and the digest error returned, so nothing
+/// computed from an unverified blob is ever shown.
 ///
 /// With a `cache`, a layer that only streams (a registry's) and has a blob digest is
 /// looked up first and, when found, never opened; one that is indexed is stored once both
 /// its digests matched. Local files are always read and verified: see [`uses_cache`].
 pub fn index_image_then<T>(
     image: &Image,
-    jobs: usize,
-    capture: CapturePolicy,
-    cache: Option<&dyn IndexCache>,
+    options: IndexOptions<'_>,
     analyze: impl FnOnce(&[LayerIndex]) -> T,
 ) -> Result<(Vec<LayerIndex>, T), IndexError> {
+    let IndexOptions {
+        jobs,
+        capture,
+        cache,
+        progress,
+    } = options;
     let count = image.layers.len();
     let jobs = jobs.clamp(1, count.max(1));
     let mut order: Vec<usize> = (0..count).collect();
@@ -123,7 +140,7 @@ pub fn index_image_then<T>(
                 }
             });
         }
-        let mut outcomes = walk_all(image, &order, jobs, &files, &expectations, cache);
+        let mut outcomes = walk_all(image, &order, jobs, &files, &expectations, cache, progress);
         hash_size_collisions(&mut outcomes, &files, &expectations);
         // Analyse while the hash pool finishes; `scope` waits for it before returning.
         if outcomes.iter().all(WalkOutcome::succeeded) {
@@ -176,6 +193,7 @@ fn walk_all(
     files: &[LayerInput],
     expectations: &[LayerExpectation<'_>],
     cache: Option<&dyn IndexCache>,
+    progress: Option<&dyn LayerProgress>,
 ) -> Vec<WalkOutcome> {
     yield_to_critical_path();
     let slots: Vec<Mutex<Option<WalkOutcome>>> = (0..files.len()).map(|_| Mutex::new(None)).collect();
@@ -185,18 +203,7 @@ fn walk_all(
             scope.spawn(|| {
                 yield_to_critical_path();
                 while let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    let outcome = match &files[i] {
-                        LayerInput {
-                            file: Some(file),
-                            skim: true,
-                        } => WalkOutcome::Skimmed(walk::skim_layer(file, &expectations[i])),
-                        LayerInput { file: Some(file), .. } => {
-                            WalkOutcome::Complete(index_layer(file.reader(), expectations[i]).map_err(IndexError::from))
-                        }
-                        LayerInput { file: None, .. } => {
-                            WalkOutcome::Complete(stream_layer(image, &image.layers[i], expectations[i], cache))
-                        }
-                    };
+                    let outcome = walk_one(image, i, &files[i], expectations[i], cache, progress);
                     set(&slots[i], outcome);
                 }
             });
@@ -214,29 +221,75 @@ fn walk_all(
         .collect()
 }
 
-/// Indexes a layer that only streams, through the cache when it has a blob digest: a hit
-/// opens nothing; a miss streams the blob and stores the index once it is verified.
-fn stream_layer(
+/// Walks layer `i`, telling `progress` when it starts, how far it got and how it ended.
+fn walk_one(
     image: &Image,
-    layer: &imgprof_source::LayerBlob,
+    i: usize,
+    input: &LayerInput,
     expect: LayerExpectation<'_>,
     cache: Option<&dyn IndexCache>,
-) -> Result<LayerIndex, IndexError> {
-    let cache = cache.zip(layer.digest.as_ref()).filter(|_| uses_cache(image, layer));
-    if let Some((cache, digest)) = cache
-        && let Some(index) = cache.load(digest, &layer.diff_id)
+    progress: Option<&dyn LayerProgress>,
+) -> WalkOutcome {
+    if let Some(progress) = progress {
+        progress.started(i, image.layers[i].size);
+    }
+    let counted = |reader| progress::counted(reader, i, progress);
+    let (outcome, cached) = match input {
+        LayerInput {
+            file: Some(file),
+            skim: true,
+        } => {
+            let walked = walk::skim_layer(file, &expect);
+            if let (Some(progress), Ok(_)) = (progress, &walked) {
+                progress.advanced(i, file.len());
+            }
+            (WalkOutcome::Skimmed(walked), false)
+        }
+        LayerInput { file: Some(file), .. } => (
+            WalkOutcome::Complete(index_layer(counted(Box::new(file.reader())), expect).map_err(IndexError::from)),
+            false,
+        ),
+        LayerInput { file: None, .. } => {
+            let layer = &image.layers[i];
+            match cached_index(image, layer, cache) {
+                Some(index) => (WalkOutcome::Complete(Ok(index)), true),
+                None => {
+                    let indexed = image
+                        .open_layer(layer)
+                        .map_err(IndexError::from)
+                        .and_then(|blob| index_layer(counted(blob), expect).map_err(IndexError::from));
+                    if let (Some(cache), Ok(index)) = (cache.filter(|_| uses_cache(image, layer)), &indexed) {
+                        // `index_layer` returns only after both digests matched: safe to keep.
+                        cache.store(index);
+                    }
+                    (WalkOutcome::Complete(indexed), false)
+                }
+            }
+        }
+    };
+    if let Some(progress) = progress {
+        let how = match (outcome.succeeded(), cached) {
+            (false, _) => LayerOutcome::Failed,
+            (true, true) => LayerOutcome::Cached,
+            (true, false) => LayerOutcome::Read,
+        };
+        progress.finished(i, how);
+    }
+    outcome
+}
+
+/// The cached index of a layer that only streams, when the cache has one for its blob
+/// digest and diff_id.
+fn cached_index(
+    image: &Image,
+    layer: &imgprof_source::LayerBlob,
+    cache: Option<&dyn IndexCache>,
+) -> Option<LayerIndex> {
+    let (cache, digest) = cache.zip(layer.digest.as_ref()).filter(|_| uses_cache(image, layer))?;
+    cache
+        .load(digest, &layer.diff_id)
         // The store promises this; checked here too because the invariant is ours.
-        && index.digest == *digest
-        && index.diff_id == layer.diff_id
-    {
-        return Ok(index);
-    }
-    let index = index_layer(image.open_layer(layer)?, expect)?;
-    // `index_layer` returns only after both digests matched: safe to keep.
-    if let Some((cache, _)) = cache {
-        cache.store(&index);
-    }
-    Ok(index)
+        .filter(|index| index.digest == *digest && index.diff_id == layer.diff_id)
 }
 
 /// Whether a layer's index may come from (and go to) an [`IndexCache`]: only layers that

@@ -1,6 +1,7 @@
 //! `imgprof`: where did the bytes of a container image go?
 
 mod cli;
+mod progress;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -70,7 +71,12 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
         base_diff_ids: base_diff_ids.as_deref(),
         exclude: &exclude,
     };
-    let (layers, mut report) = analyse_source(&image, &args.source.source, jobs, cache, &analysis, options, &timer)?;
+    let reading = Reading {
+        jobs,
+        cache,
+        quiet: args.quiet,
+    };
+    let (layers, mut report) = analyse_source(&image, &args.source.source, &reading, &analysis, options, &timer)?;
     if let Some(rules) = &rules {
         let baseline = match &args.baseline {
             Some(baseline) => {
@@ -87,8 +93,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
                     analyse_source(
                         &base_image,
                         baseline,
-                        jobs,
-                        cache,
+                        &reading,
                         &plain,
                         options,
                         &PhaseTimer::from_env(),
@@ -148,19 +153,31 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     })
 }
 
+/// How layers are read: threads, the layer cache, whether progress may be drawn.
+struct Reading<'a> {
+    jobs: usize,
+    cache: Option<&'a imgprof_cache::LayerCache>,
+    quiet: bool,
+}
+
 /// Indexes and analyses one image. The analysis runs while the last digests are still
 /// being checked; its result is used only if they all match.
 fn analyse_source(
     image: &imgprof_source::Image,
     name: &str,
-    jobs: usize,
-    cache: Option<&imgprof_cache::LayerCache>,
+    reading: &Reading<'_>,
     analysis: &imgprof_waste::Options<'_>,
     options: imgprof_report::ReportOptions,
     timer: &PhaseTimer,
 ) -> Result<(Vec<imgprof_layers::LayerIndex>, imgprof_report::Report)> {
-    let cache = cache.map(|c| c as &dyn imgprof_layers::IndexCache);
-    let indexed = imgprof_layers::index_image_then(image, jobs, imgprof_waste::capture_policy, cache, |layers| {
+    let bars = progress::LayerBars::for_image(image, reading.quiet);
+    let index_options = imgprof_layers::IndexOptions {
+        jobs: reading.jobs,
+        capture: imgprof_waste::capture_policy,
+        cache: reading.cache.map(|c| c as &dyn imgprof_layers::IndexCache),
+        progress: bars.as_ref().map(|b| b as &dyn imgprof_layers::LayerProgress),
+    };
+    let indexed = imgprof_layers::index_image_then(image, index_options, |layers| {
         timer.lap("walk layers");
         let report = analyse(image, layers, analysis, options);
         timer.lap("analyse");

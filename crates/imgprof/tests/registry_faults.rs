@@ -237,3 +237,67 @@ fn a_corrupted_blob_fails_naming_its_digest() {
     assert!(message.contains(&fixture.layers[0]), "names the blob: {message}");
     assert!(!message.contains("panicked"), "{message}");
 }
+
+/// Runs `imgprof report --json` under `script`, so stderr is a terminal while stdout goes
+/// to a file; returns what the terminal showed and the report.
+fn report_on_a_terminal(proxy: &FaultProxy, extra: &str) -> (String, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = registry::docker_config(&proxy.host(), false, registry::PASSWORD);
+    let (typescript, report) = (dir.path().join("typescript"), dir.path().join("report.json"));
+    let command = format!(
+        "{} report --json --timeout 2 {extra} {}/private/layers:gzip > {}",
+        env!("CARGO_BIN_EXE_imgprof"),
+        proxy.host(),
+        report.display()
+    );
+    let out = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command])
+        .arg(&typescript)
+        .env("DOCKER_CONFIG", config.path())
+        .env("REGISTRY_AUTH_FILE", dir.path().join("none.json"))
+        .env("IMGPROF_CACHE_DIR", dir.path().join("cache"))
+        .output()
+        .expect("script runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let shown = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    let report = serde_json::from_slice(&std::fs::read(&report).unwrap()).expect("a whole report on stdout");
+    (shown, report)
+}
+
+#[test]
+fn progress_bars_on_a_terminal_only() {
+    if !common::has_tool("skopeo") || !common::has_tool("script") {
+        return;
+    }
+    let Some(registry) = registry_with_fixture() else {
+        return;
+    };
+    let fixture = Fixture::read();
+    // The largest layer stalls for the 2 s timeout in every run (the first request of
+    // each run, then its resumption), so its bar is on screen for a while.
+    let stalled = blob_path(&fixture.layers[0]);
+    let proxy = FaultProxy::start(
+        "127.0.0.1",
+        Some(registry.host()),
+        Box::new(move |seen: &Seen, earlier| {
+            if seen.path == stalled && earlier % 2 == 0 {
+                Action::StallAfter(100)
+            } else {
+                Action::Forward
+            }
+        }),
+    );
+    let short = &fixture.layers[0]["sha256:".len()..][..12];
+    let (shown, report) = report_on_a_terminal(&proxy, "");
+    assert!(shown.contains(short), "a bar names the stalled layer: {shown:?}");
+    assert!(shown.contains("449 B"), "and its size: {shown:?}");
+    assert_eq!(report["layers"].as_array().unwrap().len(), 4);
+
+    let (shown, _) = report_on_a_terminal(&proxy, "--quiet");
+    assert!(!shown.contains(short), "--quiet draws nothing: {shown:?}");
+
+    // Not a terminal: stderr stays empty.
+    let out = report_through(&proxy, &["--timeout", "2"]);
+    assert!(out.status.success());
+    assert_eq!(stderr(&out), "", "no progress when stderr is not a terminal");
+}
