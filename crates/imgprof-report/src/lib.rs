@@ -7,6 +7,7 @@ mod markdown;
 mod model;
 pub mod rules;
 mod sarif;
+pub mod suggest;
 mod text;
 
 pub use build::{ReportOptions, build};

@@ -20,8 +20,13 @@ pub enum Command {
     /// Check an image against CI rules (.imgprof.toml, else .dive-ci, else defaults):
     /// exit 0 when every rule passes, 1 when one breaks, 2 on error.
     Check(ReportArgs),
-    /// List the platforms a multi-platform image offers.
-    Platforms(SourceArgs),
+    /// Write a Dockerfile that answers the findings: a builder stage, a slim runtime
+    /// stage with a venv, runtime libraries instead of -dev packages, a non-root user;
+    /// each instruction commented with the finding and the bytes it saves.
+    Suggest(SuggestArgs),
+    /// List the platforms a multi-platform image offers, with each one's compressed size
+    /// and the file bytes its layers ship.
+    Platforms(PlatformsArgs),
     /// Show or empty the layer cache: the analysis of registry layers, kept by digest so
     /// a second run downloads only the layers it has not seen (docs/cache.md).
     #[command(subcommand)]
@@ -134,6 +139,44 @@ pub struct ReportArgs {
     /// The rules file (default: .imgprof.toml, else .dive-ci, in the working directory).
     #[arg(long, value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
+    /// Layers analysed at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlatformsArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Only the compressed sizes, from the manifests: no layer is read.
+    #[arg(long)]
+    pub compressed_only: bool,
+    /// Layers analysed at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The Dockerfile that built the image: keep its instructions and change only what
+    /// the findings require; prints a unified diff (with `--full`, the whole file).
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<std::path::PathBuf>,
+    /// With `--dockerfile`: print the whole suggested Dockerfile instead of the diff.
+    #[arg(long, requires = "dockerfile")]
+    pub full: bool,
+    /// Print the suggested .dockerignore instead of the Dockerfile.
+    #[arg(long)]
+    pub dockerignore: bool,
+    /// The image this one was built FROM (as for `report --base`).
+    #[arg(long, value_name = "SOURCE")]
+    pub base: Option<String>,
     /// Layers analysed at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,

@@ -9,7 +9,9 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use cli::{CacheArgs, CacheCommand, CacheDirArg, Cli, Command, Format, ReportArgs, SourceArgs};
+use cli::{
+    CacheArgs, CacheCommand, CacheDirArg, Cli, Command, Format, PlatformsArgs, ReportArgs, SourceArgs, SuggestArgs,
+};
 
 /// Exit codes: 0 success, 2 error (bad input, unreadable image). 1 is kept for rule
 /// failures in CI mode.
@@ -36,6 +38,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Report(args) => report(args, false),
         Command::Check(args) => report(args, true),
+        Command::Suggest(args) => suggest(args).map(|()| ExitCode::SUCCESS),
         Command::Platforms(args) => platforms(args).map(|()| ExitCode::SUCCESS),
         Command::Cache(command) => cache_command(command).map(|()| ExitCode::SUCCESS),
     }
@@ -56,16 +59,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let options = imgprof_report::ReportOptions { top: args.top };
-    let base_diff_ids = match &args.base {
-        Some(base) => Some(
-            imgprof_source::open_with(base, None, &args.source.registry_options())
-                .with_context(|| format!("cannot read the base image {base}"))?
-                .config
-                .rootfs
-                .diff_ids,
-        ),
-        None => None,
-    };
+    let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
     let exclude = rules.as_ref().map(|r| r.exclude().to_vec()).unwrap_or_default();
     let analysis = imgprof_waste::Options {
         base_diff_ids: base_diff_ids.as_deref(),
@@ -151,6 +145,50 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The diff_ids of the `--base` image, when given.
+fn base_diff_ids(base: Option<&str>, source: &SourceArgs) -> Result<Option<Vec<imgprof_source::Digest>>> {
+    let Some(base) = base else { return Ok(None) };
+    let image = imgprof_source::open_with(base, None, &source.registry_options())
+        .with_context(|| format!("cannot read the base image {base}"))?;
+    Ok(Some(image.config.rootfs.diff_ids))
+}
+
+/// `suggest`: the report's findings turned into a Dockerfile (or a diff of the user's).
+fn suggest(args: SuggestArgs) -> Result<()> {
+    let dockerfile = match &args.dockerfile {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?),
+        None => None,
+    };
+    let cache = open_cache(&args.cache, false);
+    let image = open_image(&args.source)?;
+    let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
+    let analysis = imgprof_waste::Options {
+        base_diff_ids: base_diff_ids.as_deref(),
+        exclude: &[],
+    };
+    let reading = Reading {
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        cache: cache.as_ref(),
+        quiet: false,
+    };
+    let options = imgprof_report::ReportOptions::default();
+    let (_, report) = analyse_source(
+        &image,
+        &args.source.source,
+        &reading,
+        &analysis,
+        options,
+        &PhaseTimer::from_env(),
+    )?;
+    let suggestion = imgprof_report::suggest::suggest(&report, dockerfile.as_deref());
+    let text = match (&suggestion.diff, args.dockerignore, args.full) {
+        (_, true, _) => suggestion.dockerignore,
+        (Some(diff), false, false) => diff.clone(),
+        _ => suggestion.dockerfile,
+    };
+    write_stdout(&text)
 }
 
 /// How layers are read: threads, the layer cache, whether progress may be drawn.
@@ -327,13 +365,55 @@ fn cache_command(command: CacheCommand) -> Result<()> {
     }
 }
 
-fn platforms(args: SourceArgs) -> Result<()> {
-    let entries = imgprof_source::platforms(&args.source, &args.registry_options())?;
-    let mut text = String::new();
+/// `platforms`: each platform of an index with its compressed size (from the manifest)
+/// and, unless `--compressed-only`, the file bytes its layers ship (the layers are read,
+/// through the layer cache).
+fn platforms(args: PlatformsArgs) -> Result<()> {
+    let source = &args.source;
+    let entries = imgprof_source::platforms(&source.source, &source.registry_options())?;
+    let cache = if args.compressed_only {
+        None
+    } else {
+        open_cache(&args.cache, false)
+    };
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let mut text = format!(
+        "{:<16} {:>12} {:>12}  {:<71} {}\n",
+        "PLATFORM", "COMPRESSED", "SHIPPED", "DIGEST", "NAME"
+    );
     for entry in entries {
+        let platform = entry.platform.to_string();
         let digest = entry.digest.map(|d| d.to_string()).unwrap_or_default();
         let name = entry.ref_name.unwrap_or_default();
-        text.push_str(&format!("{:<16} {digest} {name}\n", entry.platform.to_string()));
+        if platform == "unknown/unknown" {
+            // An attestation manifest (provenance, SBOM): no filesystem to measure.
+            text.push_str(&format!(
+                "{platform:<16} {:>12} {:>12}  {digest:<71} {name}\n",
+                "-", "-"
+            ));
+            continue;
+        }
+        let image = imgprof_source::open_with(&source.source, Some(&entry.platform), &source.registry_options())
+            .with_context(|| format!("cannot read the {platform} image of {}", source.source))?;
+        let compressed: u64 = image.layers.iter().map(|l| l.size).sum();
+        let shipped = if args.compressed_only {
+            "-".to_owned()
+        } else {
+            let bars = progress::LayerBars::for_image(&image, false);
+            let options = imgprof_layers::IndexOptions {
+                jobs,
+                capture: imgprof_waste::capture_policy,
+                cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
+                progress: bars.as_ref().map(|b| b as &dyn imgprof_layers::LayerProgress),
+            };
+            let (layers, ()) = imgprof_layers::index_image_then(&image, options, |_| ())
+                .with_context(|| format!("cannot analyse the {platform} image of {}", source.source))?;
+            imgprof_report::human(layers.iter().map(|l| l.content_bytes()).sum())
+        };
+        text.push_str(&format!(
+            "{platform:<16} {:>12} {shipped:>12}  {digest:<71} {name}\n",
+            imgprof_report::human(compressed)
+        ));
     }
     write_stdout(&text)
 }
