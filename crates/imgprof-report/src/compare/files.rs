@@ -149,7 +149,7 @@ pub(super) fn changes(a: &FinalFiles, b: &FinalFiles, top: usize) -> FileChanges
             totals.delta += super::signed_difference(c.a_bytes, c.b_bytes);
         }
     }
-    let mut lines = aggregate(&changed);
+    let mut lines = aggregate(&changed, top);
     lines.sort_by(|x, y| {
         y.delta
             .unsigned_abs()
@@ -200,9 +200,82 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
     path.match_indices('/').map(move |(at, _)| &path[..=at])
 }
 
-/// One line per changed path, except that a directory whose changed paths (two or more)
-/// are all of one kind becomes one line: the shortest such directory above each path.
-fn aggregate(changed: &[PathChange<'_>]) -> Vec<FileChange> {
+/// Changed paths shown as one line: indexes into the changes (in path order), all of
+/// one kind.
+struct Group {
+    kind: FileChangeKind,
+    members: Vec<usize>,
+}
+
+impl Group {
+    /// The one path, or the deepest directory holding every member (`usr/lib/gcc/`).
+    fn path<'a>(&self, changed: &[PathChange<'a>]) -> &'a str {
+        let (Some(&first), Some(&last)) = (self.members.first(), self.members.last()) else {
+            return "";
+        };
+        let (first, last) = (changed[first].path, changed[last].path);
+        if self.members.len() == 1 {
+            return first;
+        }
+        // Members are in path order: the first and the last share what all share.
+        let common = first
+            .char_indices()
+            .zip(last.chars())
+            .find(|((_, x), y)| x != y)
+            .map_or(first.len().min(last.len()), |((at, _), _)| at);
+        first[..common].rfind('/').map_or("", |slash| &first[..=slash])
+    }
+
+    fn delta(&self, changed: &[PathChange<'_>]) -> i64 {
+        let (a, b) = self
+            .members
+            .iter()
+            .fold((0, 0), |(a, b), &i| (a + changed[i].a_bytes, b + changed[i].b_bytes));
+        super::signed_difference(a, b)
+    }
+
+    /// The groups one level below this one's directory.
+    fn children(&self, changed: &[PathChange<'_>]) -> Vec<Group> {
+        let dir = self.path(changed);
+        let mut children: BTreeMap<&str, Group> = BTreeMap::new();
+        for &i in &self.members {
+            let path = changed[i].path;
+            let rest = &path[dir.len()..];
+            let child = rest.find('/').map_or(path, |slash| &path[..dir.len() + slash + 1]);
+            children
+                .entry(child)
+                .or_insert_with(|| Group {
+                    kind: self.kind,
+                    members: Vec::new(),
+                })
+                .members
+                .push(i);
+        }
+        children.into_values().collect()
+    }
+
+    fn line(&self, changed: &[PathChange<'_>]) -> FileChange {
+        let (a_bytes, b_bytes) = self
+            .members
+            .iter()
+            .fold((0, 0), |(a, b), &i| (a + changed[i].a_bytes, b + changed[i].b_bytes));
+        FileChange {
+            path: format!("/{}", self.path(changed)),
+            kind: self.kind,
+            files: self.members.len() as u64,
+            a_bytes,
+            b_bytes,
+            delta: super::signed_difference(a_bytes, b_bytes),
+        }
+    }
+}
+
+/// The file list, largest first. First, a directory whose changed paths (two or more)
+/// are all of one kind is one line: the shortest such directory above each path. Then
+/// large directory lines among the `top` shown are split into their subdirectories while
+/// that only pushes out lines a hundred times smaller, so 18,000 removed files under
+/// `/usr/` read as `/usr/lib/gcc/`, `/usr/share/doc/`, ... and not as one line.
+fn aggregate(changed: &[PathChange<'_>], top: usize) -> Vec<FileChange> {
     let mut under: HashMap<&str, Under> = HashMap::new();
     for c in changed {
         for dir in ancestors(c.path) {
@@ -211,27 +284,51 @@ fn aggregate(changed: &[PathChange<'_>]) -> Vec<FileChange> {
             entry.files += 1;
         }
     }
-    let mut lines: BTreeMap<(String, u8), FileChange> = BTreeMap::new();
-    for c in changed {
+    let mut by_line: BTreeMap<(&str, u8), Group> = BTreeMap::new();
+    for (i, c) in changed.iter().enumerate() {
         let line_path = ancestors(c.path)
             .find(|dir| under.get(dir).is_some_and(|u| u.files > 1 && u.kinds == c.kind.bit()))
             .unwrap_or(c.path);
-        let line = lines
-            .entry((line_path.to_owned(), c.kind.bit()))
-            .or_insert_with(|| FileChange {
-                path: format!("/{line_path}"),
+        by_line
+            .entry((line_path, c.kind.bit()))
+            .or_insert_with(|| Group {
                 kind: c.kind,
-                files: 0,
-                a_bytes: 0,
-                b_bytes: 0,
-                delta: 0,
-            });
-        line.files += 1;
-        line.a_bytes += c.a_bytes;
-        line.b_bytes += c.b_bytes;
-        line.delta = super::signed_difference(line.a_bytes, line.b_bytes);
+                members: Vec::new(),
+            })
+            .members
+            .push(i);
     }
-    lines.into_values().collect()
+    let mut groups: Vec<Group> = by_line.into_values().collect();
+    // Each split shows more of the largest lines; bounded, as scattered changes could
+    // otherwise split line after line.
+    for _ in 0..top.saturating_mul(4) {
+        groups.sort_by_key(|g| std::cmp::Reverse(g.delta(changed).unsigned_abs()));
+        let Some((at, children)) = next_split(&groups, changed, top) else {
+            break;
+        };
+        groups.splice(at..=at, children);
+    }
+    groups.iter().map(|g| g.line(changed)).collect()
+}
+
+/// The largest directory line among the first `top` (sorted) worth splitting, and its
+/// parts: its subdirectories may only take empty places or those of lines a hundred
+/// times smaller than it.
+fn next_split(groups: &[Group], changed: &[PathChange<'_>], top: usize) -> Option<(usize, Vec<Group>)> {
+    let shown = &groups[..top.min(groups.len())];
+    let empty = top.saturating_sub(groups.len());
+    shown.iter().enumerate().find_map(|(at, group)| {
+        if group.members.len() < 2 {
+            return None;
+        }
+        let size = group.delta(changed).unsigned_abs();
+        let small = shown
+            .iter()
+            .filter(|g| g.delta(changed).unsigned_abs().saturating_mul(100) < size)
+            .count();
+        let children = group.children(changed);
+        (children.len() > 1 && children.len() - 1 <= empty + small).then_some((at, children))
+    })
 }
 
 #[cfg(test)]
@@ -259,7 +356,7 @@ mod tests {
         assert_eq!(
             lines,
             vec![
-                ("/usr/lib/", FileChangeKind::Removed, 1000, -3000),
+                ("/usr/lib/gcc/12/", FileChangeKind::Removed, 1000, -3000),
                 ("/usr/bin/gcc", FileChangeKind::Removed, 1, -40),
                 ("/usr/bin/python3", FileChangeKind::Grown, 1, 20),
                 ("/app/main.py", FileChangeKind::Added, 1, 7),
