@@ -358,6 +358,33 @@ fn small_fixtures_deltas_are_the_reports_differences() {
     assert_eq!(alignments, ["shared", "shared", "shared", "only_b"]);
 }
 
+#[test]
+fn each_side_has_its_platform() {
+    let multi = testdata("fixtures/multi-platform.oci");
+    let cmp = compare_json(&[
+        "--platform-a",
+        "linux/amd64",
+        "--platform-b",
+        "linux/arm64/v8",
+        &multi,
+        &multi,
+    ]);
+    assert_eq!(cmp["a"]["platform"], "linux/amd64");
+    assert_eq!(cmp["b"]["platform"], "linux/arm64/v8");
+    let both = compare_json(&["--platform", "linux/arm64/v8", &multi, &multi]);
+    assert_eq!(
+        (&both["a"]["platform"], &both["b"]["platform"]),
+        (&both["b"]["platform"], &cmp["b"]["platform"])
+    );
+    assert!(
+        both["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["alignment"] == "shared")
+    );
+}
+
 fn blob_gets(registry: &TestRegistry, repo: &str, report: &Value) -> Vec<usize> {
     report["layers"]
         .as_array()

@@ -549,6 +549,66 @@ mod tests {
         assert_eq!(Delta::new(u64::MAX, 0).delta, i64::MIN);
     }
 
+    fn layer(index: usize, diff_id: &str, instruction: &str, content_bytes: u64) -> LayerReport {
+        LayerReport {
+            index,
+            digest: format!("sha256:{diff_id}"),
+            diff_id: diff_id.to_owned(),
+            media_type: None,
+            compression: imgprof_layers::Compression::Gzip,
+            compressed_bytes: content_bytes / 2,
+            tar_bytes: content_bytes + 512,
+            content_bytes,
+            counts: Default::default(),
+            changes: Default::default(),
+            removed: Vec::new(),
+            instruction: Some(instruction.to_owned()),
+            created_by: None,
+            created: None,
+            comment: None,
+        }
+    }
+
+    #[test]
+    fn layers_align_shared_changed_and_one_sided() {
+        let a = [
+            layer(0, "base", "ADD rootfs", 100),
+            layer(1, "apt1", "RUN apt-get install gcc", 80),
+            layer(2, "pip1", "RUN pip install -r requirements.txt", 50),
+            layer(3, "app1", "COPY . /app", 10),
+        ];
+        let b = [
+            layer(0, "base", "ADD rootfs", 100),
+            layer(1, "pip2", "RUN pip install -r requirements.txt", 40),
+            layer(2, "user", "RUN useradd app", 1),
+            layer(3, "app2", "COPY . /app", 12),
+        ];
+        let rows = align_layers(&a, &b);
+        let shape: Vec<(Alignment, Option<usize>, Option<usize>, i64)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.alignment,
+                    r.a.as_ref().map(|l| l.index),
+                    r.b.as_ref().map(|l| l.index),
+                    r.content_delta,
+                )
+            })
+            .collect();
+        assert_eq!(
+            shape,
+            vec![
+                (Alignment::Shared, Some(0), Some(0), 0),
+                (Alignment::OnlyA, Some(1), None, -80),
+                (Alignment::Changed, Some(2), Some(1), -10),
+                (Alignment::OnlyB, None, Some(2), 1),
+                (Alignment::Changed, Some(3), Some(3), 2),
+            ]
+        );
+        let total: i64 = rows.iter().map(|r| r.content_delta).sum();
+        assert_eq!(total, (100 + 40 + 1 + 12) - (100 + 80 + 50 + 10));
+    }
+
     #[test]
     fn common_subsequence_keeps_order() {
         let a = ["base", "apt", "pip", "app"];
