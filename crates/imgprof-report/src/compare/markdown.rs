@@ -5,7 +5,11 @@ use std::fmt::Write;
 
 use super::text::{kind_name, manager_name, percent_points, signed, signed_share, source_line};
 use super::{Alignment, Comparison, PackageStatus};
+use crate::text::truncate;
 use imgprof_waste::human;
+
+/// The widest instruction in the layer table; JSON has the full text.
+const INSTRUCTION_WIDTH: usize = 72;
 
 pub fn render_compare_markdown(c: &Comparison) -> String {
     let mut out = String::new();
@@ -96,7 +100,7 @@ pub fn render_compare_markdown(c: &Comparison) -> String {
                     "{} · {} · `{}`",
                     l.index,
                     human(l.content_bytes),
-                    cell(l.instruction.as_deref().unwrap_or("-"))
+                    cell(&truncate(l.instruction.as_deref().unwrap_or("-"), INSTRUCTION_WIDTH))
                 )
             })
         };
