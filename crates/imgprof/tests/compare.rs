@@ -536,3 +536,50 @@ fn bad_input_exits_2_naming_the_source() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("lots"));
 }
+
+/// Every field name of the compare document, nested ones too.
+fn field_names(value: &Value, names: &mut std::collections::BTreeSet<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                names.insert(key.clone());
+                field_names(inner, names);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| field_names(item, names)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_schema_documents_every_field() {
+    let doc = std::fs::read_to_string(common::root().join("docs/report-schema.md")).unwrap();
+    let section = doc
+        .split("## `imgprof compare --json`")
+        .nth(1)
+        .expect("docs/report-schema.md has a compare section");
+    let full = format!("{}:gzip", testdata("fixtures/layers-gzip.oci"));
+    let sample = testdata("sample/sample-app.tar");
+    let mut names = std::collections::BTreeSet::new();
+    for (a, b) in [(&full, &sample), (&sample, &full)] {
+        let out = imgprof(&["compare", "--json", "--fail-if-grows", "1%", a, b]);
+        let mut cmp: Value = serde_json::from_slice(&out.stdout).unwrap();
+        // `a` and `b` are the reports' `source`, documented with the report.
+        cmp["a"] = Value::Null;
+        cmp["b"] = Value::Null;
+        field_names(&cmp, &mut names);
+    }
+    assert!(names.contains("growth") && names.contains("fixed"));
+    let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    for name in &names {
+        let documented = section.match_indices(name.as_str()).any(|(at, _)| {
+            let before = section[..at].chars().next_back().is_none_or(|c| !is_word(c));
+            let after = section[at + name.len()..].chars().next().is_none_or(|c| !is_word(c));
+            before && after
+        });
+        assert!(
+            documented,
+            "docs/report-schema.md's compare section does not name `{name}`"
+        );
+    }
+}

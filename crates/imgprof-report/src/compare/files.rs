@@ -37,19 +37,6 @@ impl FinalFiles {
             .collect();
         FinalFiles { bytes }
     }
-
-    /// Σ bytes: the image's `final_bytes`.
-    pub fn total_bytes(&self) -> u64 {
-        self.bytes.values().sum()
-    }
-
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
