@@ -583,3 +583,60 @@ fn the_schema_documents_every_field() {
         );
     }
 }
+
+/// The `run: imgprof ...` line of docs/ci.md's compare steps.
+fn ci_compare_line() -> String {
+    let doc = std::fs::read_to_string(common::root().join("docs/ci.md")).unwrap();
+    let block = doc
+        .split("```yaml\n")
+        .find(|block| block.starts_with("# compare steps"))
+        .expect("docs/ci.md has the compare steps");
+    block
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run: "))
+        .find(|l| l.starts_with("imgprof compare"))
+        .expect("a step runs imgprof compare")
+        .to_owned()
+}
+
+#[test]
+fn the_ci_compare_step_runs_as_written() {
+    let Some(registry) = TestRegistry::start() else { return };
+    let layouts = tempfile::tempdir().unwrap();
+    let (base, full) = base_and_full(layouts.path());
+    registry.push(&format!("oci:{base}"), "group/app:main", false);
+    registry.push(&format!("oci:{full}"), "group/app:pr-7", false);
+    let line = ci_compare_line();
+    let bin = Path::new(env!("CARGO_BIN_EXE_imgprof")).parent().unwrap().to_owned();
+    let run = |image: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-e", "-c", &line])
+            .current_dir(dir.path())
+            .env(
+                "PATH",
+                format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default()),
+            )
+            .env("IMGPROF_CACHE_DIR", dir.path().join("cache"))
+            .env("BASELINE", format!("{}/group/app:main", registry.host()))
+            .env("IMAGE", format!("{}/group/app:{image}", registry.host()))
+            .output()
+            .unwrap();
+        let comment = std::fs::read_to_string(dir.path().join("compare.md")).unwrap();
+        (
+            out.status.code(),
+            comment,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The fixture's last layer adds far more than 5% to its base.
+    let (code, comment, stderr) = run("pr-7");
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        comment.contains("❌ `--fail-if-grows 5.0%`") && comment.contains("| shipped (uncompressed) |"),
+        "{comment}"
+    );
+    let (code, comment, stderr) = run("main");
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(comment.contains("✅ `--fail-if-grows 5.0%`"), "{comment}");
+}
