@@ -2,6 +2,7 @@
 //! text for people or JSON for machines.
 
 mod build;
+pub mod compare;
 pub mod dockerfile;
 mod markdown;
 mod model;

@@ -10,7 +10,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    CacheArgs, CacheCommand, CacheDirArg, Cli, Command, Format, PlatformsArgs, ReportArgs, SourceArgs, SuggestArgs,
+    CacheArgs, CacheCommand, CacheDirArg, Cli, Command, CompareArgs, CompareFormat, Format, PlatformsArgs, ReportArgs,
+    SourceArgs, SuggestArgs,
 };
 
 /// Exit codes: 0 success, 2 error (bad input, unreadable image). 1 is kept for rule
@@ -39,6 +40,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report(args, false),
         Command::Check(args) => report(args, true),
         Command::Suggest(args) => suggest(args).map(|()| ExitCode::SUCCESS),
+        Command::Compare(args) => compare(args),
         Command::Platforms(args) => platforms(args).map(|()| ExitCode::SUCCESS),
         Command::Cache(command) => cache_command(command).map(|()| ExitCode::SUCCESS),
     }
@@ -67,10 +69,12 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     };
     let reading = Reading {
         jobs,
-        cache,
+        cache: cache.map(|c| c as &dyn imgprof_layers::IndexCache),
         quiet: args.quiet,
     };
-    let (layers, mut report) = analyse_source(&image, &args.source.source, &reading, &analysis, options, &timer)?;
+    let (layers, mut report) = analyse_source(&image, &args.source.source, &reading, &timer, |layers| {
+        analyse(&image, layers, &analysis, options)
+    })?;
     if let Some(rules) = &rules {
         let baseline = match &args.baseline {
             Some(baseline) => {
@@ -83,17 +87,11 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
                     base_diff_ids: None,
                     exclude: &exclude,
                 };
-                Some(
-                    analyse_source(
-                        &base_image,
-                        baseline,
-                        &reading,
-                        &plain,
-                        options,
-                        &PhaseTimer::from_env(),
-                    )?
-                    .1,
-                )
+                let timer = PhaseTimer::from_env();
+                let analysed = analyse_source(&base_image, baseline, &reading, &timer, |layers| {
+                    analyse(&base_image, layers, &plain, options)
+                })?;
+                Some(analysed.1)
             }
             None => None,
         };
@@ -105,16 +103,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     {
         warn_cache_problems(cache);
     }
-    for layer in layers
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.absolute_paths > 0 && !args.quiet)
-    {
-        eprintln!(
-            "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
-            image.layers[layer.0].location, layer.1.absolute_paths
-        );
-    }
+    warn_absolute_paths(&image, &layers, args.quiet);
     let style = imgprof_report::Style::new(use_color());
     let format = if args.json { Format::Json } else { args.format };
     let text = match (format, &report.rules) {
@@ -170,7 +159,7 @@ fn suggest(args: SuggestArgs) -> Result<()> {
     };
     let reading = Reading {
         jobs: args.jobs.unwrap_or_else(default_jobs),
-        cache: cache.as_ref(),
+        cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
         quiet: false,
     };
     let options = imgprof_report::ReportOptions::default();
@@ -178,9 +167,8 @@ fn suggest(args: SuggestArgs) -> Result<()> {
         &image,
         &args.source.source,
         &reading,
-        &analysis,
-        options,
         &PhaseTimer::from_env(),
+        |layers| analyse(&image, layers, &analysis, options),
     )?;
     let suggestion = imgprof_report::suggest::suggest(&report, dockerfile.as_deref());
     let text = match (&suggestion.diff, args.dockerignore, args.full) {
@@ -194,36 +182,122 @@ fn suggest(args: SuggestArgs) -> Result<()> {
 /// How layers are read: threads, the layer cache, whether progress may be drawn.
 struct Reading<'a> {
     jobs: usize,
-    cache: Option<&'a imgprof_cache::LayerCache>,
+    cache: Option<&'a dyn imgprof_layers::IndexCache>,
     quiet: bool,
 }
 
-/// Indexes and analyses one image. The analysis runs while the last digests are still
-/// being checked; its result is used only if they all match.
-fn analyse_source(
+/// Indexes one image and runs `analyze` on its layers. The analysis runs while the last
+/// digests are still being checked; its result is used only if they all match.
+fn analyse_source<T>(
     image: &imgprof_source::Image,
     name: &str,
     reading: &Reading<'_>,
-    analysis: &imgprof_waste::Options<'_>,
-    options: imgprof_report::ReportOptions,
     timer: &PhaseTimer,
-) -> Result<(Vec<imgprof_layers::LayerIndex>, imgprof_report::Report)> {
+    analyze: impl FnOnce(&[imgprof_layers::LayerIndex]) -> T,
+) -> Result<(Vec<imgprof_layers::LayerIndex>, T)> {
     let bars = progress::LayerBars::for_image(image, reading.quiet);
     let index_options = imgprof_layers::IndexOptions {
         jobs: reading.jobs,
         capture: imgprof_waste::capture_policy,
-        cache: reading.cache.map(|c| c as &dyn imgprof_layers::IndexCache),
+        cache: reading.cache,
         progress: bars.as_ref().map(|b| b as &dyn imgprof_layers::LayerProgress),
     };
     let indexed = imgprof_layers::index_image_then(image, index_options, |layers| {
         timer.lap("walk layers");
-        let report = analyse(image, layers, analysis, options);
+        let analysed = analyze(layers);
         timer.lap("analyse");
-        report
+        analysed
     })
     .with_context(|| format!("cannot analyse {name}"))?;
     timer.lap("verify digests");
     Ok(indexed)
+}
+
+/// `compare`: both images analysed as `report` analyses one, A first, through one memory
+/// cache in front of the layer cache, so a blob both images share is fetched and indexed
+/// once (with `--no-cache` too). Exit 1 when `--fail-if-grows` breaks.
+fn compare(args: CompareArgs) -> Result<ExitCode> {
+    let timer = PhaseTimer::from_env();
+    let disk = open_cache(&args.cache, args.quiet);
+    let shared = imgprof_layers::MemoryCache::new(disk.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache));
+    let reading = Reading {
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        cache: Some(&shared),
+        quiet: args.quiet,
+    };
+    let analysis = imgprof_waste::Options {
+        base_diff_ids: None,
+        exclude: &[],
+    };
+    let mut sides = Vec::with_capacity(2);
+    for (label, first) in [("A", true), ("B", false)] {
+        let side = args.side(first);
+        let image = open_image(&side).with_context(|| format!("cannot read image {label} ({})", side.source))?;
+        timer.lap("open");
+        let (layers, analysed) = analyse_source(&image, &side.source, &reading, &timer, |layers| {
+            analyse_with_files(&image, layers, &analysis)
+        })
+        .with_context(|| format!("image {label}"))?;
+        warn_absolute_paths(&image, &layers, args.quiet);
+        sides.push(analysed);
+    }
+    if let Some(cache) = &disk
+        && !args.quiet
+    {
+        warn_cache_problems(cache);
+    }
+    let [(a, files_a), (b, files_b)]: [(imgprof_report::Report, imgprof_report::compare::FinalFiles); 2] = sides
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("two images were not analysed"))?;
+    let options = imgprof_report::compare::CompareOptions { top: args.top };
+    let mut comparison = imgprof_report::compare::compare(&a, &files_a, &b, &files_b, options);
+    let passed = match &args.fail_if_grows {
+        Some(limit) => comparison.check_growth(limit),
+        None => true,
+    };
+    let format = if args.json { CompareFormat::Json } else { args.format };
+    let text = match format {
+        CompareFormat::Json => {
+            imgprof_report::compare::compare_to_json(&comparison).context("cannot write the comparison as JSON")?
+        }
+        CompareFormat::Markdown => imgprof_report::compare::render_compare_markdown(&comparison),
+        CompareFormat::Table => {
+            imgprof_report::compare::render_compare(&comparison, &imgprof_report::Style::new(use_color()))
+        }
+    };
+    write_stdout(&text)?;
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_RULE_BROKEN)
+    })
+}
+
+/// One warning per layer whose entries had absolute names.
+fn warn_absolute_paths(image: &imgprof_source::Image, layers: &[imgprof_layers::LayerIndex], quiet: bool) {
+    if quiet {
+        return;
+    }
+    for (blob, layer) in image.layers.iter().zip(layers).filter(|(_, l)| l.absolute_paths > 0) {
+        eprintln!(
+            "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
+            blob.location, layer.absolute_paths
+        );
+    }
+}
+
+/// [`analyse`], keeping the final filesystem's paths as well, for a comparison.
+fn analyse_with_files(
+    image: &imgprof_source::Image,
+    layers: &[imgprof_layers::LayerIndex],
+    analysis: &imgprof_waste::Options<'_>,
+) -> (imgprof_report::Report, imgprof_report::compare::FinalFiles) {
+    let dive = imgprof_layers::dive::metrics(layers);
+    let stack = imgprof_layers::Stack::build(layers);
+    let files = imgprof_report::compare::FinalFiles::of(&stack);
+    let waste = imgprof_waste::analyze(image, &stack, analysis);
+    let report = imgprof_report::build(image, &stack, &dive, waste, imgprof_report::ReportOptions::default());
+    (report, files)
 }
 
 /// Everything after the layer walk: dive's metric (first, so its trees are freed before
