@@ -237,3 +237,33 @@ fn sample_image_suggestion_is_a_valid_dockerfile_shape() {
         }
     }
 }
+
+#[test]
+fn an_alpine_image_is_told_apart_and_its_glibc_wheels_flagged() {
+    let report = report_json(&testdata("fixtures/alpine-wheels.oci"));
+    let identity = &report["base_image"]["identity"];
+    assert_eq!(identity["distro"], "alpine");
+    assert_eq!(identity["variant"], "alpine");
+    assert_eq!(identity["libc"], "musl");
+    assert_eq!(identity["shell"], true, "bin/sh -> busybox");
+    assert_eq!(identity["package_manager"], "apk");
+    assert_eq!(identity["glibc_wheels"], serde_json::json!(["numpy"]));
+    assert_eq!(identity["source_built_wheels"], serde_json::json!(["psycopg2"]));
+    assert_eq!(
+        identity["compiled_wheels"],
+        serde_json::json!(["numpy", "psycopg2"]),
+        "six is pure"
+    );
+
+    let wheels = finding(&report, "IMG019").expect("the musl wheel finding");
+    assert_eq!(wheels["severity"], "error", "a manylinux wheel cannot load on musl");
+    assert!(wheels["why"].as_str().unwrap().contains("numpy"));
+    let shell = finding(&report, "IMG020").expect("the shell-form CMD finding");
+    assert!(
+        shell["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("CMD [\"python\", \"app.py\"]")
+    );
+    assert!(finding(&report, "IMG018").is_none(), "no broad COPY before the install");
+}
