@@ -90,6 +90,20 @@ fn assert_deltas_are_differences(cmp: &Value, a: &Value, b: &Value) {
         u(&b["projection"]["projected_bytes"]),
         "projection",
     );
+    let pull = t["pull"].as_array().expect("pull times");
+    assert_eq!(pull.len(), a["pull"]["links"].as_array().unwrap().len());
+    for (i, p) in pull.iter().enumerate() {
+        let (x, y) = (&a["pull"]["links"][i], &b["pull"]["links"][i]);
+        assert_eq!(p["link"], x["link"]);
+        assert_eq!(p["a_seconds"], x["seconds"]);
+        assert_eq!(p["b_seconds"], y["seconds"]);
+        let delta = y["seconds"].as_f64().unwrap() - x["seconds"].as_f64().unwrap();
+        assert!(
+            (p["delta_seconds"].as_f64().unwrap() - delta).abs() < 1e-9,
+            "pull at {}",
+            p["link"]
+        );
+    }
 
     // Each layer appears once, in order, on its side; the rows add up to the totals.
     let rows = cmp["layers"].as_array().expect("layer rows");

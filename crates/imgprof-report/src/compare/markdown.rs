@@ -55,6 +55,13 @@ pub fn render_compare_markdown(c: &Comparison) -> String {
         r.b * 100.0,
         percent_points(r)
     );
+    for p in &t.pull {
+        let _ = writeln!(
+            out,
+            "| pull at {} | {:.1} s | {:.1} s | {:+.1} s |",
+            p.link, p.a_seconds, p.b_seconds, p.delta_seconds
+        );
+    }
 
     let changed: Vec<_> = c
         .categories

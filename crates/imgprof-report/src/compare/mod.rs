@@ -109,6 +109,16 @@ pub struct Totals {
     pub dive_efficiency: RatioDelta,
     /// What each image would ship with every fix applied.
     pub projected_bytes: Delta,
+    /// Pull time of each image per link (`pull.links` of the reports).
+    pub pull: Vec<PullDelta>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PullDelta {
+    pub link: &'static str,
+    pub a_seconds: f64,
+    pub b_seconds: f64,
+    pub delta_seconds: f64,
 }
 
 /// How a layer of one image lines up with the other's.
@@ -301,6 +311,18 @@ fn totals(a: &Report, b: &Report) -> Totals {
         final_files: Delta::new(x.final_counts.files, y.final_counts.files),
         dive_efficiency: RatioDelta::new(a.dive.efficiency, b.dive.efficiency),
         projected_bytes: Delta::new(a.projection.projected_bytes, b.projection.projected_bytes),
+        pull: a
+            .pull
+            .links
+            .iter()
+            .zip(&b.pull.links)
+            .map(|(x, y)| PullDelta {
+                link: x.link,
+                a_seconds: x.seconds,
+                b_seconds: y.seconds,
+                delta_seconds: y.seconds - x.seconds,
+            })
+            .collect(),
     }
 }
 

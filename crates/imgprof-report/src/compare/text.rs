@@ -115,6 +115,14 @@ fn render_totals(out: &mut String, c: &Comparison, style: &Style) {
             percent_points(r)
         );
     }
+    for p in &t.pull {
+        let name = format!("pull at {}", p.link);
+        let _ = writeln!(
+            out,
+            "  {name:<24}{:>10.1} s{:>10.1} s  {:+.1} s",
+            p.a_seconds, p.b_seconds, p.delta_seconds
+        );
+    }
 }
 
 fn layer_cell(side: Option<&LayerSide>) -> String {
