@@ -171,9 +171,11 @@ pub struct CompareArgs {
     pub a: String,
     /// Image B, the one after (e.g. the candidate).
     pub b: String,
-    /// The platform of both images, as `os/arch[/variant]` (default: this machine's).
-    #[arg(long)]
-    pub platform: Option<String>,
+    /// The platform, as `os/arch[/variant]` (default: this machine's): given once, of
+    /// both images; given twice, of A then B (`compare REF --platform linux/amd64 REF
+    /// --platform linux/arm64`).
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Vec<String>,
     /// The platform of image A, overriding `--platform`.
     #[arg(long, value_name = "PLATFORM")]
     pub platform_a: Option<String>,
@@ -243,7 +245,11 @@ impl CompareArgs {
         };
         SourceArgs {
             source: source.clone(),
-            platform: platform.clone().or_else(|| self.platform.clone()),
+            platform: platform.clone().or_else(|| match self.platform.as_slice() {
+                [both] => Some(both.clone()),
+                [a, b, ..] => Some(if first { a.clone() } else { b.clone() }),
+                [] => None,
+            }),
             insecure: self.insecure.clone(),
             timeout: self.timeout,
         }

@@ -388,6 +388,11 @@ fn each_side_has_its_platform() {
     let both = compare_json(&["--platform", "linux/arm64/v8", &multi, &multi]);
     assert_eq!(both["a"]["platform"], "linux/arm64/v8");
     assert_eq!(both["b"]["platform"], "linux/arm64/v8");
+    // As the platforms issue writes it: each --platform after its image.
+    let interleaved = compare_json(&[&multi, "--platform", "linux/amd64", &multi, "--platform", "linux/arm64"]);
+    assert_eq!(interleaved["a"]["platform"], "linux/amd64");
+    assert_eq!(interleaved["b"]["platform"], "linux/arm64/v8");
+    assert!(interleaved["totals"]["pull"].as_array().is_some_and(|p| p.len() == 3));
     assert!(
         both["layers"]
             .as_array()
