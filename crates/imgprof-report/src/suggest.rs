@@ -444,6 +444,9 @@ fn stages(
                     findings
                         .cite(&["IMG002"])
                         .map(|c| format!("{c}: runtime libraries instead of -dev packages")),
+                    findings
+                        .cite(&["IMG021"])
+                        .map(|c| format!("{c}: no recommended packages")),
                 ]
                 .into_iter()
                 .flatten()

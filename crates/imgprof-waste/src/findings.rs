@@ -191,6 +191,7 @@ impl Analysis<'_, '_> {
         out.extend(self.layer_order_finding());
         out.extend(self.musl_wheel_finding());
         out.extend(self.shell_form_finding());
+        out.extend(self.recommends_finding());
         out.sort_by(|a, b| {
             b.saves_bytes
                 .cmp(&a.saves_bytes)
@@ -869,6 +870,113 @@ impl Analysis<'_, '_> {
             ),
             fix: fix.join("\n"),
             removes: Removes::default(),
+        })
+    }
+
+    /// Packages an `apt-get install` without `--no-install-recommends` brought only
+    /// because another package recommends them: nothing the installed packages depend on
+    /// (every alternative of `Pre-Depends` and `Depends`, through `Provides`) leads to
+    /// them from what the Dockerfile asked for and what the base had.
+    fn recommends_finding(&self) -> Option<Finding> {
+        let layers = self.stack.layers();
+        let apt_lines: Vec<String> = (self.base.layers..layers.len())
+            .filter_map(|i| self.instructions.get(i).cloned().flatten())
+            .filter(|t| !crate::layer_order::requested_packages(t).is_empty() && t.contains("apt"))
+            .collect();
+        let without_flag = apt_lines
+            .iter()
+            .any(|t| !t.contains("--no-install-recommends") && !t.contains("Install-Recommends=false"));
+        if !without_flag || self.base.layers == 0 {
+            return None;
+        }
+        // The base's own packages: its last dpkg status.
+        let base_status = (0..self.base.layers).rev().find_map(|l| {
+            let layer = &layers[l];
+            let entry = layer.entries.iter().rposition(|e| &*e.path == "var/lib/dpkg/status")?;
+            layer.captured(entry as u32)
+        })?;
+        let mut wanted: Vec<String> = String::from_utf8_lossy(base_status)
+            .lines()
+            .filter_map(|l| l.strip_prefix("Package: "))
+            .map(str::to_owned)
+            .collect();
+        let base: HashSet<String> = wanted.iter().cloned().collect();
+        wanted.extend(
+            apt_lines
+                .iter()
+                .flat_map(|t| crate::layer_order::requested_packages(t))
+                .map(|p| p.split('=').next().unwrap_or(&p).to_owned()),
+        );
+        let dpkg: Vec<&crate::Package> = self
+            .packages
+            .list
+            .iter()
+            .filter(|p| p.manager == Manager::Dpkg)
+            .collect();
+        let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, p) in dpkg.iter().enumerate() {
+            providers.entry(p.name.as_str()).or_default().push(i);
+            for v in &p.provides {
+                providers.entry(v.as_str()).or_default().push(i);
+            }
+        }
+        let mut reached = vec![false; dpkg.len()];
+        let mut queue: Vec<usize> = wanted
+            .iter()
+            .flat_map(|n| providers.get(n.as_str()).cloned().unwrap_or_default())
+            .collect();
+        while let Some(i) = queue.pop() {
+            if std::mem::replace(&mut reached[i], true) {
+                continue;
+            }
+            for group in &dpkg[i].requires {
+                for name in group {
+                    queue.extend(
+                        providers
+                            .get(name.as_str())
+                            .into_iter()
+                            .flatten()
+                            .filter(|&&j| !reached[j]),
+                    );
+                }
+            }
+        }
+        let recommended: HashSet<&str> = dpkg
+            .iter()
+            .zip(&reached)
+            .filter(|(p, reached)| !**reached && !base.contains(&p.name))
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        let files: Vec<&Classified<'_>> = self
+            .classified
+            .iter()
+            .filter(|f| {
+                self.packages
+                    .owner_of(f.inode)
+                    .is_some_and(|p| p.manager == Manager::Dpkg && recommended.contains(p.name.as_str()))
+            })
+            .collect();
+        let mut names: Vec<&str> = recommended.into_iter().collect();
+        names.sort_unstable();
+        let shown: Vec<&str> = names.iter().take(12).copied().collect();
+        let requested: Vec<String> = apt_lines
+            .iter()
+            .flat_map(|t| crate::layer_order::requested_packages(t))
+            .collect();
+        self.finish(Draft {
+            id: "IMG021",
+            severity: None,
+            title: format!("{} packages installed only as recommendations", names.len()),
+            files,
+            why: format!(
+                "`apt-get install` without `--no-install-recommends` also installs what the requested packages merely recommend. Nothing installed depends on these: {}{}.",
+                shown.join(", "),
+                if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() }
+            ),
+            fix: format!(
+                "RUN apt-get update && apt-get install -y --no-install-recommends {} \\\n    && rm -rf /var/lib/apt/lists/*",
+                requested.join(" ")
+            ),
         })
     }
 

@@ -41,21 +41,26 @@ fn program(word: &str) -> &str {
     word.rsplit('/').next().unwrap_or(word)
 }
 
-/// The dependency installs of a `RUN` instruction.
-pub fn installs(instruction: &str) -> Vec<Install> {
+/// The commands of a `RUN` instruction as (program name, arguments), with leading env
+/// assignments skipped (`DEBIAN_FRONTEND=noninteractive apt-get ...`).
+fn run_commands(instruction: &str) -> Vec<(&str, Vec<&str>)> {
     let Some(script) = instruction.strip_prefix("RUN ") else {
         return Vec::new();
     };
+    commands(script)
+        .into_iter()
+        .filter_map(|words| {
+            let mut words = words.into_iter().skip_while(|w| w.contains('=') && !w.starts_with('-'));
+            let first = words.next()?;
+            Some((program(first), words.collect()))
+        })
+        .collect()
+}
+
+/// The dependency installs of a `RUN` instruction.
+pub fn installs(instruction: &str) -> Vec<Install> {
     let mut found = Vec::new();
-    for words in commands(script) {
-        // Skip env assignments and wrappers: `DEBIAN_FRONTEND=noninteractive apt-get`.
-        let words: Vec<&str> = words
-            .into_iter()
-            .skip_while(|w| w.contains('=') && !w.starts_with('-'))
-            .collect();
-        let Some(first) = words.first() else { continue };
-        let mut args: Vec<&str> = words[1..].to_vec();
-        let mut tool = program(first);
+    for (mut tool, mut args) in run_commands(instruction) {
         if tool.starts_with("python") && args.first() == Some(&"-m") && args.len() > 1 {
             tool = program(args[1]);
             args.drain(..2);
@@ -155,22 +160,12 @@ pub fn is_broad_copy(instruction: &str) -> bool {
 
 /// The package names an `apt-get install` / `apk add` line asks for, in order.
 pub fn requested_packages(instruction: &str) -> Vec<String> {
-    let Some(script) = instruction.strip_prefix("RUN ") else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    for words in commands(script) {
-        let words: Vec<&str> = words
-            .into_iter()
-            .skip_while(|w| w.contains('=') && !w.starts_with('-'))
-            .collect();
-        let Some(first) = words.first() else { continue };
-        let tool = program(first);
-        let sub = words[1..].iter().find(|a| !a.starts_with('-')).copied();
+    for (tool, args) in run_commands(instruction) {
+        let sub = args.iter().find(|a| !a.starts_with('-')).copied();
         if matches!((tool, sub), ("apt-get" | "apt", Some("install")) | ("apk", Some("add"))) {
             out.extend(
-                words[1..]
-                    .iter()
+                args.iter()
                     .filter(|w| !w.starts_with('-') && !matches!(**w, "install" | "add"))
                     .map(|w| w.to_string()),
             );

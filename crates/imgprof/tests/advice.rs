@@ -112,6 +112,41 @@ fn naive_image_gets_the_layer_order_base_and_pull_cost_advice() {
         gigabit["link"]
     );
 
+    // Recommended-only packages: the slim image installed python3 and libpq5 without
+    // recommends, so every package it has is a dependency; none may be called
+    // recommended-only here, nor may anything the Dockerfile asked for.
+    let recommends = finding(&report, "IMG021").expect("apt-get install without --no-install-recommends");
+    let why = recommends["why"].as_str().unwrap();
+    let listed: Vec<&str> = why
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('.')
+        .split(", ")
+        .map(|n| n.split(" and ").next().unwrap())
+        .collect();
+    let slim = report_json(&images.join("slim.tar").display().to_string());
+    let slim_packages: Vec<&str> = slim["packages"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["manager"] == "dpkg")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(listed.len() >= 12, "{why}");
+    for name in &listed {
+        assert!(
+            !slim_packages.contains(name),
+            "{name} is a dependency in the slim image"
+        );
+        assert!(
+            !["python3", "curl", "git", "vim", "build-essential"].contains(name),
+            "{name} was asked for"
+        );
+    }
+    assert!(recommends["saves_bytes"].as_u64().unwrap() > 0);
+    eprintln!("naive: {} ({} B)", recommends["title"], recommends["saves_bytes"]);
+
     // Runtime hygiene: no USER, exec-form CMD, the port.
     assert!(finding(&report, "IMG013").is_some());
     assert!(finding(&report, "IMG020").is_none(), "the CMD is in exec form");
@@ -174,6 +209,20 @@ fn naive_image_gets_a_multi_stage_dockerfile() {
     assert!(dockerfile.contains("# IMG001, IMG002 (saves "), "{dockerfile}");
     assert!(dockerfile.contains("# IMG014 (saves "));
 
+    // The slim image is built the way the suggestion reads (slim base, builder venv,
+    // python3 and libpq5 at run time; the suggestion also keeps the naive image's curl
+    // and vim): its real size beside the naive image's projection, which only takes out
+    // what a finding names.
+    let naive = report_json(&archive);
+    let slim = report_json(&images.join("slim.tar").display().to_string());
+    let projected = naive["projection"]["projected_bytes"].as_u64().unwrap();
+    let built = slim["image"]["shipped_bytes"].as_u64().unwrap();
+    eprintln!("naive projected {projected} B; the slim build ships {built} B");
+    assert!(
+        built <= projected,
+        "the projection is conservative: {built} > {projected}"
+    );
+
     let ignore = suggest(&["--dockerignore", &archive]);
     let entries: Vec<&str> = ignore.lines().filter(|l| !l.starts_with('#')).collect();
     for wanted in [".git", ".env", "tests", "models/model.safetensors"] {
@@ -197,7 +246,7 @@ fn slim_image_needs_no_rewrite() {
     let Some(images) = real_images_dir() else { return };
     let archive = images.join("slim.tar").display().to_string();
     let report = report_json(&archive);
-    for id in ["IMG018", "IMG014", "IMG013", "IMG020"] {
+    for id in ["IMG018", "IMG014", "IMG013", "IMG020", "IMG021"] {
         assert!(finding(&report, id).is_none(), "{id} on the slim image");
     }
     let identity = &report["base_image"]["identity"];
