@@ -2,6 +2,7 @@
 
 mod bench;
 mod ci;
+mod floor;
 mod image_writer;
 mod real_images;
 mod registry;
@@ -17,6 +18,8 @@ cargo xtask <task>
 
 tasks:
   bench         imgprof vs dive on the same images; writes docs/benchmarks.md
+  floor DIR     the least work of a verifying read of an OCI layout: every layer hashed,
+                decompressed and hashed again, in parallel, no analysis (for bench)
   ci            install the test tools if missing, then fmt --check, clippy and all tests
   real-images   build (or reuse from the cache) the realistic naive and slim images
   testdata      regenerate the committed fixtures under testdata/
@@ -28,6 +31,10 @@ fn main() -> Result<()> {
     match task.as_str() {
         "bench" => bench::bench(),
         "ci" => ci::ci(),
+        "floor" => {
+            let layout = args.next().context("usage: cargo xtask floor OCI_LAYOUT")?;
+            floor::floor(std::path::Path::new(&layout))
+        }
         "real-images" => real_images::real_images().map(drop),
         "testdata" => testdata::generate(&project_root()),
         "help" | "--help" | "-h" => {
