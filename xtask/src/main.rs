@@ -6,6 +6,7 @@ mod floor;
 mod image_writer;
 mod real_images;
 mod registry;
+mod synthetic;
 mod testdata;
 
 use std::path::PathBuf;
@@ -21,6 +22,7 @@ tasks:
   floor DIR     the least work of a verifying read of an OCI layout: every layer hashed,
                 decompressed and hashed again, in parallel, no analysis (for bench)
   ci            install the test tools if missing, then fmt --check, clippy and all tests
+  million-files write (or find in the cache) the docker-archive with a 1,000,000-file layer
   real-images   build (or reuse from the cache) the realistic naive and slim images
   testdata      regenerate the committed fixtures under testdata/
 ";
@@ -35,6 +37,7 @@ fn main() -> Result<()> {
             let layout = args.next().context("usage: cargo xtask floor OCI_LAYOUT")?;
             floor::floor(std::path::Path::new(&layout))
         }
+        "million-files" => synthetic::million_files_archive().map(|p| println!("{}", p.display())),
         "real-images" => real_images::real_images().map(drop),
         "testdata" => testdata::generate(&project_root()),
         "help" | "--help" | "-h" => {
