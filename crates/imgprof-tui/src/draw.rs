@@ -192,16 +192,29 @@ fn draw_layers(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme,
         offset: browse.layers_offset.saturating_sub(visible.start),
     };
     let first = visible.start + cursor.first_shown(page);
-    let mut lines = vec![Line::styled("  #     Size   Stored  Waste        Command", theme.dim())];
+    // Narrow panes (80 columns) drop the stored size and the badges' padding so the
+    // instruction keeps some room.
+    let wide = area.width >= 60;
+    let header = if wide {
+        "  #     Size   Stored  Waste        Command"
+    } else {
+        "  #     Size  Waste, command"
+    };
+    let mut lines = vec![Line::styled(header, theme.dim())];
     for i in visible.clone().skip(first - visible.start).take(page) {
         let layer = &report.layers[i];
-        let mut spans = vec![
-            Span::styled(if i < base { "B" } else { " " }, theme.dim()),
-            Span::raw(format!(
+        let sizes = if wide {
+            format!(
                 "{i:>2} {:>8} {:>8}  ",
                 size(layer.tar_bytes),
                 size(layer.compressed_bytes)
-            )),
+            )
+        } else {
+            format!("{i:>2} {:>8} ", size(layer.tar_bytes))
+        };
+        let mut spans = vec![
+            Span::styled(if i < base { "B" } else { " " }, theme.dim()),
+            Span::raw(sizes),
         ];
         let redundant = layer.changes.redundant_bytes;
         let removable = browse.data.removable.get(i).copied().unwrap_or(0);
@@ -214,7 +227,9 @@ fn draw_layers(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme,
                 spans.push(Span::styled(text, theme.fg(color).add_modifier(Modifier::BOLD)));
             }
         }
-        spans.push(Span::raw(" ".repeat(13usize.saturating_sub(badge_width))));
+        if wide {
+            spans.push(Span::raw(" ".repeat(13usize.saturating_sub(badge_width))));
+        }
         spans.push(Span::raw(layer.instruction.clone().unwrap_or_default()));
         let mut line = Line::from(spans);
         if i < base {
@@ -328,8 +343,9 @@ fn draw_image(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, 
         Line::from(vec![
             label("base"),
             Span::raw(format!(
-                "{} layers ({}){}",
+                "{} of {} layers ({}){}",
                 base.layers,
+                report.layers.len(),
                 base.how,
                 base.os.as_deref().map(|os| format!(", {os}")).unwrap_or_default()
             )),

@@ -167,3 +167,52 @@ pub const HELP: &[(&str, &str)] = &[
     ("Esc", "close help or packages, clear the filter"),
     ("q or Ctrl+C", "quit"),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, modifiers: KeyModifiers, focus: Pane, typing: bool) -> Option<Action> {
+        action_for_key(KeyEvent::new(code, modifiers), KeyContext { focus, typing })
+    }
+
+    #[test]
+    fn ctrl_a_depends_on_the_pane_as_in_dive() {
+        let ctrl = KeyModifiers::CONTROL;
+        assert_eq!(
+            key(KeyCode::Char('a'), ctrl, Pane::Layers, false),
+            Some(Action::ShowAggregated)
+        );
+        assert_eq!(
+            key(KeyCode::Char('a'), ctrl, Pane::Tree, false),
+            Some(Action::ToggleAdded)
+        );
+        assert_eq!(
+            key(KeyCode::Char('l'), ctrl, Pane::Tree, false),
+            Some(Action::ShowLayerChanges)
+        );
+    }
+
+    #[test]
+    fn a_prompt_takes_letters_but_not_ctrl_c() {
+        let none = KeyModifiers::NONE;
+        assert_eq!(key(KeyCode::Char('q'), none, Pane::Tree, true), Some(Action::Type('q')));
+        assert_eq!(key(KeyCode::Char('q'), none, Pane::Tree, false), Some(Action::Quit));
+        assert_eq!(
+            key(KeyCode::Char('c'), KeyModifiers::CONTROL, Pane::Tree, true),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn ctrl_space_collapses_all_and_space_one() {
+        assert_eq!(
+            key(KeyCode::Char(' '), KeyModifiers::CONTROL, Pane::Tree, false),
+            Some(Action::ToggleCollapseAll)
+        );
+        assert_eq!(
+            key(KeyCode::Char(' '), KeyModifiers::NONE, Pane::Tree, false),
+            Some(Action::ToggleCollapse)
+        );
+    }
+}

@@ -383,7 +383,6 @@ impl LayerView {
         let mut removed_below = vec![0u64; n];
         let mut included = vec![false; n];
         let mut is_dir = vec![false; n];
-        let mut has_children = vec![false; n];
         // Children have larger ids than their parents: reverse order is bottom-up.
         for node in (0..n).rev() {
             let events = tree.events(node as NodeId);
@@ -395,10 +394,15 @@ impl LayerView {
             } else {
                 shown_event(below.shown[node])
             };
-            let dir = has_children[node] || event.is_none_or(|e| e.kind == EventKind::Dir);
+            // The shown entry decides; a path no layer wrote is implied by its contents.
+            let dir = event.is_none_or(|e| e.kind == EventKind::Dir);
             let written_here = now && shown_event(current.shown[node]).is_some_and(|e| e.layer == layer);
+            let was_dir = shown_event(below.shown[node]).is_none_or(|e| e.kind == EventKind::Dir);
             status[node] = match (before, now) {
                 (false, true) => Status::Added,
+                // A file where a directory was is a new file; the directory's contents
+                // show as removed.
+                (true, true) if written_here && !dir && was_dir => Status::Added,
                 (true, true) if written_here && !dir => Status::Modified,
                 (true, true) => Status::Unmodified,
                 (true, false) => Status::Removed,
@@ -421,9 +425,6 @@ impl LayerView {
                 break;
             }
             let parent = tree.parent[node] as usize;
-            if status[node] != Status::Absent {
-                has_children[parent] = true;
-            }
             // A visible descendant implies its directory, written or not.
             current.visible[parent] |= now;
             below.visible[parent] |= before;
