@@ -523,26 +523,16 @@ impl StatusToggles {
 /// or something below it does.
 pub fn shown_nodes(tree: &FileTree, view: &LayerView, toggles: StatusToggles, filter: Option<&Regex>) -> Vec<bool> {
     let n = tree.len();
-    let matches: Vec<bool> = match filter {
-        None => vec![true; n],
-        Some(regex) => path_matches(tree, view, regex),
-    };
+    let matches = filter.map(|regex| path_matches(tree, view, regex));
     let mut shown = vec![false; n];
     for node in (1..n).rev() {
-        if view.included[node] && toggles.shows(view.status[node]) && matches[node] && !view.is_dir[node] {
-            shown[node] = true;
-        }
-        // An empty directory that passes shows too; one with children only through them.
-        if view.is_dir[node]
-            && !shown[node]
-            && view.included[node]
+        // A directory with children shows only through them; an empty one by itself.
+        let passes = view.included[node]
             && toggles.shows(view.status[node])
-            && matches[node]
-            && tree.children(node as NodeId).is_empty()
-        {
+            && matches.as_ref().is_none_or(|m| m[node])
+            && (!view.is_dir[node] || tree.child_range[node].1 == 0);
+        if passes || shown[node] {
             shown[node] = true;
-        }
-        if shown[node] {
             shown[tree.parent[node] as usize] = true;
         }
     }
@@ -593,6 +583,7 @@ impl Rows {
             last_child: vec![false; tree.len()],
         };
         rows.rows = rows.subtree(tree, view, shown, collapsed, sort, ROOT, 0);
+        rows.rows.shrink_to_fit();
         rows
     }
 
@@ -608,7 +599,7 @@ impl Rows {
         top: NodeId,
         depth: u16,
     ) -> Vec<Row> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(if top == ROOT { tree.len() } else { 0 });
         let mut stack: Vec<(NodeId, u16)> = Vec::new();
         let push_children = |stack: &mut Vec<(NodeId, u16)>, last_child: &mut Vec<bool>, node: NodeId, depth: u16| {
             let children = view.children(tree, node, sort);
