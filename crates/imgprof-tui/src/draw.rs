@@ -457,7 +457,7 @@ fn draw_tree(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, a
         TreeMode::LayerChanges => "changes of this layer",
         TreeMode::Aggregated => "everything up to it",
     };
-    let title = format!(" Files: layer {}, {mode} ", browse.layer);
+    let title = format!(" Files: layer {}, {mode} ", view.layer);
     frame.render_widget(Paragraph::new(lines).block(pane(title, focused, theme)), area);
 }
 

@@ -211,7 +211,40 @@ impl App {
         }
     }
 
+    /// Applies `action` and brings the tree up to date with it.
     pub fn apply(&mut self, action: Action) {
+        self.apply_deferred(action);
+        self.settle();
+    }
+
+    /// Applies `action`, leaving the tree of a newly selected layer to [`App::settle`]:
+    /// the event loop applies every key already waiting, then settles once, so holding
+    /// ↑ over the layers computes one view, not one per layer passed.
+    pub fn apply_deferred(&mut self, action: Action) {
+        let moves_layers = self.focus == Pane::Layers
+            && self.prompt.is_none()
+            && !self.help
+            && self.screen == Screen::Main
+            && matches!(
+                action,
+                Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
+            );
+        if !moves_layers {
+            self.settle();
+        }
+        self.apply_now(action);
+    }
+
+    /// Shows the selected layer's tree if a layer move left it behind.
+    pub fn settle(&mut self) {
+        if let Phase::Ready(b) = &mut self.phase
+            && b.tree.view.layer as usize != b.layer
+        {
+            b.tree.show(&b.data.tree, b.layer as u32, b.tree.mode);
+        }
+    }
+
+    fn apply_now(&mut self, action: Action) {
         self.message = None;
         if let Some(prompt) = &mut self.prompt {
             match action {
@@ -464,9 +497,9 @@ impl Browse {
         }
     }
 
+    /// Selects a layer; its tree is shown by [`App::settle`].
     pub fn select_layer(&mut self, layer: usize) {
         self.layer = layer;
-        self.tree.show(&self.data.tree, layer as u32, self.tree.mode);
     }
 
     fn set_mode(&mut self, mode: TreeMode) {

@@ -62,28 +62,42 @@ fn event_loop(
         if !event::poll(FEED_POLL)? {
             continue;
         }
-        let action = match event::read()? {
-            Event::Key(key) => action_for_key(
-                key,
-                KeyContext {
-                    focus: app.focus,
-                    typing: app.prompt.is_some(),
-                },
-            ),
-            Event::Mouse(mouse) => action_for_mouse(mouse),
-            Event::Resize(width, height) => {
-                app.resize(width, height);
-                dirty = true;
-                None
+        // Every event already waiting is applied before the next frame.
+        loop {
+            dirty |= handle(app, event::read()?);
+            if !event::poll(Duration::ZERO)? {
+                break;
             }
-            _ => None,
-        };
-        if let Some(action) = action {
-            app.apply(action);
-            dirty = true;
         }
+        app.settle();
     }
     Ok(())
+}
+
+/// Applies one terminal event; true when the screen must be drawn again.
+fn handle(app: &mut App, event: Event) -> bool {
+    let action = match event {
+        Event::Key(key) => action_for_key(
+            key,
+            KeyContext {
+                focus: app.focus,
+                typing: app.prompt.is_some(),
+            },
+        ),
+        Event::Mouse(mouse) => action_for_mouse(mouse),
+        Event::Resize(width, height) => {
+            app.resize(width, height);
+            return true;
+        }
+        _ => None,
+    };
+    match action {
+        Some(action) => {
+            app.apply_deferred(action);
+            true
+        }
+        None => false,
+    }
 }
 
 fn enter() -> Result<Terminal<CrosstermBackend<Stdout>>, TuiError> {

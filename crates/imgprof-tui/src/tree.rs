@@ -437,7 +437,7 @@ impl LayerView {
             }
         }
         let mut by_size = tree.children.clone();
-        for &(first, len) in &tree.child_range {
+        for &(first, len) in tree.child_range.iter().filter(|(_, len)| *len > 1) {
             by_size[first as usize..(first + len) as usize].sort_unstable_by(|&a, &b| {
                 size[b as usize]
                     .cmp(&size[a as usize])

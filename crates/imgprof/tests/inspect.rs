@@ -80,7 +80,7 @@ fn browse_the_sample_image_in_a_terminal() {
     }
     let cache = tempfile::tempdir().expect("temp dir");
     let command = format!(
-        "IMGPROF_CACHE_DIR={} {} inspect {}; echo IMGPROF_EXIT=$?; stty -a; sleep 600",
+        "IMGPROF_CACHE_DIR={} {} inspect {}; echo IMGPROF_EXIT=$?; stty -a; echo STTY_DONE; sleep 600",
         cache.path().display(),
         env!("CARGO_BIN_EXE_imgprof"),
         common::testdata("sample/sample-app.tar"),
@@ -125,7 +125,8 @@ fn browse_the_sample_image_in_a_terminal() {
     tmux.keys(&["?"]);
     tmux.wait_for("Keys (? or Esc closes)");
     tmux.keys(&["Escape", "q"]);
-    let screen = tmux.wait_for("IMGPROF_EXIT=0");
+    tmux.wait_for("IMGPROF_EXIT=0");
+    let screen = tmux.wait_for("STTY_DONE");
     assert!(!tmux.alternate_screen_on(), "the alternate screen is left");
     let stty = screen.split("IMGPROF_EXIT=0").nth(1).unwrap_or_default();
     assert!(
