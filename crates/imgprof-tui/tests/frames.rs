@@ -226,3 +226,75 @@ fn no_color_draws_without_colours_and_colour_draws_categories() {
     assert_eq!(colours(false), 0, "NO_COLOR: no cell has a colour");
     assert!(colours(true) > 0, "with colour, categories and statuses are coloured");
 }
+
+#[test]
+fn loading_screen_shows_progress_per_layer() {
+    use imgprof_layers::LayerOutcome;
+    use imgprof_tui::{Feed, PendingLayer};
+    let layers = (0..3)
+        .map(|i| PendingLayer {
+            bytes: 1_000_000 * (i + 1),
+            instruction: Some(format!("RUN step {i}")),
+        })
+        .collect();
+    let mut app = App::loading("registry.local/app:1".into(), layers, false);
+    app.resize(100, 20);
+    app.feed(Feed::Started {
+        layer: 0,
+        bytes: 1_000_000,
+    });
+    app.feed(Feed::Finished {
+        layer: 0,
+        outcome: LayerOutcome::Cached,
+    });
+    app.feed(Feed::Started {
+        layer: 2,
+        bytes: 3_000_000,
+    });
+    app.feed(Feed::Advanced {
+        layer: 2,
+        bytes: 1_500_000,
+    });
+    insta::assert_snapshot!(screen(&app));
+    app.feed(Feed::Ready(Box::new(sample())));
+    assert!(
+        screen(&app).contains("Files: layer 4, everything up to it"),
+        "the data replaces the progress"
+    );
+}
+
+#[test]
+fn a_failed_analysis_is_shown_and_kept() {
+    let mut app = App::loading("x.tar".into(), Vec::new(), false);
+    app.feed(imgprof_tui::Feed::Failed(
+        "cannot analyse x.tar: digest mismatch".into(),
+    ));
+    assert!(screen(&app).contains("digest mismatch"));
+    assert_eq!(app.failure.as_deref(), Some("cannot analyse x.tar: digest mismatch"));
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
+    use imgprof_tui::keys::Action;
+    let mut app = app(120, 40);
+    let tree = app.areas().tree;
+    app.apply(Action::Scroll {
+        column: tree.x + 5,
+        row: tree.y + 5,
+        down: true,
+    });
+    let browse = app.browse().expect("ready");
+    assert_eq!(browse.tree.cursor.selected, 3, "three rows per notch");
+    assert_eq!(app.focus, imgprof_tui::keys::Pane::Layers, "the focus stays");
+    let layers = app.areas().layers;
+    app.apply(Action::Scroll {
+        column: layers.x + 2,
+        row: layers.y + 2,
+        down: false,
+    });
+    assert_eq!(
+        app.browse().expect("ready").layer,
+        1,
+        "three layers up from the top one"
+    );
+}
