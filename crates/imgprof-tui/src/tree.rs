@@ -314,50 +314,88 @@ struct Visibility {
 
 const NONE: u32 = u32::MAX;
 
+/// What the events of one node up to a layer amount to.
+#[derive(Clone, Copy, Default)]
+struct Scan {
+    cutoff: u32,
+    write: Option<(u32, u32)>,
+    deleted_at: Option<u32>,
+}
+
+impl Scan {
+    fn apply(&mut self, i: usize, e: &Event) {
+        match e.kind {
+            EventKind::Whiteout => {
+                self.deleted_at = Some(e.layer);
+                self.cutoff = self.cutoff.max(e.layer);
+            }
+            EventKind::Opaque => self.cutoff = self.cutoff.max(e.layer),
+            EventKind::File | EventKind::Other => {
+                self.write = Some((i as u32, e.layer));
+                self.cutoff = self.cutoff.max(e.layer);
+            }
+            EventKind::Dir => self.write = Some((i as u32, e.layer)),
+        }
+    }
+
+    /// Records the node in `v`: explicitly visible when its last write is not hidden by
+    /// an ancestor (`inherited`) or by its own later whiteout.
+    fn record(self, v: &mut Visibility, node: usize, inherited: u32) {
+        if let Some((i, layer)) = self.write
+            && layer >= inherited
+            && self.deleted_at.is_none_or(|d| d <= layer)
+        {
+            v.visible[node] = true;
+            v.shown[node] = i;
+        }
+        v.cutoff[node] = self.cutoff;
+    }
+}
+
 impl Visibility {
-    fn as_of(tree: &FileTree, limit: u32) -> Visibility {
-        let n = tree.len();
-        let mut v = Visibility {
+    fn new(n: usize) -> Visibility {
+        Visibility {
             visible: vec![false; n],
             shown: vec![NONE; n],
             cutoff: vec![0; n],
-        };
+        }
+    }
+
+    /// Visibility as of `layer` and as of the layer below it (nothing, below layer 0), in
+    /// one top-down pass over the nodes (parents have smaller ids than their children).
+    fn as_of_and_below(tree: &FileTree, layer: u32) -> (Visibility, Visibility) {
+        let n = tree.len();
+        let (mut current, mut below) = (Visibility::new(n), Visibility::new(n));
         for node in 0..n {
-            let inherited = if node == 0 {
-                0
+            let parent = tree.parent[node] as usize;
+            let (inherited_now, inherited_below) = if node == 0 {
+                (0, 0)
             } else {
-                v.cutoff[tree.parent[node] as usize]
+                (current.cutoff[parent], below.cutoff[parent])
             };
-            let mut cutoff = inherited;
-            let mut write: Option<(u32, &Event)> = None;
-            let mut deleted_at: Option<u32> = None;
+            let mut now = Scan {
+                cutoff: inherited_now,
+                ..Scan::default()
+            };
+            let mut before = Scan {
+                cutoff: inherited_below,
+                ..Scan::default()
+            };
             for (i, e) in tree.events(node as NodeId).iter().enumerate() {
-                if e.layer > limit {
+                if e.layer > layer {
                     break;
                 }
-                match e.kind {
-                    EventKind::Whiteout => {
-                        deleted_at = Some(e.layer);
-                        cutoff = cutoff.max(e.layer);
-                    }
-                    EventKind::Opaque => cutoff = cutoff.max(e.layer),
-                    EventKind::File | EventKind::Other => {
-                        write = Some((i as u32, e));
-                        cutoff = cutoff.max(e.layer);
-                    }
-                    EventKind::Dir => write = Some((i as u32, e)),
+                now.apply(i, e);
+                if e.layer < layer {
+                    before.apply(i, e);
                 }
             }
-            if let Some((i, e)) = write
-                && e.layer >= inherited
-                && deleted_at.is_none_or(|d| d <= e.layer)
-            {
-                v.visible[node] = true;
-                v.shown[node] = i;
+            now.record(&mut current, node, inherited_now);
+            if layer > 0 {
+                before.record(&mut below, node, inherited_below);
             }
-            v.cutoff[node] = cutoff;
         }
-        v
+        (current, below)
     }
 }
 
@@ -366,16 +404,7 @@ impl LayerView {
     /// this one, then one bottom-up pass for statuses and directory sizes.
     pub fn compute(tree: &FileTree, layer: u32, mode: TreeMode) -> LayerView {
         let n = tree.len();
-        let mut current = Visibility::as_of(tree, layer);
-        let mut below = if layer == 0 {
-            Visibility {
-                visible: vec![false; n],
-                shown: vec![NONE; n],
-                cutoff: Vec::new(),
-            }
-        } else {
-            Visibility::as_of(tree, layer - 1)
-        };
+        let (mut current, mut below) = Visibility::as_of_and_below(tree, layer);
         let mut status = vec![Status::Absent; n];
         let mut size = vec![0u64; n];
         // Directory sizes: what their shown children still hold, and what they lost here.
