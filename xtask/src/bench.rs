@@ -125,8 +125,8 @@ pub fn keystrokes(root: &Path) -> Result<()> {
          `crates/imgprof-tui/examples/keystrokes.rs`, release build: a generated tree (five layers: \
          base, site-packages, app, overwrites, deletions) with the sample image's metadata; each key's \
          handling plus a full render into a 120x40 `TestBackend`. Goal: 16 ms per key. Moving, \
-         scrolling and folding look at the visible rows only; keys that ask for a new view (a layer \
-         or mode not among the last few, applying a regex filter) pass over every node once, and the \
+         scrolling and folding look at the visible rows only; keys that ask for a new view (a mode, \
+         or a layer beyond the prefetched ones, or a regex filter) pass over every node once, and the \
          view applies every key already waiting before it computes one, so holding a key computes \
          one view, not one per press.\n\n"
     );

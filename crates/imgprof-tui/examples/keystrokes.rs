@@ -97,14 +97,17 @@ fn main() {
     press(&mut app, "Down", key(KeyCode::Down), 50);
     press(&mut app, "Esc (clear the filter)", key(KeyCode::Esc), 1);
     press(&mut app, "Shift+Tab (to the layers)", key(KeyCode::BackTab), 1);
-    press(&mut app, "Up (a layer not seen yet)", key(KeyCode::Up), 4);
-    press(&mut app, "Down (a layer seen before)", key(KeyCode::Down), 4);
-    press(&mut app, "Ctrl+L, Ctrl+A (switch mode)", ctrl('l'), 1);
-    press(&mut app, "Ctrl+L, Ctrl+A (switch mode)", ctrl('a'), 1);
+    press(&mut app, "Up (lower layers, views prefetched)", key(KeyCode::Up), 4);
+    press(&mut app, "Down (back up)", key(KeyCode::Down), 4);
+    press(&mut app, "Ctrl+L, Ctrl+A (switch mode: a new view)", ctrl('l'), 1);
+    press(&mut app, "Ctrl+L, Ctrl+A (switch mode: a new view)", ctrl('a'), 1);
 
     println!("entries\t{entries}\t{}", app.browse().map_or(0, |b| b.data.tree.len()));
     println!("setup\ttree build\t{:.1}", tree_build.as_secs_f64() * 1000.0);
-    println!("setup\tanalysis and tree build\t{:.1}", analysis.as_secs_f64() * 1000.0);
+    println!(
+        "setup\tanalysis, tree build, prefetched layer views\t{:.1}",
+        analysis.as_secs_f64() * 1000.0
+    );
     println!("setup\tfirst view\t{:.1}", open.as_secs_f64() * 1000.0);
     for (name, mut samples) in timings {
         samples.sort_by(f64::total_cmp);

@@ -8,7 +8,7 @@ use imgprof_layers::{LayerIndex, LayerOutcome, LayerProgress};
 use imgprof_report::Report;
 use imgprof_source::Image;
 
-use crate::tree::FileTree;
+use crate::tree::{FileTree, LayerView, TreeMode};
 
 /// An analysed image, ready to browse.
 pub struct Inspected {
@@ -16,7 +16,14 @@ pub struct Inspected {
     pub tree: FileTree,
     /// Per layer: bytes its findings' fixes would save (removable bytes).
     pub removable: Vec<u64>,
+    /// Aggregated views computed ahead (top layers first), so that moving through the
+    /// layers finds them ready.
+    pub views: Vec<LayerView>,
 }
+
+/// Node-views prefetched at most: ~15 bytes each, so about 120 MB; a million-node tree
+/// gets eight layers ahead, a small image all of them.
+const PREFETCH_NODE_VIEWS: usize = 8_000_000;
 
 impl Inspected {
     pub fn new(report: Report, tree: FileTree) -> Inspected {
@@ -30,6 +37,7 @@ impl Inspected {
             report,
             tree,
             removable,
+            views: Vec::new(),
         }
     }
 
@@ -44,7 +52,19 @@ impl Inspected {
         let tree = FileTree::build(layers, &files);
         drop(files);
         let report = imgprof_report::build(image, &stack, &dive, waste, imgprof_report::ReportOptions::default());
-        Inspected::new(report, tree)
+        let mut inspected = Inspected::new(report, tree);
+        inspected.prefetch_views();
+        inspected
+    }
+
+    /// Computes the aggregated views of the top layers, as many as the budget allows.
+    pub fn prefetch_views(&mut self) {
+        let layers = self.tree.layer_count() as usize;
+        let count = (PREFETCH_NODE_VIEWS / self.tree.len().max(1)).clamp(1, layers.max(1));
+        self.views = (layers.saturating_sub(count)..layers)
+            .rev()
+            .map(|layer| LayerView::compute(&self.tree, layer as u32, TreeMode::Aggregated))
+            .collect();
     }
 
     /// Layers `0..base_layers()` belong to the base image.

@@ -8,7 +8,8 @@ use crate::layout::{self, Areas};
 use crate::model::{Feed, Inspected, PendingLayer, ReadState};
 use crate::tree::{FileTree, LayerView, NodeId, ROOT, Rows, SortOrder, StatusToggles, TreeMode, shown_nodes};
 
-/// Views of other layers kept for going back (each is ~15 bytes per tree node).
+/// Views of other layers kept for going back (each is ~15 bytes per tree node), unless
+/// the analysis prefetched more.
 const CACHED_VIEWS: usize = 4;
 /// Rows one mouse wheel notch moves.
 const WHEEL_ROWS: usize = 3;
@@ -123,8 +124,9 @@ pub struct TreePane {
     pub rows: Rows,
     collapsed: Vec<bool>,
     all_collapsed: bool,
-    /// Views of recently selected layers and modes.
+    /// Views of recently selected layers and modes, least recent first.
     cache: Vec<LayerView>,
+    cache_capacity: usize,
     pub cursor: Cursor,
 }
 
@@ -445,9 +447,9 @@ fn move_cursor(cursor: &mut Cursor, action: Action, len: usize, page: usize) {
 }
 
 impl Browse {
-    pub fn new(data: Inspected) -> Browse {
+    pub fn new(mut data: Inspected) -> Browse {
         let layer = data.report.layers.len().saturating_sub(1);
-        let tree = TreePane::new(&data.tree, layer as u32);
+        let tree = TreePane::new(&data.tree, layer as u32, std::mem::take(&mut data.views));
         Browse {
             layer,
             layers_offset: 0,
@@ -585,9 +587,15 @@ impl Browse {
 }
 
 impl TreePane {
-    fn new(tree: &FileTree, layer: u32) -> TreePane {
+    /// The pane on `layer`'s aggregated view; `prefetched` views (computed by the
+    /// analysis thread) are kept as long as the pane lives.
+    fn new(tree: &FileTree, layer: u32, mut prefetched: Vec<LayerView>) -> TreePane {
         let mode = TreeMode::Aggregated;
-        let view = LayerView::compute(tree, layer, mode);
+        let cache_capacity = CACHED_VIEWS.max(prefetched.len());
+        let view = match prefetched.iter().position(|v| v.layer == layer && v.mode == mode) {
+            Some(i) => prefetched.remove(i),
+            None => LayerView::compute(tree, layer, mode),
+        };
         let toggles = StatusToggles::default();
         let shown = shown_nodes(tree, &view, toggles, None);
         let collapsed = vec![false; tree.len()];
@@ -603,7 +611,8 @@ impl TreePane {
             rows,
             collapsed,
             all_collapsed: false,
-            cache: Vec::new(),
+            cache: prefetched,
+            cache_capacity,
             cursor: Cursor::default(),
         }
     }
@@ -620,7 +629,7 @@ impl TreePane {
         let old = std::mem::replace(&mut self.view, view);
         self.mode = mode;
         self.cache.push(old);
-        if self.cache.len() > CACHED_VIEWS {
+        if self.cache.len() > self.cache_capacity {
             self.cache.remove(0);
         }
         self.refresh(tree);
