@@ -249,15 +249,16 @@ fn draw_layers(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme,
     frame.render_widget(Paragraph::new(lines).block(pane(title, focused, theme)), area);
 }
 
-/// Very short sizes for badges: `1.2M`, `340k`.
+/// Very short sizes for badges: `1.2M`, `340k`, `12B`.
 fn compact(bytes: u64) -> String {
     let text = size(bytes);
-    match text.split_once(' ') {
-        Some((number, unit)) => format!("{number}{}", &unit[..1].to_uppercase()),
-        None => text,
-    }
-    .replace(".0", "")
-    .replace('K', "k")
+    let (number, unit) = text.split_once(' ').unwrap_or((&text, ""));
+    let number = number.strip_suffix(".0").unwrap_or(number);
+    let letter = match unit {
+        "kB" => "k",
+        other => other.get(..1).unwrap_or(""),
+    };
+    format!("{number}{letter}")
 }
 
 fn draw_findings(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, area: Rect) {
@@ -581,7 +582,7 @@ fn finding_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(
-            format!("{} {:?}: {}", f.id, f.severity, f.title).to_owned(),
+            format!("{} {:?}: {}", f.id, f.severity, f.title),
             Style::new().add_modifier(Modifier::BOLD),
         ),
         Span::raw(format!("  {} concerned, saves {}", size(f.bytes), size(f.saves_bytes))),
@@ -736,4 +737,19 @@ fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
         Paragraph::new(lines).block(pane(" Keys (? or Esc closes) ", true, theme)),
         popup,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_for_columns_and_badges() {
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(602_000), "602.0 kB");
+        assert_eq!(size(1_960_000_000), "2.0 GB");
+        assert_eq!(compact(602_000), "602k");
+        assert_eq!(compact(1_250_000), "1.2M");
+        assert_eq!(compact(12), "12B");
+    }
 }
