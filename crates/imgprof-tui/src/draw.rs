@@ -693,7 +693,7 @@ fn draw_packages(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Them
                 format!("{} {}", p.name, p.version),
                 Style::new().add_modifier(Modifier::BOLD),
             ),
-            Line::raw(format!("{} files, {}, in {}", p.files, size(p.bytes), p.location)),
+            Line::raw(format!("{} files, {}; {}", p.files, size(p.bytes), p.location)),
             Line::raw(if p.depends.is_empty() {
                 "depends on nothing listed".to_owned()
             } else {

@@ -168,17 +168,54 @@ fn opening_a_finding_jumps_to_its_layer_and_path() {
     insta::assert_snapshot!(screen(&app));
 }
 
+/// The sample has no package database, so its report gets packages of each manager,
+/// largest first as the analysis lists them.
+fn app_with_packages() -> App {
+    use imgprof_waste::{Manager, Package};
+    let mut data = sample();
+    let package = |manager, name: &str, version: &str, bytes, files, depends: &[&str]| Package {
+        manager,
+        name: name.into(),
+        version: version.into(),
+        location: match manager {
+            Manager::Pip => "/usr/local/lib/python3.11/site-packages".into(),
+            _ => "amd64".into(),
+        },
+        depends: depends.iter().map(|d| (*d).to_owned()).collect(),
+        bytes,
+        files,
+    };
+    data.report.packages.list = vec![
+        package(
+            Manager::Dpkg,
+            "gcc-12",
+            "12.2.0-14",
+            80_000_000,
+            120,
+            &["cpp-12", "binutils"],
+        ),
+        package(Manager::Pip, "pydantic-core", "2.14.1", 5_400_000, 12, &[]),
+        package(Manager::Apk, "musl", "1.2.4-r2", 600_000, 3, &[]),
+        package(Manager::Pip, "fastapi", "0.110.0", 240_000, 40, &[]),
+    ];
+    let mut app = App::ready("sample-app.tar".into(), data, false);
+    app.resize(120, 40);
+    app
+}
+
 #[test]
 fn packages_view() {
-    let mut app = app(120, 40);
+    let mut app = app_with_packages();
     press(&mut app, &["p"]);
     insta::assert_snapshot!(screen(&app));
 }
 
 #[test]
 fn packages_view_filtered() {
-    let mut app = app(120, 40);
+    let mut app = app_with_packages();
     press(&mut app, &["p", "/", "py", "<enter>"]);
+    let browse = app.browse().expect("ready");
+    assert_eq!(browse.packages.matching, [1], "only pydantic-core has py in its name");
     insta::assert_snapshot!(screen(&app));
 }
 
