@@ -11,6 +11,8 @@ use crate::tree::{FileTree, LayerView, NodeId, ROOT, Rows, SortOrder, StatusTogg
 /// Views of other layers kept for going back (each is ~15 bytes per tree node), unless
 /// the analysis prefetched more.
 const CACHED_VIEWS: usize = 4;
+/// Trees up to this many nodes are filtered at every key typed into the filter.
+const LIVE_FILTER_NODES: usize = 100_000;
 /// Rows one mouse wheel notch moves.
 const WHEEL_ROWS: usize = 3;
 
@@ -267,15 +269,22 @@ impl App {
                 Action::Quit => self.quit = true,
                 _ => {}
             }
-            if let Some(Prompt {
-                target: PromptTarget::PackageFilter,
-                text,
-            }) = &self.prompt
-            {
-                let text = text.clone();
-                if let Phase::Ready(b) = &mut self.phase {
-                    b.filter_packages(&text);
+            let Some(Prompt { target, text }) = self.prompt.clone() else {
+                return;
+            };
+            let Phase::Ready(b) = &mut self.phase else { return };
+            match target {
+                PromptTarget::PackageFilter => b.filter_packages(&text),
+                // Small trees filter as the user types; large ones when Enter is pressed,
+                // since matching every path costs more than a frame.
+                PromptTarget::TreeFilter if b.data.tree.len() <= LIVE_FILTER_NODES => {
+                    if text.is_empty() {
+                        b.set_filter(None);
+                    } else if let Ok(regex) = smart_case_regex(&text) {
+                        b.set_filter(Some(regex));
+                    }
                 }
+                PromptTarget::TreeFilter => {}
             }
             return;
         }
