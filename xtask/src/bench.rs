@@ -19,6 +19,8 @@ struct Case {
     name: &'static str,
     input: PathBuf,
     ours: Vec<String>,
+    /// Environment of imgprof's runs (the layer cache directory).
+    ours_env: Vec<(&'static str, String)>,
     peer_name: &'static str,
     peer: Vec<String>,
 }
@@ -51,6 +53,7 @@ pub fn bench() -> Result<()> {
         cases.push(Case {
             name,
             ours: vec![imgprof.clone(), "report".into(), path.clone()],
+            ours_env: Vec::new(),
             peer_name: "dive --ci",
             peer: vec![
                 "dive".into(),
@@ -62,6 +65,13 @@ pub fn bench() -> Result<()> {
             input,
         });
     }
+
+    let registry = crate::registry::LoopbackRegistry::start()?;
+    let naive = images.join("naive.tar");
+    let reference = registry.push_archive(&naive, "bench/naive:1")?;
+    let scratch = std::env::temp_dir().join(format!("imgprof-bench-{}", std::process::id()));
+    fs::create_dir_all(&scratch)?;
+    cases.extend(registry_cases(&imgprof, &naive, &reference, &scratch));
 
     let mut table = String::new();
     let _ = writeln!(
@@ -88,6 +98,7 @@ pub fn bench() -> Result<()> {
         table.push_str(&row);
         table.push('\n');
     }
+    let _ = fs::remove_dir_all(&scratch);
     write_report(&root, &table)?;
     keystrokes(&root)
 }
@@ -165,23 +176,63 @@ pub fn keystrokes(root: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The naive image pulled from a loopback registry: imgprof with an empty layer cache
+/// (emptied before every run) and with a warm one, against pulling it with skopeo into a
+/// docker-archive and running dive on that, which is what dive users do without a daemon.
+fn registry_cases(imgprof: &str, naive: &Path, reference: &str, scratch: &Path) -> Vec<Case> {
+    let pulled = scratch.join("pulled.tar").display().to_string();
+    let peer = vec![
+        "sh".into(),
+        "-c".into(),
+        format!(
+            "rm -f {pulled} && skopeo copy --quiet --src-tls-verify=false docker://{reference} docker-archive:{pulled} \
+             && dive --ci --source docker-archive {pulled}"
+        ),
+    ];
+    let cold = scratch.join("cold-cache").display().to_string();
+    let warm = scratch.join("warm-cache").display().to_string();
+    vec![
+        Case {
+            name: "naive image from a loopback registry, empty layer cache",
+            input: naive.to_owned(),
+            ours: vec![
+                "sh".into(),
+                "-c".into(),
+                format!("rm -rf {cold} && exec {imgprof} report {reference}"),
+            ],
+            ours_env: vec![("IMGPROF_CACHE_DIR", cold.clone())],
+            peer_name: "skopeo copy + dive --ci",
+            peer: peer.clone(),
+        },
+        Case {
+            name: "naive image from a loopback registry, warm layer cache",
+            input: naive.to_owned(),
+            ours: vec![imgprof.to_owned(), "report".into(), reference.to_owned()],
+            // The warm-up run fills it.
+            ours_env: vec![("IMGPROF_CACHE_DIR", warm)],
+            peer_name: "skopeo copy + dive --ci",
+            peer,
+        },
+    ]
+}
+
 fn measure_pair(case: &Case) -> Result<(Sample, Sample)> {
     let path = crate::ci::tool_path();
     // One warm-up each so both read the input from the page cache.
-    measure(&case.ours, true, &path)?;
-    measure(&case.peer, false, &path)?;
+    measure(&case.ours, &case.ours_env, true, &path)?;
+    measure(&case.peer, &[], false, &path)?;
     let mut ours = Vec::new();
     let mut peer = Vec::new();
     for _ in 0..RUNS {
-        ours.push(measure(&case.ours, true, &path)?);
-        peer.push(measure(&case.peer, false, &path)?);
+        ours.push(measure(&case.ours, &case.ours_env, true, &path)?);
+        peer.push(measure(&case.peer, &[], false, &path)?);
     }
     Ok((median(&ours), median(&peer)))
 }
 
 /// Runs `argv` under GNU time; `must_succeed` is false for peers whose CI mode exits 1
 /// when a rule fails (the analysis still ran in full).
-fn measure(argv: &[String], must_succeed: bool, path: &str) -> Result<Sample> {
+fn measure(argv: &[String], env: &[(&str, String)], must_succeed: bool, path: &str) -> Result<Sample> {
     let rss_file = tempfile_path("imgprof-bench-rss");
     let mut command = Command::new("/usr/bin/time");
     command
@@ -190,6 +241,7 @@ fn measure(argv: &[String], must_succeed: bool, path: &str) -> Result<Sample> {
         .args(argv)
         .env("CI", "true")
         .env("PATH", path)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let start = Instant::now();
@@ -258,10 +310,13 @@ fn write_report(root: &Path, table: &str) -> Result<()> {
         "# Benchmarks\n\n\
          Written by `cargo xtask bench`; do not edit by hand.\n\n\
          - machine: {}\n\
-         - peer: {dive_version}, `dive --ci --source docker-archive FILE` (CI=true)\n\
-         - imgprof: release build, `imgprof report FILE` (every blob digest and diff_id verified, text output)\n\
+         - peer: {dive_version}, `dive --ci --source docker-archive FILE` (CI=true); for a registry, \
+           `skopeo copy docker://REF docker-archive:FILE` then that (dive cannot pull without a daemon)\n\
+         - imgprof: release build, `imgprof report FILE` or `imgprof report REF` (every blob digest and diff_id \
+           verified, text output); the registry is Debian's docker-registry on 127.0.0.1, and the layer cache \
+           is emptied before every cold run\n\
          - method: one warm-up run each, then {RUNS} alternating runs; medians; wall time measured around \
-           the process, peak memory is GNU time's max RSS. Ratios are imgprof / peer (lower is better).\n\
+           the process, peak memory is GNU time's max RSS (for a pipeline, its largest process). Ratios are imgprof / peer (lower is better).\n\
          - inputs: `testdata/sample/sample-app.tar` and the realistic images of `cargo xtask real-images`\n\n\
          {table}",
         machine()

@@ -4,6 +4,7 @@ mod bench;
 mod ci;
 mod image_writer;
 mod real_images;
+mod registry;
 mod testdata;
 
 use std::path::PathBuf;

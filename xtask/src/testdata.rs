@@ -59,6 +59,11 @@ pub fn generate(root: &Path) -> Result<()> {
         .and_then(|img| oci_layout(&[(&img, "sparse")]))?
         .write_dir(&fixtures.join("sparse.oci"))?;
 
+    alpine_image()
+        .build()
+        .and_then(|img| oci_layout(&[(&img, "alpine")]))?
+        .write_dir(&fixtures.join("alpine-wheels.oci"))?;
+
     write_bad_inputs(&bad)?;
     docker_archive_classic(&sample_image().build()?, "sample-app:latest")?.write_tar(&sample.join("sample-app.tar"))?;
     Ok(())
@@ -225,6 +230,73 @@ fn sparse_image() -> ImageSpec {
         }],
         empty_history: vec![],
         config: json!({}),
+    }
+}
+
+/// An Alpine-like image (musl loader, busybox shell, apk database) whose pip install
+/// brought a glibc-only manylinux wheel, a wheel compiled on the spot and a pure one, and
+/// whose CMD is in shell form.
+fn alpine_image() -> ImageSpec {
+    let base = LayerTar::default()
+        .dir("etc")
+        .file(
+            "etc/os-release",
+            b"NAME=\"Alpine Linux\"\nID=alpine\nVERSION_ID=3.20.3\nPRETTY_NAME=\"Alpine Linux v3.20\"\n",
+        )
+        .dir("lib")
+        .file("lib/ld-musl-x86_64.so.1", &noise(7, 600))
+        .dir("lib/apk")
+        .dir("lib/apk/db")
+        .file("lib/apk/db/installed", b"P:musl\nV:1.2.5-r0\nA:x86_64\n\n")
+        .dir("bin")
+        .file_mode("bin/busybox", &noise(8, 900), 0o755)
+        .symlink("bin/sh", "/bin/busybox")
+        .dir("sbin")
+        .file_mode("sbin/apk", &noise(9, 300), 0o755)
+        .finish();
+    let site = "usr/lib/python3.12/site-packages";
+    let wheel = |tag: &str| {
+        format!("Wheel-Version: 1.0\nGenerator: bdist_wheel (0.44.0)\nRoot-Is-Purelib: false\nTag: {tag}\n")
+    };
+    let mut install = LayerTar::default()
+        .dir("usr")
+        .dir("usr/lib")
+        .dir("usr/lib/python3.12")
+        .dir(site);
+    for (package, tag) in [
+        ("numpy-2.1.0", "cp312-cp312-manylinux_2_17_x86_64"),
+        ("psycopg2-2.9.9", "cp312-cp312-linux_x86_64"),
+        ("six-1.16.0", "py2-none-any"),
+    ] {
+        let dir = format!("{site}/{package}.dist-info");
+        install = install.dir(&dir).file(&format!("{dir}/WHEEL"), wheel(tag).as_bytes());
+    }
+    ImageSpec {
+        architecture: "amd64",
+        variant: None,
+        layers: vec![
+            Layer {
+                tar: base,
+                compression: Compression::Gzip,
+                created_by: "/bin/sh -c #(nop) ADD file:alpine-minirootfs in / ".to_owned(),
+            },
+            Layer {
+                tar: install.finish(),
+                compression: Compression::Gzip,
+                created_by: "RUN /bin/sh -c pip install -r requirements.txt # buildkit".to_owned(),
+            },
+        ],
+        empty_history: vec![
+            EmptyHistory {
+                before: 1,
+                created_by: "/bin/sh -c #(nop)  CMD [\"/bin/sh\"]".to_owned(),
+            },
+            EmptyHistory {
+                before: 2,
+                created_by: "CMD [\"/bin/sh\" \"-c\" \"python app.py\"] # buildkit".to_owned(),
+            },
+        ],
+        config: json!({"Cmd": ["/bin/sh", "-c", "python app.py"]}),
     }
 }
 

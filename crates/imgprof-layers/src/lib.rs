@@ -13,6 +13,7 @@ pub mod dive;
 mod error;
 mod hashing;
 mod index;
+mod memory;
 mod progress;
 mod stack;
 mod walk;
@@ -26,6 +27,7 @@ use imgprof_source::{Digest, Image, SourceError};
 pub use compression::Compression;
 pub use error::LayerError;
 pub use index::{CapturedFile, Entry, EntryCounts, EntryKind, INDEX_VERSION, LayerIndex};
+pub use memory::MemoryCache;
 pub use progress::{LayerOutcome, LayerProgress};
 pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
 pub use walk::{CapturePolicy, LayerExpectation, index_layer, normalize_path};
@@ -48,6 +50,13 @@ pub trait IndexCache: Sync {
     fn load(&self, digest: &Digest, diff_id: &Digest) -> Option<LayerIndex>;
     /// Keeps `index`, whose `digest` and `diff_id` have been verified against its bytes.
     fn store(&self, index: &LayerIndex);
+    /// The index of a local layer read earlier in this run. Only a store that lives no
+    /// longer than the run ([`MemoryCache`]) has any: see `walk_one` for which layers.
+    fn load_local(&self, _digest: &Digest, _diff_id: &Digest) -> Option<LayerIndex> {
+        None
+    }
+    /// Keeps the verified index of a local layer for the rest of this run only.
+    fn store_local(&self, _index: &LayerIndex) {}
 }
 
 /// How [`index_image_then`] reads: how many layers at once, which file contents to keep,
@@ -245,10 +254,29 @@ fn walk_one(
             }
             (WalkOutcome::Skimmed(walked), false)
         }
-        LayerInput { file: Some(file), .. } => (
-            WalkOutcome::Complete(index_layer(counted(Box::new(file.reader())), expect).map_err(IndexError::from)),
-            false,
-        ),
+        LayerInput { file: Some(file), .. } => {
+            // A local layer streamed whole (compressed: every file hashed on the way) with
+            // the manifest's blob digest depends on its bytes alone, verified when the
+            // first image of this run read them: a second image sharing the blob reuses
+            // that index. A skimmed (uncompressed) layer's index depends on the other
+            // layers of its image (which sizes collide), so it is always read; and no
+            // store that outlives the run holds local layers (see `uses_cache`).
+            let layer = &image.layers[i];
+            let reused = cache
+                .zip(layer.digest.as_ref())
+                .and_then(|(cache, digest)| cache.load_local(digest, &layer.diff_id))
+                .filter(|index| Some(&index.digest) == layer.digest.as_ref() && index.diff_id == layer.diff_id);
+            match reused {
+                Some(index) => (WalkOutcome::Complete(Ok(index)), true),
+                None => {
+                    let indexed = index_layer(counted(Box::new(file.reader())), expect).map_err(IndexError::from);
+                    if let (Some(cache), Ok(index), true) = (cache, &indexed, layer.digest.is_some()) {
+                        cache.store_local(index);
+                    }
+                    (WalkOutcome::Complete(indexed), false)
+                }
+            }
+        }
         LayerInput { file: None, .. } => {
             let layer = &image.layers[i];
             match cached_index(image, layer, cache) {

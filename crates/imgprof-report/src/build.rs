@@ -63,6 +63,7 @@ pub fn build(
 
     let shipped = stack.shipped_bytes();
     let redundant = stack.redundant_bytes();
+    let history = history_steps(&image.config.history, waste.base.layers, stack);
     Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -107,9 +108,160 @@ pub fn build(
             list: waste.packages,
             unowned_bytes: waste.unowned_bytes,
         },
+        pull: pull_cost(layers.iter().map(|l| l.compressed_bytes).sum(), &waste.projection),
+        runtime: runtime(&image.config.config),
+        history,
         findings: waste.findings,
         projection: waste.projection,
         rules: None,
+    }
+}
+
+/// The links users pull over, slowest first.
+const LINKS: [(&str, u64); 3] = [
+    ("20 Mbit/s", 20_000_000),
+    ("100 Mbit/s", 100_000_000),
+    ("1 Gbit/s", 1_000_000_000),
+];
+
+fn pull_cost(compressed: u64, projection: &imgprof_waste::Projection) -> PullCost {
+    let projected = if projection.shipped_bytes == 0 {
+        compressed
+    } else {
+        (compressed as u128 * projection.projected_bytes as u128 / projection.shipped_bytes as u128) as u64
+    };
+    let seconds = |bytes: u64, bits: u64| bytes as f64 * 8.0 / bits as f64;
+    PullCost {
+        model: "seconds = compressed bytes x 8 / link bits per second: layers download several at a time (Docker: 3) \
+                sharing the link, so the link is the limit; unpacking and registry latency are not counted",
+        compressed_bytes: compressed,
+        projected_compressed_bytes: projected,
+        links: LINKS
+            .iter()
+            .map(|&(link, bits)| PullTime {
+                link,
+                bits_per_second: bits,
+                seconds: seconds(compressed, bits),
+                projected_seconds: seconds(projected, bits),
+            })
+            .collect(),
+    }
+}
+
+fn runtime(config: &imgprof_source::spec::RuntimeConfig) -> Runtime {
+    let env = config.env.clone().unwrap_or_default();
+    let value = |name: &str| {
+        env.iter()
+            .find_map(|e| e.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+            .map(str::to_owned)
+    };
+    let python = env.iter().any(|e| e.starts_with("PYTHON")) || value("PATH").is_some_and(|p| p.contains("venv"));
+    let mut notes = Vec::new();
+    if python || value("PYTHONUNBUFFERED").is_some() {
+        notes.push(match value("PYTHONUNBUFFERED") {
+            Some(v) if !v.is_empty() && v != "0" => {
+                "PYTHONUNBUFFERED is set: Python's output reaches the logs at once".to_owned()
+            }
+            _ => "PYTHONUNBUFFERED is not set: Python may hold log lines in its buffer until it flushes".to_owned(),
+        });
+        notes.push(match value("PYTHONDONTWRITEBYTECODE") {
+            Some(_) => "PYTHONDONTWRITEBYTECODE is set: no .pyc is written at run time (start-up compiles again)".to_owned(),
+            None => "PYTHONDONTWRITEBYTECODE is not set: Python may write .pyc files at run time (harmless; needs a writable tree)".to_owned(),
+        });
+    }
+    Runtime {
+        user: config.user.clone().filter(|u| !u.is_empty()),
+        working_dir: config.working_dir.clone().filter(|w| !w.is_empty()),
+        entrypoint: config.entrypoint.clone(),
+        cmd: config.cmd.clone(),
+        exposed_ports: config
+            .exposed_ports
+            .as_ref()
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default(),
+        env_names: env
+            .iter()
+            .map(|e| e.split('=').next().unwrap_or(e).to_owned())
+            .collect(),
+        notes,
+    }
+}
+
+fn history_steps(history: &[imgprof_source::spec::History], base_layers: usize, stack: &Stack<'_>) -> Vec<HistoryStep> {
+    let names = OwnerNames::read(stack);
+    let mut layer = 0;
+    let mut base_closed = false;
+    history
+        .iter()
+        .map(|entry| {
+            let made = (!entry.empty_layer).then_some(layer);
+            if made.is_some() {
+                layer += 1;
+            }
+            // Config steps after the base's last layer belong to it until the next layer
+            // (its closing CMD); a step is in the base when the layer count says so.
+            let in_base = match made {
+                Some(l) => l < base_layers,
+                None => !base_closed && layer <= base_layers && base_layers > 0,
+            };
+            if made.is_some_and(|l| l + 1 > base_layers) {
+                base_closed = true;
+            }
+            let instruction = entry.created_by.as_deref().map(instruction).unwrap_or_default();
+            let copies = instruction.starts_with("COPY ") || instruction.starts_with("ADD ");
+            HistoryStep {
+                owner: made.filter(|_| copies).and_then(|l| names.owner_of_layer(stack, l)),
+                instruction,
+                layer: made,
+                in_base,
+            }
+        })
+        .collect()
+}
+
+/// User and group names of the final `/etc/passwd` and `/etc/group`.
+struct OwnerNames {
+    users: HashMap<u32, String>,
+    groups: HashMap<u32, String>,
+}
+
+impl OwnerNames {
+    fn read(stack: &Stack<'_>) -> OwnerNames {
+        let table = |path: &str| -> HashMap<u32, String> {
+            let content = stack
+                .visible()
+                .find(|(p, _)| *p == path)
+                .and_then(|(_, slot)| slot.inode)
+                .and_then(|inode| stack.layers()[inode.layer as usize].captured(inode.entry));
+            String::from_utf8_lossy(content.unwrap_or_default())
+                .lines()
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split(':').collect();
+                    Some((fields.get(2)?.parse().ok()?, (*fields.first()?).to_owned()))
+                })
+                .collect()
+        };
+        OwnerNames {
+            users: table("etc/passwd"),
+            groups: table("etc/group"),
+        }
+    }
+
+    /// `user:group` of most regular files of `layer`, when that is not root.
+    fn owner_of_layer(&self, stack: &Stack<'_>, layer: usize) -> Option<String> {
+        let mut counts: HashMap<(u32, u32), usize> = HashMap::new();
+        for entry in &stack.layers()[layer].entries {
+            if entry.kind == imgprof_layers::EntryKind::File {
+                *counts.entry((entry.uid, entry.gid)).or_default() += 1;
+            }
+        }
+        let ((uid, gid), _) = counts.into_iter().max_by_key(|&(ids, n)| (n, std::cmp::Reverse(ids)))?;
+        if uid == 0 && gid == 0 {
+            return None;
+        }
+        let user = self.users.get(&uid).cloned().unwrap_or_else(|| uid.to_string());
+        let group = self.groups.get(&gid).cloned().unwrap_or_else(|| gid.to_string());
+        Some(format!("{user}:{group}"))
     }
 }
 

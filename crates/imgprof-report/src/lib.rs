@@ -2,11 +2,13 @@
 //! text for people or JSON for machines.
 
 mod build;
+pub mod compare;
 pub mod dockerfile;
 mod markdown;
 mod model;
 pub mod rules;
 mod sarif;
+pub mod suggest;
 mod text;
 
 pub use build::{ReportOptions, build};

@@ -26,6 +26,12 @@ pub struct Report {
     /// Ranked by the bytes their fix saves.
     pub findings: Vec<Finding>,
     pub projection: Projection,
+    /// What pulling the image costs, now and with every fix applied.
+    pub pull: PullCost,
+    /// How the container runs, from the image config.
+    pub runtime: Runtime,
+    /// Every history entry, bottom first: the Dockerfile as the image remembers it.
+    pub history: Vec<HistoryStep>,
     /// CI rule results, when the report was checked (`imgprof check`, `report --check`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rules: Option<crate::rules::RuleReport>,
@@ -137,4 +143,51 @@ pub struct RedundantPath {
     pub layers: Vec<u32>,
     /// Why the last lost copy is gone.
     pub cause: LossCause,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PullCost {
+    /// How the times are computed.
+    pub model: &'static str,
+    pub compressed_bytes: u64,
+    /// `compressed_bytes × projected_bytes / shipped_bytes`: the fixes' bytes assumed to
+    /// compress like the rest of the image.
+    pub projected_compressed_bytes: u64,
+    pub links: Vec<PullTime>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PullTime {
+    pub link: &'static str,
+    pub bits_per_second: u64,
+    pub seconds: f64,
+    pub projected_seconds: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Runtime {
+    pub user: Option<String>,
+    pub working_dir: Option<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    /// `8000/tcp`, ...
+    pub exposed_ports: Vec<String>,
+    /// Names only: values may hold secrets.
+    pub env_names: Vec<String>,
+    /// Settings worth knowing, noted rather than enforced (`PYTHONUNBUFFERED`, ...).
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryStep {
+    /// As written in a Dockerfile (`RUN pip install ...`, `ENV A=b`, `USER app`).
+    pub instruction: String,
+    /// The layer it made; none for config-only steps.
+    pub layer: Option<usize>,
+    /// Part of the base image.
+    pub in_base: bool,
+    /// For a `COPY`/`ADD`: the `user:group` owning most of the files it copied, when not
+    /// root (history drops `--chown`, the layer keeps the owners).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }

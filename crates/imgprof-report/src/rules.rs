@@ -34,10 +34,53 @@ pub struct RuleSet {
     exclude: Vec<imgprof_waste::Glob>,
 }
 
-#[derive(Debug, Clone)]
-enum Growth {
+/// How much an image may grow over a baseline: bytes (`50MB`) or a share of the
+/// baseline (`10%`). Shrinking always passes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Growth {
     Bytes(u64),
     Share(f64),
+}
+
+impl Growth {
+    /// `now` may be this much larger than `before`.
+    pub fn allows(&self, before: u64, now: u64) -> bool {
+        let grown = now.saturating_sub(before);
+        match self {
+            Growth::Bytes(b) => grown <= *b,
+            Growth::Share(s) => grown == 0 || (before > 0 && grown as f64 / before as f64 <= *s),
+        }
+    }
+}
+
+impl std::str::FromStr for Growth {
+    type Err = String;
+
+    /// A size (`50MB`, `1.5GiB`, `1000000`) or a percentage (`10%`).
+    fn from_str(text: &str) -> Result<Growth, String> {
+        match text.trim().strip_suffix('%') {
+            Some(percent) => {
+                let percent: f64 = percent
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("{text:?} is not a percentage"))?;
+                if !(percent.is_finite() && percent >= 0.0) {
+                    return Err(format!("{text:?} is not a percentage"));
+                }
+                Ok(Growth::Share(percent / 100.0))
+            }
+            None => parse_bytes(&Bytes::Text(text.to_owned())).map(Growth::Bytes),
+        }
+    }
+}
+
+impl std::fmt::Display for Growth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Growth::Bytes(b) => f.write_str(&imgprof_waste::human(*b)),
+            Growth::Share(s) => write!(f, "{:.1}%", s * 100.0),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -211,13 +254,7 @@ impl RuleSet {
         if let Some(growth) = &file.max_growth {
             let growth = match growth {
                 Bytes::Text(t) if t.trim().ends_with('%') => {
-                    let percent: f64 = t
-                        .trim()
-                        .trim_end_matches('%')
-                        .trim()
-                        .parse()
-                        .map_err(|_| invalid(format!("max_growth: {t:?} is not a percentage")))?;
-                    Growth::Share(percent / 100.0)
+                    t.parse().map_err(|message| invalid(format!("max_growth: {message}")))?
                 }
                 other => Growth::Bytes(bytes("max_growth", other)?),
             };
@@ -390,10 +427,7 @@ impl Rule {
                 redundant < *floor || redundant_ratio <= *share,
             )],
             Rule::MaxGrowth(growth) => {
-                let limit = match growth {
-                    Growth::Bytes(b) => size(*b),
-                    Growth::Share(s) => format!("{:.1}%", s * 100.0),
-                };
+                let limit = growth.to_string();
                 let Some(base) = baseline else {
                     return vec![result(
                         "max_growth".into(),
@@ -403,11 +437,7 @@ impl Rule {
                     )];
                 };
                 let (now, before) = (image.shipped_bytes, base.image.shipped_bytes);
-                let grown = now.saturating_sub(before);
-                let passed = match growth {
-                    Growth::Bytes(b) => grown <= *b,
-                    Growth::Share(s) => grown == 0 || (before > 0 && grown as f64 / before as f64 <= *s),
-                };
+                let passed = growth.allows(before, now);
                 let sign = if now >= before { "+" } else { "-" };
                 vec![result(
                     "max_growth".into(),
@@ -589,6 +619,15 @@ mod tests {
         assert_eq!(parse_bytes(&Bytes::Text("1.5 GB".into())), Ok(1_500_000_000));
         assert_eq!(parse_bytes(&Bytes::Count(7)), Ok(7));
         assert!(parse_bytes(&Bytes::Text("lots".into())).is_err());
+    }
+
+    #[test]
+    fn growth_limits() {
+        assert_eq!("50MB".parse(), Ok(Growth::Bytes(50_000_000)));
+        assert_eq!("10%".parse(), Ok(Growth::Share(0.1)));
+        assert!("ten%".parse::<Growth>().is_err());
+        assert!(Growth::Share(0.1).allows(100, 110) && !Growth::Share(0.1).allows(100, 111));
+        assert!(Growth::Bytes(5).allows(100, 0), "shrinking passes");
     }
 
     #[test]

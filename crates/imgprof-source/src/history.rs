@@ -29,7 +29,20 @@ pub fn instruction(created_by: &str) -> String {
         return format!("RUN {}", cmd.trim());
     }
     match keyword {
+        Some("EXPOSE") => format!("EXPOSE {}", exposed_ports(rest)),
         Some(k) => format!("{k} {rest}"),
+        None => rest.to_owned(),
+    }
+}
+
+/// BuildKit records `EXPOSE 8000` as `EXPOSE map[8000/tcp:{}]`: back to the ports.
+fn exposed_ports(rest: &str) -> String {
+    match rest.strip_prefix("map[").and_then(|r| r.strip_suffix(']')) {
+        Some(map) => map
+            .split_whitespace()
+            .map(|p| p.trim_end_matches(":{}"))
+            .collect::<Vec<_>>()
+            .join(" "),
         None => rest.to_owned(),
     }
 }
@@ -53,6 +66,16 @@ fn strip_build_args(text: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buildkit_expose_maps() {
+        assert_eq!(instruction("EXPOSE map[8000/tcp:{}]"), "EXPOSE 8000/tcp");
+        assert_eq!(
+            instruction("EXPOSE map[53/udp:{} 8000/tcp:{}]"),
+            "EXPOSE 53/udp 8000/tcp"
+        );
+        assert_eq!(instruction("/bin/sh -c #(nop)  EXPOSE 80"), "EXPOSE 80");
+    }
 
     #[test]
     fn instructions_as_written() {

@@ -182,6 +182,8 @@ fn app_with_packages() -> App {
             _ => "amd64".into(),
         },
         depends: depends.iter().map(|d| (*d).to_owned()).collect(),
+        requires: Vec::new(),
+        provides: Vec::new(),
         bytes,
         files,
     };

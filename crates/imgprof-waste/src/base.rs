@@ -6,6 +6,7 @@ use imgprof_source::spec::History;
 use serde::Serialize;
 
 use crate::fs::FinalFs;
+use crate::identity::{BaseIdentity, identify};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BaseImage {
@@ -16,6 +17,8 @@ pub struct BaseImage {
     pub how: &'static str,
     /// `PRETTY_NAME` from the final /etc/os-release.
     pub os: Option<String>,
+    /// What the image is built on, read from its final filesystem.
+    pub identity: BaseIdentity,
 }
 
 /// The base layers from `--base` diff_ids when given (the longest common prefix), else
@@ -26,6 +29,7 @@ pub fn detect(
     diff_ids: &[Digest],
     base_diff_ids: Option<&[Digest]>,
     fs: &FinalFs<'_, '_>,
+    python_wheels: &[(String, String)],
 ) -> BaseImage {
     let os = fs
         .content("etc/os-release")
@@ -41,6 +45,7 @@ pub fn detect(
             layers,
             how: "--base",
             os,
+            identity: identify(fs, layers, python_wheels),
         };
     }
     let mut layers_seen = 0;
@@ -60,16 +65,14 @@ pub fn detect(
             layers_seen += 1;
         }
     }
-    match base_layers.filter(|&n| n > 0) {
-        Some(layers) => BaseImage {
-            layers,
-            how: "history",
-            os,
-        },
-        None => BaseImage {
-            layers: 0,
-            how: "unknown",
-            os,
-        },
+    let (layers, how) = match base_layers.filter(|&n| n > 0) {
+        Some(layers) => (layers, "history"),
+        None => (0, "unknown"),
+    };
+    BaseImage {
+        layers,
+        how,
+        os,
+        identity: identify(fs, layers, python_wheels),
     }
 }

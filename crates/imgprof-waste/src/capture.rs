@@ -8,7 +8,7 @@ const SNIFF_LIMIT: u64 = 4 << 10;
 /// Bump whenever [`capture_policy`] keeps other files or other lengths: stored layer
 /// indexes hold what it captured, and the cache keys them by
 /// [`capture_policy_description`]. The probes below catch most changes on their own.
-pub const CAPTURE_POLICY_VERSION: u32 = 1;
+pub const CAPTURE_POLICY_VERSION: u32 = 2;
 
 /// Paths whose treatment the description records: one of each rule and a few that no
 /// rule keeps, so changing a limit or a rule changes the description (and the cache key).
@@ -34,6 +34,8 @@ const PROBES: &[&str] = &[
     "root/.aws/credentials",
     "usr/bin/python3",
     "etc/passwd",
+    "etc/group",
+    "usr/lib/python3/dist-packages/pip-24.0.dist-info/WHEEL",
     "var/lib/dpkg/status-old",
 ];
 
@@ -49,12 +51,16 @@ pub fn capture_policy_description() -> String {
 }
 
 /// The capture policy of imgprof's analyses: package databases (dpkg, apk, pip RECORDs),
-/// os-release, and the start of files that may hold secrets.
+/// os-release, the user and group tables (owners of copied files), wheel tags, and the
+/// start of files that may hold secrets.
 pub fn capture_policy(path: &str) -> Option<u64> {
     match path {
         "var/lib/dpkg/status" | "lib/apk/db/installed" => return Some(DATABASE_LIMIT),
-        "etc/os-release" | "usr/lib/os-release" => return Some(CONFIG_LIMIT),
+        "etc/os-release" | "usr/lib/os-release" | "etc/passwd" | "etc/group" => return Some(CONFIG_LIMIT),
         _ => {}
+    }
+    if path.ends_with(".dist-info/WHEEL") {
+        return Some(CONFIG_LIMIT);
     }
     let name = path.rsplit('/').next().unwrap_or(path);
     if (path.starts_with("var/lib/dpkg/info/") && name.ends_with(".list"))
@@ -75,6 +81,7 @@ mod tests {
         let text = capture_policy_description();
         assert!(text.contains("var/lib/dpkg/status 67108864\n"), "{text}");
         assert!(text.contains("root/.npmrc 4096\n"), "{text}");
-        assert!(text.contains("etc/passwd -\n"), "{text}");
+        assert!(text.contains("etc/passwd 65536\n"), "{text}");
+        assert!(text.contains("var/lib/dpkg/status-old -\n"), "{text}");
     }
 }

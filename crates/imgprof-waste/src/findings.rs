@@ -188,6 +188,10 @@ impl Analysis<'_, '_> {
         out.extend(self.full_base_finding());
         out.extend(self.bytecode_finding());
         out.extend(self.user_finding());
+        out.extend(self.layer_order_finding());
+        out.extend(self.musl_wheel_finding());
+        out.extend(self.shell_form_finding());
+        out.extend(self.recommends_finding());
         out.sort_by(|a, b| {
             b.saves_bytes
                 .cmp(&a.saves_bytes)
@@ -684,9 +688,10 @@ impl Analysis<'_, '_> {
             title: "The base image is a full image; its -slim variant leaves these out".to_owned(),
             files,
             why: format!(
-                "The base layers carry {} of compilers, headers and static libraries and {} of docs, man pages and locales. The -slim variant of the same base has neither; build what needs compiling in a builder stage.",
+                "The base layers carry {} of compilers, headers and static libraries and {} of docs, man pages and locales. The -slim variant of the same base has neither and keeps glibc, apt and a shell, so it is the safe default; build what needs compiling in a builder stage. {}",
                 crate::human(toolchain),
-                crate::human(bytes - toolchain)
+                crate::human(bytes - toolchain),
+                self.smaller_bases_advice()
             ),
             fix: format!("FROM {}-slim", self.base_name()),
         })
@@ -800,6 +805,256 @@ fn orphaned_or_duplicate(path: &str, visible: &HashSet<&str>) -> bool {
         return true;
     }
     opt.is_some() && visible.contains(format!("{dir}/{module}.{tag}.pyc").as_str())
+}
+
+impl Analysis<'_, '_> {
+    /// When a base smaller than -slim would also do, and what would break.
+    fn smaller_bases_advice(&self) -> String {
+        let glibc_only = &self.base.identity.compiled_wheels;
+        let alpine = if glibc_only.is_empty() {
+            "Alpine (musl) is smaller still and would work: no installed Python package has compiled modules."
+                .to_owned()
+        } else {
+            format!(
+                "Alpine is smaller but uses musl: {} ship compiled modules built for glibc (manylinux wheels), which pip would have to rebuild from source there, with compilers, on every build.",
+                glibc_only.join(", ")
+            )
+        };
+        format!("{alpine} A distroless runtime (no shell, no package manager) fits when nothing runs `sh` at start-up.")
+    }
+
+    /// A broad `COPY . .` before a dependency install: every code change invalidates the
+    /// build cache of the install, which then runs and ships again.
+    fn layer_order_finding(&self) -> Option<Finding> {
+        let layers = self.stack.layers();
+        let text = |i: usize| self.instructions.get(i).cloned().flatten();
+        let copy = (self.base.layers..layers.len())
+            .find(|&i| text(i).is_some_and(|t| crate::layer_order::is_broad_copy(&t)))?;
+        let installs: Vec<(usize, String, Vec<crate::layer_order::Install>)> = (copy + 1..layers.len())
+            .filter_map(|i| {
+                let t = text(i)?;
+                let found = crate::layer_order::installs(&t);
+                (!found.is_empty()).then_some((i, t, found))
+            })
+            .collect();
+        let (first, first_text, _) = installs.first()?.clone();
+        let bytes: u64 = installs.iter().map(|(i, _, _)| layers[*i].content_bytes()).sum();
+        let compressed: u64 = installs.iter().map(|(i, _, _)| layers[*i].compressed_bytes).sum();
+        let copy_text = text(copy).unwrap_or_default();
+        let mut fix = Vec::new();
+        for (_, instruction, found) in &installs {
+            let inputs: Vec<&str> = found.iter().flat_map(|f| f.inputs.iter().map(String::as_str)).collect();
+            if !inputs.is_empty() {
+                fix.push(format!("COPY {} ./", inputs.join(" ")));
+            }
+            fix.push(instruction.clone());
+        }
+        fix.push(copy_text.clone());
+        Some(Finding {
+            id: "IMG018",
+            severity: Severity::Warning,
+            title: format!(
+                "`{copy_text}` (layer {copy}) comes before the dependency install (layer {first}): every code change runs it again"
+            ),
+            layer: Some(first),
+            instruction: Some(first_text),
+            paths: Vec::new(),
+            bytes,
+            saves_bytes: 0,
+            why: format!(
+                "A layer is reused from the build cache only while the instructions before it and the files they copied are unchanged. Copying the whole context first means any edit to the code invalidates the {} install {} after it: they run again on every build, and their {} ({} compressed) are pushed and pulled again on every release. Copy only what the install reads, install, then copy the rest.",
+                installs.len(),
+                if installs.len() == 1 { "step" } else { "steps" },
+                crate::human(bytes),
+                crate::human(compressed),
+            ),
+            fix: fix.join("\n"),
+            removes: Removes::default(),
+        })
+    }
+
+    /// Packages an `apt-get install` without `--no-install-recommends` brought only
+    /// because another package recommends them: nothing the installed packages depend on
+    /// (every alternative of `Pre-Depends` and `Depends`, through `Provides`) leads to
+    /// them from what the Dockerfile asked for and what the base had.
+    fn recommends_finding(&self) -> Option<Finding> {
+        let layers = self.stack.layers();
+        let apt_lines: Vec<String> = (self.base.layers..layers.len())
+            .filter_map(|i| self.instructions.get(i).cloned().flatten())
+            .filter(|t| !crate::layer_order::requested_packages(t).is_empty() && t.contains("apt"))
+            .collect();
+        let without_flag = apt_lines
+            .iter()
+            .any(|t| !t.contains("--no-install-recommends") && !t.contains("Install-Recommends=false"));
+        if !without_flag || self.base.layers == 0 {
+            return None;
+        }
+        // The base's own packages: its last dpkg status.
+        let base_status = (0..self.base.layers).rev().find_map(|l| {
+            let layer = &layers[l];
+            let entry = layer.entries.iter().rposition(|e| &*e.path == "var/lib/dpkg/status")?;
+            layer.captured(entry as u32)
+        })?;
+        let mut wanted: Vec<String> = String::from_utf8_lossy(base_status)
+            .lines()
+            .filter_map(|l| l.strip_prefix("Package: "))
+            .map(str::to_owned)
+            .collect();
+        let base: HashSet<String> = wanted.iter().cloned().collect();
+        wanted.extend(
+            apt_lines
+                .iter()
+                .flat_map(|t| crate::layer_order::requested_packages(t))
+                .map(|p| p.split('=').next().unwrap_or(&p).to_owned()),
+        );
+        let dpkg: Vec<&crate::Package> = self
+            .packages
+            .list
+            .iter()
+            .filter(|p| p.manager == Manager::Dpkg)
+            .collect();
+        let mut providers: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, p) in dpkg.iter().enumerate() {
+            providers.entry(p.name.as_str()).or_default().push(i);
+            for v in &p.provides {
+                providers.entry(v.as_str()).or_default().push(i);
+            }
+        }
+        let mut reached = vec![false; dpkg.len()];
+        let mut queue: Vec<usize> = wanted
+            .iter()
+            .flat_map(|n| providers.get(n.as_str()).cloned().unwrap_or_default())
+            .collect();
+        while let Some(i) = queue.pop() {
+            if std::mem::replace(&mut reached[i], true) {
+                continue;
+            }
+            for group in &dpkg[i].requires {
+                for name in group {
+                    queue.extend(
+                        providers
+                            .get(name.as_str())
+                            .into_iter()
+                            .flatten()
+                            .filter(|&&j| !reached[j]),
+                    );
+                }
+            }
+        }
+        let recommended: HashSet<&str> = dpkg
+            .iter()
+            .zip(&reached)
+            .filter(|(p, reached)| !**reached && !base.contains(&p.name))
+            .map(|(p, _)| p.name.as_str())
+            .collect();
+        let files: Vec<&Classified<'_>> = self
+            .classified
+            .iter()
+            .filter(|f| {
+                self.packages
+                    .owner_of(f.inode)
+                    .is_some_and(|p| p.manager == Manager::Dpkg && recommended.contains(p.name.as_str()))
+            })
+            .collect();
+        let mut names: Vec<&str> = recommended.into_iter().collect();
+        names.sort_unstable();
+        let shown: Vec<&str> = names.iter().take(12).copied().collect();
+        let requested: Vec<String> = apt_lines
+            .iter()
+            .flat_map(|t| crate::layer_order::requested_packages(t))
+            .collect();
+        self.finish(Draft {
+            id: "IMG021",
+            severity: None,
+            title: format!("{} packages installed only as recommendations", names.len()),
+            files,
+            why: format!(
+                "`apt-get install` without `--no-install-recommends` also installs what the requested packages merely recommend. Nothing installed depends on these: {}{}.",
+                shown.join(", "),
+                if names.len() > shown.len() { format!(" and {} more", names.len() - shown.len()) } else { String::new() }
+            ),
+            fix: format!(
+                "RUN apt-get update && apt-get install -y --no-install-recommends {} \\\n    && rm -rf /var/lib/apt/lists/*",
+                requested.join(" ")
+            ),
+        })
+    }
+
+    /// Python wheels built for glibc in a musl (Alpine) image, and wheels compiled from
+    /// source there.
+    fn musl_wheel_finding(&self) -> Option<Finding> {
+        let identity = &self.base.identity;
+        if identity.glibc_wheels.is_empty() && identity.source_built_wheels.is_empty() {
+            return None;
+        }
+        let mut why = Vec::new();
+        if !identity.glibc_wheels.is_empty() {
+            why.push(format!(
+                "{} {} built for glibc (manylinux tags) in a musl image: their compiled modules fail to load.",
+                identity.glibc_wheels.join(", "),
+                if identity.glibc_wheels.len() == 1 { "is" } else { "are" }
+            ));
+        }
+        if !identity.source_built_wheels.is_empty() {
+            why.push(format!(
+                "{} {} compiled from source for musl: every build needs compilers and takes minutes, where a glibc base installs prebuilt manylinux wheels.",
+                identity.source_built_wheels.join(", "),
+                if identity.source_built_wheels.len() == 1 { "was" } else { "were" }
+            ));
+        }
+        Some(Finding {
+            id: "IMG019",
+            severity: if identity.glibc_wheels.is_empty() {
+                Severity::Info
+            } else {
+                Severity::Error
+            },
+            title: "Python wheels that do not suit a musl (Alpine) image".to_owned(),
+            layer: None,
+            instruction: None,
+            paths: Vec::new(),
+            bytes: 0,
+            saves_bytes: 0,
+            why: why.join(" "),
+            fix: "# a glibc base installs manylinux wheels as they are:\nFROM python:3-slim".to_owned(),
+            removes: Removes::default(),
+        })
+    }
+
+    /// A shell-form `CMD`/`ENTRYPOINT`: `/bin/sh -c` is PID 1 and does not pass SIGTERM
+    /// on, so `docker stop` waits its timeout and kills the process.
+    fn shell_form_finding(&self) -> Option<Finding> {
+        let command = if self.entrypoint.is_empty() {
+            &self.cmd
+        } else {
+            &self.entrypoint
+        };
+        let shell_form = command.len() >= 3
+            && matches!(command[0].as_str(), "/bin/sh" | "sh" | "/bin/bash" | "bash")
+            && command[1] == "-c";
+        let init = command
+            .iter()
+            .any(|w| ["tini", "dumb-init", "catatonit"].contains(&w.rsplit('/').next().unwrap_or(w)));
+        (shell_form && !init).then(|| Finding {
+            id: "IMG020",
+            severity: Severity::Warning,
+            title: format!("Shell-form {}: the shell is PID 1 and does not forward signals", if self.entrypoint.is_empty() { "CMD" } else { "ENTRYPOINT" }),
+            layer: None,
+            instruction: None,
+            paths: Vec::new(),
+            bytes: 0,
+            saves_bytes: 0,
+            why: format!(
+                "`{}` runs under `/bin/sh -c`, which does not pass SIGTERM to the process it started: `docker stop` waits its 10 s timeout and then kills it, with no graceful shutdown.",
+                command[2..].join(" ")
+            ),
+            fix: format!(
+                "CMD [{}]\n# or keep a shell and add an init: ENTRYPOINT [\"tini\", \"--\"] (docker run --init)",
+                command[2..].join(" ").split_whitespace().map(|w| format!("\"{w}\"")).collect::<Vec<_>>().join(", ")
+            ),
+            removes: Removes::default(),
+        })
+    }
 }
 
 #[cfg(test)]

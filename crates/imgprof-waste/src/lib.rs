@@ -14,6 +14,8 @@ pub mod categories;
 mod findings;
 mod fs;
 mod glob;
+mod identity;
+mod layer_order;
 mod packages;
 mod secrets;
 
@@ -28,6 +30,8 @@ pub use capture::{CAPTURE_POLICY_VERSION, capture_policy, capture_policy_descrip
 pub use categories::CategoryBytes;
 pub use findings::{Finding, PathBytes, Severity};
 pub use glob::Glob;
+pub use identity::{BaseIdentity, BaseVariant, Compiler};
+pub use layer_order::{Install, installs as dependency_installs, is_broad_copy, requested_packages};
 pub use packages::{Manager, Package};
 
 use categories::{FileFacts, classify};
@@ -84,6 +88,8 @@ pub(crate) struct Analysis<'s, 'a> {
     base: BaseImage,
     instructions: Vec<Option<String>>,
     user: Option<String>,
+    entrypoint: Vec<String>,
+    cmd: Vec<String>,
     /// The config's working directory, normalised (no leading `/`), unless `/`.
     workdir: Option<String>,
     /// Whether the user excluded paths (then the `excluded` category is reported).
@@ -153,7 +159,16 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         .collect();
 
     let diff_ids: Vec<Digest> = stack.layers().iter().map(|l| l.diff_id.clone()).collect();
-    let base = base::detect(&config.history, &diff_ids, base_diff_ids, &fs);
+    let wheels: Vec<(String, String)> = fs
+        .contents(|p| p.ends_with(".dist-info/WHEEL"))
+        .into_iter()
+        .map(|(path, content)| {
+            let dir = path.rsplit('/').nth(1).unwrap_or(path);
+            let name = dir.trim_end_matches(".dist-info").split('-').next().unwrap_or(dir);
+            (name.to_owned(), String::from_utf8_lossy(content).into_owned())
+        })
+        .collect();
+    let base = base::detect(&config.history, &diff_ids, base_diff_ids, &fs, &wheels);
     let instructions = imgprof_source::history::layer_history(&config.history, stack.layers().len())
         .into_iter()
         .map(|h| {
@@ -169,6 +184,8 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         base,
         instructions,
         user: config.config.user.clone(),
+        entrypoint: config.config.entrypoint.clone().unwrap_or_default(),
+        cmd: config.config.cmd.clone().unwrap_or_default(),
         workdir: workdir.clone(),
         excluding: !options.exclude.is_empty(),
     };

@@ -28,6 +28,13 @@ pub struct Package {
     /// Runtime dependencies as the package database lists them (dpkg `Depends`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends: Vec<String>,
+    /// dpkg `Pre-Depends` and `Depends`, every alternative of each: what must be
+    /// installed with it (for telling recommended packages apart).
+    #[serde(skip)]
+    pub requires: Vec<Vec<String>>,
+    /// dpkg `Provides`: the virtual packages it stands for.
+    #[serde(skip)]
+    pub provides: Vec<String>,
     /// Σ distinct contents of the package's files in the final filesystem.
     pub bytes: u64,
     pub files: u64,
@@ -169,12 +176,28 @@ fn read_dpkg(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
                     .collect()
             })
             .unwrap_or_default();
+        let names = |list: &str| -> Vec<String> {
+            list.split('|')
+                .filter_map(|dep| dep.split_whitespace().next())
+                .map(|dep| dep.split(':').next().unwrap_or(dep).to_owned())
+                .collect()
+        };
+        let requires = ["Pre-Depends", "Depends"]
+            .iter()
+            .filter_map(|key| field(&fields, key))
+            .flat_map(|d| d.split(',').map(names).collect::<Vec<_>>())
+            .collect();
+        let provides = field(&fields, "Provides")
+            .map(|p| p.split(',').flat_map(names).collect())
+            .unwrap_or_default();
         let package = Package {
             manager: Manager::Dpkg,
             name: name.to_owned(),
             version: field(&fields, "Version").unwrap_or("").to_owned(),
             location: arch.to_owned(),
             depends,
+            requires,
+            provides,
             bytes: 0,
             files: 0,
         };
@@ -217,6 +240,8 @@ fn read_apk(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
             version: version.to_owned(),
             location: arch.to_owned(),
             depends: Vec::new(),
+            requires: Vec::new(),
+            provides: Vec::new(),
             bytes: 0,
             files: 0,
         };
@@ -261,6 +286,8 @@ fn read_pip(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
             version: version.to_owned(),
             location: format!("/{site_dir}"),
             depends: Vec::new(),
+            requires: Vec::new(),
+            provides: Vec::new(),
             bytes: 0,
             files: 0,
         };

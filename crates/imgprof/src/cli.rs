@@ -23,8 +23,18 @@ pub enum Command {
     /// Check an image against CI rules (.imgprof.toml, else .dive-ci, else defaults):
     /// exit 0 when every rule passes, 1 when one breaks, 2 on error.
     Check(ReportArgs),
-    /// List the platforms a multi-platform image offers.
-    Platforms(SourceArgs),
+    /// Write a Dockerfile that answers the findings: a builder stage, a slim runtime
+    /// stage with a venv, runtime libraries instead of -dev packages, a non-root user;
+    /// each instruction commented with the finding and the bytes it saves.
+    Suggest(SuggestArgs),
+    /// List the platforms a multi-platform image offers, with each one's compressed size
+    /// and the file bytes its layers ship.
+    Platforms(PlatformsArgs),
+    /// Compare two images (any sources, mixed): totals, layers side by side, and the
+    /// bytes by category, package and file that B adds or drops; findings fixed and
+    /// introduced. Layers the two share are read once. With `--fail-if-grows`, exit 1
+    /// when B grew over A by more than the limit.
+    Compare(CompareArgs),
     /// Show or empty the layer cache: the analysis of registry layers, kept by digest so
     /// a second run downloads only the layers it has not seen (docs/cache.md).
     #[command(subcommand)]
@@ -142,6 +152,118 @@ pub struct ReportArgs {
     pub jobs: Option<usize>,
     #[command(flatten)]
     pub cache: CacheArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlatformsArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Only the compressed sizes, from the manifests: no layer is read.
+    #[arg(long)]
+    pub compressed_only: bool,
+    /// Layers analysed at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Image A, the one before (e.g. the last release): any source `report` reads.
+    pub a: String,
+    /// Image B, the one after (e.g. the candidate).
+    pub b: String,
+    /// The platform, as `os/arch[/variant]` (default: this machine's): given once, of
+    /// both images; given twice, of A then B (`compare REF --platform linux/amd64 REF
+    /// --platform linux/arm64`).
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform: Vec<String>,
+    /// The platform of image A, overriding `--platform`.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform_a: Option<String>,
+    /// The platform of image B, overriding `--platform`.
+    #[arg(long, value_name = "PLATFORM")]
+    pub platform_b: Option<String>,
+    /// A registry (`host[:port]`) to reach over plain HTTP; repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub insecure: Vec<String>,
+    /// Seconds a registry connection may stall before imgprof gives up on the read.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Print one JSON document (docs/report-schema.md, "compare"); as `--format json`.
+    #[arg(long)]
+    pub json: bool,
+    /// Output format: a readable table, JSON, or Markdown for a pull-request comment.
+    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
+    pub format: CompareFormat,
+    /// Exit 1 when B's shipped (uncompressed) bytes exceed A's by more than this: a size
+    /// (`50MB`, `1GiB`) or a share of A's (`10%`).
+    #[arg(long, value_name = "BYTES|PERCENT")]
+    pub fail_if_grows: Option<imgprof_report::rules::Growth>,
+    /// How many lines the package and file lists keep (the rest is summed in one line).
+    #[arg(long, default_value_t = 20)]
+    pub top: usize,
+    /// No warnings or progress on stderr.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Layers analysed at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The Dockerfile that built the image: keep its instructions and change only what
+    /// the findings require; prints a unified diff (with `--full`, the whole file).
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<std::path::PathBuf>,
+    /// With `--dockerfile`: print the whole suggested Dockerfile instead of the diff.
+    #[arg(long, requires = "dockerfile")]
+    pub full: bool,
+    /// Print the suggested .dockerignore instead of the Dockerfile.
+    #[arg(long)]
+    pub dockerignore: bool,
+    /// The image this one was built FROM (as for `report --base`).
+    #[arg(long, value_name = "SOURCE")]
+    pub base: Option<String>,
+    /// Layers analysed at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+impl CompareArgs {
+    /// The source arguments of image A (`first`) or B.
+    pub fn side(&self, first: bool) -> SourceArgs {
+        let (source, platform) = if first {
+            (&self.a, &self.platform_a)
+        } else {
+            (&self.b, &self.platform_b)
+        };
+        SourceArgs {
+            source: source.clone(),
+            platform: platform.clone().or_else(|| match self.platform.as_slice() {
+                [both] => Some(both.clone()),
+                [a, b, ..] => Some(if first { a.clone() } else { b.clone() }),
+                [] => None,
+            }),
+            insecure: self.insecure.clone(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompareFormat {
+    Table,
+    Json,
+    Markdown,
 }
 
 #[derive(Debug, Args)]

@@ -9,7 +9,10 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::Parser;
 
-use cli::{CacheArgs, CacheCommand, CacheDirArg, Cli, Command, Format, InspectArgs, ReportArgs, SourceArgs};
+use cli::{
+    CacheArgs, CacheCommand, CacheDirArg, Cli, Command, CompareArgs, CompareFormat, Format, InspectArgs, PlatformsArgs,
+    ReportArgs, SourceArgs, SuggestArgs,
+};
 
 /// Exit codes: 0 success, 2 error (bad input, unreadable image). 1 is kept for rule
 /// failures in CI mode.
@@ -37,6 +40,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Report(args) => report(args, false),
         Command::Check(args) => report(args, true),
         Command::Inspect(args) => inspect(args).map(|()| ExitCode::SUCCESS),
+        Command::Suggest(args) => suggest(args).map(|()| ExitCode::SUCCESS),
+        Command::Compare(args) => compare(args),
         Command::Platforms(args) => platforms(args).map(|()| ExitCode::SUCCESS),
         Command::Cache(command) => cache_command(command).map(|()| ExitCode::SUCCESS),
     }
@@ -57,16 +62,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     timer.lap("open");
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let options = imgprof_report::ReportOptions { top: args.top };
-    let base_diff_ids = match &args.base {
-        Some(base) => Some(
-            imgprof_source::open_with(base, None, &args.source.registry_options())
-                .with_context(|| format!("cannot read the base image {base}"))?
-                .config
-                .rootfs
-                .diff_ids,
-        ),
-        None => None,
-    };
+    let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
     let exclude = rules.as_ref().map(|r| r.exclude().to_vec()).unwrap_or_default();
     let analysis = imgprof_waste::Options {
         base_diff_ids: base_diff_ids.as_deref(),
@@ -74,10 +70,12 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     };
     let reading = Reading {
         jobs,
-        cache,
+        cache: cache.map(|c| c as &dyn imgprof_layers::IndexCache),
         quiet: args.quiet,
     };
-    let (layers, mut report) = analyse_source(&image, &args.source.source, &reading, &analysis, options, &timer)?;
+    let (layers, mut report) = analyse_source(&image, &args.source.source, &reading, &timer, |layers| {
+        analyse(&image, layers, &analysis, options)
+    })?;
     if let Some(rules) = &rules {
         let baseline = match &args.baseline {
             Some(baseline) => {
@@ -90,17 +88,11 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
                     base_diff_ids: None,
                     exclude: &exclude,
                 };
-                Some(
-                    analyse_source(
-                        &base_image,
-                        baseline,
-                        &reading,
-                        &plain,
-                        options,
-                        &PhaseTimer::from_env(),
-                    )?
-                    .1,
-                )
+                let timer = PhaseTimer::from_env();
+                let analysed = analyse_source(&base_image, baseline, &reading, &timer, |layers| {
+                    analyse(&base_image, layers, &plain, options)
+                })?;
+                Some(analysed.1)
             }
             None => None,
         };
@@ -112,16 +104,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     {
         warn_cache_problems(cache);
     }
-    for layer in layers
-        .iter()
-        .enumerate()
-        .filter(|(_, l)| l.absolute_paths > 0 && !args.quiet)
-    {
-        eprintln!(
-            "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
-            image.layers[layer.0].location, layer.1.absolute_paths
-        );
-    }
+    warn_absolute_paths(&image, &layers, args.quiet);
     let style = imgprof_report::Style::new(use_color());
     let format = if args.json { Format::Json } else { args.format };
     let text = match (format, &report.rules) {
@@ -165,16 +148,7 @@ fn inspect(args: InspectArgs) -> Result<()> {
     }
     let cache = open_cache(&args.cache, false).map(std::sync::Arc::new);
     let image = open_image(&args.source)?;
-    let base_diff_ids = match &args.base {
-        Some(base) => Some(
-            imgprof_source::open_with(base, None, &args.source.registry_options())
-                .with_context(|| format!("cannot read the base image {base}"))?
-                .config
-                .rootfs
-                .diff_ids,
-        ),
-        None => None,
-    };
+    let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
     let jobs = args.jobs.unwrap_or_else(default_jobs);
     let app = imgprof_tui::App::loading(
         args.source.source.clone(),
@@ -215,39 +189,168 @@ fn inspect(args: InspectArgs) -> Result<()> {
     }
 }
 
+/// The diff_ids of the `--base` image, when given.
+fn base_diff_ids(base: Option<&str>, source: &SourceArgs) -> Result<Option<Vec<imgprof_source::Digest>>> {
+    let Some(base) = base else { return Ok(None) };
+    let image = imgprof_source::open_with(base, None, &source.registry_options())
+        .with_context(|| format!("cannot read the base image {base}"))?;
+    Ok(Some(image.config.rootfs.diff_ids))
+}
+
+/// `suggest`: the report's findings turned into a Dockerfile (or a diff of the user's).
+fn suggest(args: SuggestArgs) -> Result<()> {
+    let dockerfile = match &args.dockerfile {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?),
+        None => None,
+    };
+    let cache = open_cache(&args.cache, false);
+    let image = open_image(&args.source)?;
+    let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
+    let analysis = imgprof_waste::Options {
+        base_diff_ids: base_diff_ids.as_deref(),
+        exclude: &[],
+    };
+    let reading = Reading {
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
+        quiet: false,
+    };
+    let options = imgprof_report::ReportOptions::default();
+    let (_, report) = analyse_source(
+        &image,
+        &args.source.source,
+        &reading,
+        &PhaseTimer::from_env(),
+        |layers| analyse(&image, layers, &analysis, options),
+    )?;
+    let suggestion = imgprof_report::suggest::suggest(&report, dockerfile.as_deref());
+    let text = match (&suggestion.diff, args.dockerignore, args.full) {
+        (_, true, _) => suggestion.dockerignore,
+        (Some(diff), false, false) => diff.clone(),
+        _ => suggestion.dockerfile,
+    };
+    write_stdout(&text)
+}
+
 /// How layers are read: threads, the layer cache, whether progress may be drawn.
 struct Reading<'a> {
     jobs: usize,
-    cache: Option<&'a imgprof_cache::LayerCache>,
+    cache: Option<&'a dyn imgprof_layers::IndexCache>,
     quiet: bool,
 }
 
-/// Indexes and analyses one image. The analysis runs while the last digests are still
-/// being checked; its result is used only if they all match.
-fn analyse_source(
+/// Indexes one image and runs `analyze` on its layers. The analysis runs while the last
+/// digests are still being checked; its result is used only if they all match.
+fn analyse_source<T>(
     image: &imgprof_source::Image,
     name: &str,
     reading: &Reading<'_>,
-    analysis: &imgprof_waste::Options<'_>,
-    options: imgprof_report::ReportOptions,
     timer: &PhaseTimer,
-) -> Result<(Vec<imgprof_layers::LayerIndex>, imgprof_report::Report)> {
+    analyze: impl FnOnce(&[imgprof_layers::LayerIndex]) -> T,
+) -> Result<(Vec<imgprof_layers::LayerIndex>, T)> {
     let bars = progress::LayerBars::for_image(image, reading.quiet);
     let index_options = imgprof_layers::IndexOptions {
         jobs: reading.jobs,
         capture: imgprof_waste::capture_policy,
-        cache: reading.cache.map(|c| c as &dyn imgprof_layers::IndexCache),
+        cache: reading.cache,
         progress: bars.as_ref().map(|b| b as &dyn imgprof_layers::LayerProgress),
     };
     let indexed = imgprof_layers::index_image_then(image, index_options, |layers| {
         timer.lap("walk layers");
-        let report = analyse(image, layers, analysis, options);
+        let analysed = analyze(layers);
         timer.lap("analyse");
-        report
+        analysed
     })
     .with_context(|| format!("cannot analyse {name}"))?;
     timer.lap("verify digests");
     Ok(indexed)
+}
+
+/// `compare`: both images analysed as `report` analyses one, A first, through one memory
+/// cache in front of the layer cache, so a blob both images share is fetched and indexed
+/// once (with `--no-cache` too). Exit 1 when `--fail-if-grows` breaks.
+fn compare(args: CompareArgs) -> Result<ExitCode> {
+    let timer = PhaseTimer::from_env();
+    let disk = open_cache(&args.cache, args.quiet);
+    let shared = imgprof_layers::MemoryCache::new(disk.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache));
+    let reading = Reading {
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        cache: Some(&shared),
+        quiet: args.quiet,
+    };
+    let analysis = imgprof_waste::Options {
+        base_diff_ids: None,
+        exclude: &[],
+    };
+    let mut sides = Vec::with_capacity(2);
+    for (label, first) in [("A", true), ("B", false)] {
+        let side = args.side(first);
+        let image = open_image(&side).with_context(|| format!("cannot read image {label} ({})", side.source))?;
+        timer.lap("open");
+        let (layers, analysed) = analyse_source(&image, &side.source, &reading, &timer, |layers| {
+            analyse_with_files(&image, layers, &analysis)
+        })
+        .with_context(|| format!("image {label}"))?;
+        warn_absolute_paths(&image, &layers, args.quiet);
+        sides.push(analysed);
+    }
+    if let Some(cache) = &disk
+        && !args.quiet
+    {
+        warn_cache_problems(cache);
+    }
+    let [(a, files_a), (b, files_b)]: [(imgprof_report::Report, imgprof_report::compare::FinalFiles); 2] = sides
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("two images were not analysed"))?;
+    let options = imgprof_report::compare::CompareOptions { top: args.top };
+    let mut comparison = imgprof_report::compare::compare(&a, &files_a, &b, &files_b, options);
+    let passed = match &args.fail_if_grows {
+        Some(limit) => comparison.check_growth(limit),
+        None => true,
+    };
+    let format = if args.json { CompareFormat::Json } else { args.format };
+    let text = match format {
+        CompareFormat::Json => {
+            imgprof_report::compare::compare_to_json(&comparison).context("cannot write the comparison as JSON")?
+        }
+        CompareFormat::Markdown => imgprof_report::compare::render_compare_markdown(&comparison),
+        CompareFormat::Table => {
+            imgprof_report::compare::render_compare(&comparison, &imgprof_report::Style::new(use_color()))
+        }
+    };
+    write_stdout(&text)?;
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(EXIT_RULE_BROKEN)
+    })
+}
+
+/// One warning per layer whose entries had absolute names.
+fn warn_absolute_paths(image: &imgprof_source::Image, layers: &[imgprof_layers::LayerIndex], quiet: bool) {
+    if quiet {
+        return;
+    }
+    for (blob, layer) in image.layers.iter().zip(layers).filter(|(_, l)| l.absolute_paths > 0) {
+        eprintln!(
+            "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
+            blob.location, layer.absolute_paths
+        );
+    }
+}
+
+/// [`analyse`], keeping the final filesystem's paths as well, for a comparison.
+fn analyse_with_files(
+    image: &imgprof_source::Image,
+    layers: &[imgprof_layers::LayerIndex],
+    analysis: &imgprof_waste::Options<'_>,
+) -> (imgprof_report::Report, imgprof_report::compare::FinalFiles) {
+    let dive = imgprof_layers::dive::metrics(layers);
+    let stack = imgprof_layers::Stack::build(layers);
+    let files = imgprof_report::compare::FinalFiles::of(&stack);
+    let waste = imgprof_waste::analyze(image, &stack, analysis);
+    let report = imgprof_report::build(image, &stack, &dive, waste, imgprof_report::ReportOptions::default());
+    (report, files)
 }
 
 /// Everything after the layer walk: dive's metric (first, so its trees are freed before
@@ -389,13 +492,55 @@ fn cache_command(command: CacheCommand) -> Result<()> {
     }
 }
 
-fn platforms(args: SourceArgs) -> Result<()> {
-    let entries = imgprof_source::platforms(&args.source, &args.registry_options())?;
-    let mut text = String::new();
+/// `platforms`: each platform of an index with its compressed size (from the manifest)
+/// and, unless `--compressed-only`, the file bytes its layers ship (the layers are read,
+/// through the layer cache).
+fn platforms(args: PlatformsArgs) -> Result<()> {
+    let source = &args.source;
+    let entries = imgprof_source::platforms(&source.source, &source.registry_options())?;
+    let cache = if args.compressed_only {
+        None
+    } else {
+        open_cache(&args.cache, false)
+    };
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let mut text = format!(
+        "{:<16} {:>12} {:>12}  {:<71} {}\n",
+        "PLATFORM", "COMPRESSED", "SHIPPED", "DIGEST", "NAME"
+    );
     for entry in entries {
+        let platform = entry.platform.to_string();
         let digest = entry.digest.map(|d| d.to_string()).unwrap_or_default();
         let name = entry.ref_name.unwrap_or_default();
-        text.push_str(&format!("{:<16} {digest} {name}\n", entry.platform.to_string()));
+        if platform == "unknown/unknown" {
+            // An attestation manifest (provenance, SBOM): no filesystem to measure.
+            text.push_str(&format!(
+                "{platform:<16} {:>12} {:>12}  {digest:<71} {name}\n",
+                "-", "-"
+            ));
+            continue;
+        }
+        let image = imgprof_source::open_with(&source.source, Some(&entry.platform), &source.registry_options())
+            .with_context(|| format!("cannot read the {platform} image of {}", source.source))?;
+        let compressed: u64 = image.layers.iter().map(|l| l.size).sum();
+        let shipped = if args.compressed_only {
+            "-".to_owned()
+        } else {
+            let bars = progress::LayerBars::for_image(&image, false);
+            let options = imgprof_layers::IndexOptions {
+                jobs,
+                capture: imgprof_waste::capture_policy,
+                cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
+                progress: bars.as_ref().map(|b| b as &dyn imgprof_layers::LayerProgress),
+            };
+            let (layers, ()) = imgprof_layers::index_image_then(&image, options, |_| ())
+                .with_context(|| format!("cannot analyse the {platform} image of {}", source.source))?;
+            imgprof_report::human(layers.iter().map(|l| l.content_bytes()).sum())
+        };
+        text.push_str(&format!(
+            "{platform:<16} {:>12} {shipped:>12}  {digest:<71} {name}\n",
+            imgprof_report::human(compressed)
+        ));
     }
     write_stdout(&text)
 }

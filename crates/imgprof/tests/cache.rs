@@ -10,7 +10,6 @@ use std::path::Path;
 use common::registry::TestRegistry;
 use common::{imgprof_cached, testdata};
 use serde_json::Value;
-use sha2::{Digest as _, Sha256};
 
 fn report(cache: &Path, args: &[&str]) -> Value {
     let out = imgprof_cached(cache, &[&["report", "--json"], args].concat());
@@ -139,7 +138,7 @@ fn a_warm_cache_downloads_no_layer() {
 fn a_tag_sharing_a_base_downloads_only_its_own_layers() {
     let Some(registry) = start() else { return };
     let layout = tempfile::tempdir().unwrap();
-    let base = base_of(Path::new(&testdata("fixtures/layers-gzip.oci")), layout.path(), 3);
+    let base = common::base_of(Path::new(&testdata("fixtures/layers-gzip.oci")), layout.path(), 3);
     registry.push(&format!("oci:{}:base", base.display()), "fixtures/app:base", false);
     registry.push(
         &format!("oci:{}:gzip", testdata("fixtures/layers-gzip.oci")),
@@ -178,67 +177,4 @@ fn a_tag_sharing_a_base_downloads_only_its_own_layers() {
         "{pruned}"
     );
     assert!(!stale.exists());
-}
-
-/// An OCI layout at `out` whose `base` tag is `layout`'s `gzip` image cut to its first
-/// `keep` layers: a base image the full one was built FROM.
-fn base_of(layout: &Path, out: &Path, keep: usize) -> std::path::PathBuf {
-    let dest = out.join("base.oci");
-    let blobs = dest.join("blobs/sha256");
-    std::fs::create_dir_all(&blobs).unwrap();
-    for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
-        let blob = blob.unwrap();
-        std::fs::copy(blob.path(), blobs.join(blob.file_name())).unwrap();
-    }
-    std::fs::copy(layout.join("oci-layout"), dest.join("oci-layout")).unwrap();
-    let read = |digest: &str| -> Value {
-        let bytes = std::fs::read(blobs.join(digest.trim_start_matches("sha256:"))).unwrap();
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    let write = |value: &Value| -> (String, usize) {
-        let bytes = serde_json::to_vec(value).unwrap();
-        let hex = hex_sha256(&bytes);
-        std::fs::write(blobs.join(&hex), &bytes).unwrap();
-        (format!("sha256:{hex}"), bytes.len())
-    };
-    let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
-    let mut manifest = read(index["manifests"][0]["digest"].as_str().unwrap());
-    let mut config = read(manifest["config"]["digest"].as_str().unwrap());
-
-    config["rootfs"]["diff_ids"].as_array_mut().unwrap().truncate(keep);
-    // History up to (and with the empty entries before) the last kept layer.
-    let mut layers_seen = 0;
-    let history: Vec<Value> = config["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .take_while(|h| {
-            let empty = h["empty_layer"].as_bool().unwrap_or(false);
-            layers_seen += usize::from(!empty);
-            empty || layers_seen <= keep
-        })
-        .cloned()
-        .collect();
-    config["history"] = Value::Array(history);
-    let (config_digest, config_size) = write(&config);
-    manifest["config"]["digest"] = config_digest.into();
-    manifest["config"]["size"] = config_size.into();
-    manifest["layers"].as_array_mut().unwrap().truncate(keep);
-    let (manifest_digest, manifest_size) = write(&manifest);
-    let index = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.index.v1+json",
-        "manifests": [{
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": manifest_digest,
-            "size": manifest_size,
-            "annotations": {"org.opencontainers.image.ref.name": "base"}
-        }]
-    });
-    std::fs::write(dest.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
-    dest
-}
-
-fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

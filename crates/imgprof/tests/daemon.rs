@@ -50,7 +50,8 @@ fn engine_exports_report_as_their_archives() {
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
     let text = String::from_utf8_lossy(&listed.stdout);
     assert!(
-        text.starts_with("linux/amd64") && text.contains("localhost/sample-app:latest"),
+        text.lines().nth(1).is_some_and(|row| row.starts_with("linux/amd64"))
+            && text.contains("localhost/sample-app:latest"),
         "{text}"
     );
 

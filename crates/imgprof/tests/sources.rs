@@ -30,17 +30,44 @@ fn platform_flag_picks_from_a_nested_index() {
 
 #[test]
 fn platforms_lists_every_image_but_attestations() {
-    let out = imgprof(&["platforms", &testdata("fixtures/multi-platform.oci")]);
-    assert!(out.status.success());
+    let layout = testdata("fixtures/multi-platform.oci");
+    let out = imgprof(&["platforms", &layout]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 3, "{text}");
-    assert!(lines[0].starts_with("linux/amd64"));
-    assert!(lines[1].starts_with("linux/arm64/v8"));
+    assert_eq!(lines.len(), 4, "a header and three rows: {text}");
+    assert!(lines[0].starts_with("PLATFORM"));
+    assert!(lines[1].starts_with("linux/amd64"));
+    assert!(lines[2].starts_with("linux/arm64/v8"));
     assert!(
-        lines[2].starts_with("unknown/unknown"),
+        lines[3].starts_with("unknown/unknown"),
         "attestation listed as such: {text}"
     );
+    // Each platform's sizes are those of its own report.
+    for (line, platform) in [(lines[1], "linux/amd64"), (lines[2], "linux/arm64")] {
+        let out = imgprof(&["report", "--json", "--platform", platform, &layout]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let human = |field: &str| imgprof_human(report["image"][field].as_u64().unwrap());
+        let columns: Vec<&str> = line.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+        assert!(
+            columns.contains(&human("compressed_bytes").as_str()),
+            "{platform}: {line}"
+        );
+        assert!(columns.contains(&human("shipped_bytes").as_str()), "{platform}: {line}");
+    }
+    let quick = imgprof(&["platforms", "--compressed-only", &layout]);
+    assert!(
+        String::from_utf8_lossy(&quick.stdout)
+            .lines()
+            .nth(1)
+            .unwrap()
+            .contains(" - ")
+    );
+}
+
+/// Decimal units as imgprof prints them (`1.38 MB`, `449 B`).
+fn imgprof_human(bytes: u64) -> String {
+    humansize::format_size(bytes, humansize::DECIMAL)
 }
 
 #[test]

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use sha2::Digest as _;
 
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -185,4 +186,67 @@ pub fn du(files: &[(String, u64, (u64, u64))], wanted: impl Fn(&str) -> bool) ->
         .filter(|(p, _, inode)| wanted(p) && seen.insert(*inode))
         .map(|(_, size, _)| size)
         .sum()
+}
+
+/// An OCI layout at `out` whose `base` tag is `layout`'s `gzip` image cut to its first
+/// `keep` layers: a base image the full one was built FROM.
+pub fn base_of(layout: &Path, out: &Path, keep: usize) -> std::path::PathBuf {
+    let dest = out.join("base.oci");
+    let blobs = dest.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    for blob in std::fs::read_dir(layout.join("blobs/sha256")).unwrap() {
+        let blob = blob.unwrap();
+        std::fs::copy(blob.path(), blobs.join(blob.file_name())).unwrap();
+    }
+    std::fs::copy(layout.join("oci-layout"), dest.join("oci-layout")).unwrap();
+    let read = |digest: &str| -> Value {
+        let bytes = std::fs::read(blobs.join(digest.trim_start_matches("sha256:"))).unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    };
+    let write = |value: &Value| -> (String, usize) {
+        let bytes = serde_json::to_vec(value).unwrap();
+        let hex = hex_sha256(&bytes);
+        std::fs::write(blobs.join(&hex), &bytes).unwrap();
+        (format!("sha256:{hex}"), bytes.len())
+    };
+    let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    let mut manifest = read(index["manifests"][0]["digest"].as_str().unwrap());
+    let mut config = read(manifest["config"]["digest"].as_str().unwrap());
+
+    config["rootfs"]["diff_ids"].as_array_mut().unwrap().truncate(keep);
+    // History up to (and with the empty entries before) the last kept layer.
+    let mut layers_seen = 0;
+    let history: Vec<Value> = config["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take_while(|h| {
+            let empty = h["empty_layer"].as_bool().unwrap_or(false);
+            layers_seen += usize::from(!empty);
+            empty || layers_seen <= keep
+        })
+        .cloned()
+        .collect();
+    config["history"] = Value::Array(history);
+    let (config_digest, config_size) = write(&config);
+    manifest["config"]["digest"] = config_digest.into();
+    manifest["config"]["size"] = config_size.into();
+    manifest["layers"].as_array_mut().unwrap().truncate(keep);
+    let (manifest_digest, manifest_size) = write(&manifest);
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest_digest,
+            "size": manifest_size,
+            "annotations": {"org.opencontainers.image.ref.name": "base"}
+        }]
+    });
+    std::fs::write(dest.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+    dest
+}
+
+pub fn hex_sha256(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }

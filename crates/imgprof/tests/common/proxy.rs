@@ -16,6 +16,7 @@ pub struct Seen {
     pub path: String,
     pub authorization: bool,
     pub range: Option<String>,
+    pub at: std::time::Instant,
 }
 
 /// What to do with one request.
@@ -134,6 +135,7 @@ fn handle(client: TcpStream, upstream: Option<&str>, plan: &Plan, log: &Mutex<Ve
         path: path.clone(),
         authorization,
         range,
+        at: std::time::Instant::now(),
     };
     let earlier = {
         let mut log = log.lock().unwrap();

@@ -1,0 +1,665 @@
+//! `imgprof suggest`: a Dockerfile that answers the report's findings. From the image's
+//! own history (or the user's Dockerfile) it writes a builder stage with the build
+//! dependencies the image installed, a runtime stage on the slim variant of its base
+//! with the runtime counterparts of its `-dev` packages, a venv copied from the builder,
+//! apt cleanup in the same `RUN`, `COPY --chown`, a non-root `USER`, and a `.dockerignore`
+//! from the context leftovers. Each instruction is preceded by a comment naming the
+//! finding it answers and the bytes it saves (Dockerfiles have no trailing comments).
+
+use std::collections::BTreeMap;
+
+use imgprof_waste::{BaseVariant, Manager};
+
+use crate::model::Report;
+
+/// What `imgprof suggest` prints.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub dockerfile: String,
+    pub dockerignore: String,
+    /// With `--dockerfile`: the change to the user's file, as a unified diff.
+    pub diff: Option<String>,
+}
+
+/// Packages only a build needs: compilers, headers and the tools that fetch and build.
+fn build_only(package: &str) -> bool {
+    package.ends_with("-dev")
+        || matches!(
+            package,
+            "build-essential"
+                | "gcc"
+                | "g++"
+                | "make"
+                | "cmake"
+                | "pkg-config"
+                | "pkgconf"
+                | "autoconf"
+                | "automake"
+                | "libtool"
+                | "git"
+                | "cargo"
+                | "rustc"
+                | "golang"
+                | "python3-pip"
+                | "python3-venv"
+                | "python3-wheel"
+                | "python3-setuptools"
+        )
+        || package.starts_with("gcc-")
+        || package.starts_with("g++-")
+}
+
+/// One line of the suggestion: an instruction and the comment above it.
+struct Line {
+    comment: Option<String>,
+    text: String,
+}
+
+fn line(text: impl Into<String>) -> Line {
+    Line {
+        comment: None,
+        text: text.into(),
+    }
+}
+
+fn commented(comment: impl Into<String>, text: impl Into<String>) -> Line {
+    Line {
+        comment: Some(comment.into()),
+        text: text.into(),
+    }
+}
+
+/// The report's findings by id: summed bytes saved and a title.
+struct Findings(BTreeMap<&'static str, u64>);
+
+impl Findings {
+    fn of(report: &Report) -> Findings {
+        let mut map = BTreeMap::new();
+        for f in &report.findings {
+            *map.entry(f.id).or_insert(0) += f.saves_bytes;
+        }
+        Findings(map)
+    }
+
+    fn has(&self, id: &str) -> bool {
+        self.0.contains_key(id)
+    }
+
+    /// `IMG001, IMG002 (saves 410.6 MB)` for the ids the report has; `None` if none.
+    fn cite(&self, ids: &[&str]) -> Option<String> {
+        let present: Vec<&str> = ids.iter().copied().filter(|id| self.has(id)).collect();
+        if present.is_empty() {
+            return None;
+        }
+        let saves: u64 = present.iter().map(|id| self.0[id]).sum();
+        Some(if saves > 0 {
+            format!("{} (saves {})", present.join(", "), imgprof_waste::human(saves))
+        } else {
+            present.join(", ")
+        })
+    }
+}
+
+/// The slim variant of the image's base, as a `FROM` reference.
+fn slim_base(report: &Report) -> String {
+    let identity = &report.base_image.identity;
+    let python = identity
+        .python
+        .as_deref()
+        .filter(|p| p.starts_with("/usr/local/bin/"))
+        .and_then(|p| p.rsplit('/').next())
+        .and_then(|name| name.strip_prefix("python"));
+    let codename = identity.codename.as_deref();
+    match (identity.distro.as_deref(), python, identity.variant) {
+        (_, Some(version), _) => match codename {
+            Some(c) => format!("python:{version}-slim-{c}"),
+            None => format!("python:{version}-slim"),
+        },
+        (Some("debian"), None, _) => format!("debian:{}-slim", codename.unwrap_or("stable")),
+        (Some("ubuntu"), None, _) => format!("ubuntu:{}", identity.version.as_deref().unwrap_or("latest")),
+        (Some("alpine"), None, _) => format!("alpine:{}", identity.version.as_deref().unwrap_or("latest")),
+        _ => "<your base>-slim".to_owned(),
+    }
+}
+
+/// The instructions after the base image, in order, each with the owner of the files
+/// it copied when known.
+struct Steps {
+    steps: Vec<(String, Option<String>)>,
+}
+
+fn is_apt_install(instruction: &str) -> bool {
+    !imgprof_waste::requested_packages(instruction).is_empty()
+}
+
+fn is_python_install(instruction: &str) -> bool {
+    imgprof_waste::dependency_installs(instruction)
+        .iter()
+        .any(|i| matches!(i.tool, "pip" | "uv" | "poetry" | "pipenv"))
+}
+
+/// A `RUN` whose every command is `rm`: a deletion that cannot take bytes out of the
+/// layers below; the paths belong in `.dockerignore` (or the step that made them).
+fn deleted_paths(instruction: &str) -> Option<Vec<String>> {
+    let script = instruction.strip_prefix("RUN ")?;
+    let mut paths = Vec::new();
+    for command in script.split("&&") {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        if words.first() != Some(&"rm") {
+            return None;
+        }
+        paths.extend(words[1..].iter().filter(|w| !w.starts_with('-')).map(|w| w.to_string()));
+    }
+    Some(paths)
+}
+
+fn exec_form(words: &[String]) -> String {
+    let quoted: Vec<String> = words.iter().map(|w| format!("{w:?}")).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// The runtime library packages the `-dev` packages stand for (`libpq-dev` -> `libpq5`),
+/// from dpkg's dependency data in the image.
+fn runtime_counterparts(report: &Report, dev: &str) -> Vec<String> {
+    let stem = dev.trim_end_matches("-dev");
+    report
+        .packages
+        .list
+        .iter()
+        .find(|p| p.manager == Manager::Dpkg && p.name == dev)
+        .map(|p| {
+            p.depends
+                .iter()
+                .filter(|d| d.starts_with(stem) && !d.ends_with("-dev") && !d.starts_with("libc6"))
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The suggestion for `report`'s image; with `dockerfile`, the user's Dockerfile is the
+/// starting point instead of the image history, and a diff is returned too.
+pub fn suggest(report: &Report, dockerfile: Option<&str>) -> Suggestion {
+    let steps = match dockerfile {
+        Some(text) => Steps::from_dockerfile(text),
+        None => Steps {
+            steps: report
+                .history
+                .iter()
+                .filter(|s| !s.in_base && !s.instruction.is_empty())
+                .map(|s| (s.instruction.clone(), s.owner.clone()))
+                .collect(),
+        },
+    };
+    let findings = Findings::of(report);
+    let workdir = report.runtime.working_dir.clone().unwrap_or_else(|| "/app".to_owned());
+    let earlier = dockerfile.map(earlier_stages).unwrap_or_default();
+    let (builder, runtime, ignore) = stages(report, &steps, &findings, &workdir, !earlier.is_empty());
+
+    let mut out = String::new();
+    let p = &report.projection;
+    out.push_str("# syntax=docker/dockerfile:1\n");
+    out.push_str(&format!(
+        "# Suggested by imgprof {} for {}: {} shipped now, about {} with every fix.\n",
+        env!("CARGO_PKG_VERSION"),
+        report.source.location,
+        imgprof_waste::human(p.shipped_bytes),
+        imgprof_waste::human(p.projected_bytes),
+    ));
+    if !earlier.is_empty() {
+        out.push('\n');
+        out.push_str(&earlier);
+    }
+    for (title, lines) in [("builder", &builder), ("runtime", &runtime)] {
+        if lines.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("\n# --- {title} ---\n"));
+        for l in lines.iter() {
+            if let Some(comment) = &l.comment {
+                for c in comment.lines() {
+                    out.push_str(&format!("# {c}\n"));
+                }
+            }
+            out.push_str(&l.text);
+            out.push('\n');
+        }
+    }
+    let mut dockerignore =
+        String::from("# .dockerignore suggested by imgprof: what the image's build context leftovers show\n");
+    for (path, why) in &ignore {
+        dockerignore.push_str(&format!("# {why}\n{path}\n"));
+    }
+    let diff = dockerfile.map(|original| unified_diff(original, &out));
+    Suggestion {
+        dockerfile: out,
+        dockerignore,
+        diff,
+    }
+}
+
+impl Steps {
+    /// The instructions of the final stage of the user's Dockerfile after its `FROM`,
+    /// continuations joined, flags kept (`--chown`, `--from` matter here).
+    fn from_dockerfile(text: &str) -> Steps {
+        let mut instructions: Vec<String> = Vec::new();
+        let mut current = String::new();
+        for raw in text.lines() {
+            let line = raw.trim();
+            if line.starts_with('#') || (current.is_empty() && line.is_empty()) {
+                continue;
+            }
+            let (continued, body) = match line.strip_suffix('\\') {
+                Some(body) => (true, body.trim()),
+                None => (false, line),
+            };
+            if !current.is_empty() {
+                current.push(' ');
+            }
+            current.push_str(body);
+            if !continued {
+                instructions.push(current.split_whitespace().collect::<Vec<_>>().join(" "));
+                current.clear();
+            }
+        }
+        let start = instructions
+            .iter()
+            .rposition(|i| i.to_ascii_uppercase().starts_with("FROM "))
+            .map_or(0, |p| p + 1);
+        Steps {
+            steps: instructions.split_off(start).into_iter().map(|i| (i, None)).collect(),
+        }
+    }
+}
+
+/// The stages of the user's Dockerfile before its final one, verbatim.
+fn earlier_stages(text: &str) -> String {
+    let stage = crate::dockerfile::final_stage(text);
+    let Some(from) = stage.first() else {
+        return String::new();
+    };
+    let before: String = text
+        .lines()
+        .take(from.line.saturating_sub(1))
+        .filter(|l| !l.starts_with("# syntax="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let before = before.trim();
+    if before.is_empty() {
+        String::new()
+    } else {
+        format!("{before}\n")
+    }
+}
+
+#[allow(clippy::type_complexity)]
+fn stages(
+    report: &Report,
+    steps: &Steps,
+    findings: &Findings,
+    workdir: &str,
+    user_stages: bool,
+) -> (Vec<Line>, Vec<Line>, Vec<(String, String)>) {
+    let identity = &report.base_image.identity;
+    let base = if matches!(identity.variant, BaseVariant::Full) {
+        slim_base(report)
+    } else {
+        report
+            .base_image
+            .identity
+            .distro
+            .as_ref()
+            .map(|_| slim_base(report))
+            .unwrap_or_else(|| "<your base>".to_owned())
+    };
+    let requested: Vec<String> = steps
+        .steps
+        .iter()
+        .flat_map(|(i, _)| imgprof_waste::requested_packages(i))
+        .collect();
+    let python_install = steps
+        .steps
+        .iter()
+        .find(|(i, _)| is_python_install(i))
+        .map(|(i, _)| i.as_str());
+    let mut build: Vec<String> = requested.iter().filter(|p| build_only(p)).cloned().collect();
+    let mut run: Vec<String> = requested.iter().filter(|p| !build_only(p)).cloned().collect();
+    // Only libraries have a runtime counterpart to install (libpq-dev -> libpq5); the
+    // venv needs nothing of python3-dev at run time.
+    for dev in requested.iter().filter(|p| p.starts_with("lib") && p.ends_with("-dev")) {
+        run.extend(runtime_counterparts(report, dev));
+    }
+    if python_install.is_some() && identity.python.as_deref().is_none_or(|p| !p.starts_with("/usr/local/")) {
+        for needed in ["python3-venv", "python3"] {
+            if !build.iter().any(|b| b == needed) {
+                build.insert(0, needed.to_owned());
+            }
+        }
+        if !run.iter().any(|r| r == "python3") {
+            run.insert(0, "python3".to_owned());
+        }
+    }
+    build.retain(|p| p != "python3-pip");
+    dedup_keep_order(&mut build);
+    dedup_keep_order(&mut run);
+
+    let apt = |packages: &[String]| {
+        format!(
+            "RUN apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
+            packages.join(" ")
+        )
+    };
+
+    // The builder: only when something is compiled or installed with a Python tool.
+    let mut builder = Vec::new();
+    let has_builder = python_install.is_some();
+    if let Some(install) = python_install {
+        let requirements: Vec<String> = imgprof_waste::dependency_installs(install)
+            .into_iter()
+            .flat_map(|i| i.inputs)
+            .collect();
+        let requirements = if requirements.is_empty() {
+            vec!["requirements.txt".to_owned()]
+        } else {
+            requirements
+        };
+        builder.push(commented(
+            findings
+                .cite(&["IMG001", "IMG002"])
+                .map(|c| format!("{c}: compilers and -dev packages stay in this stage"))
+                .unwrap_or_else(|| "the build stage: nothing of it ships but the venv".to_owned()),
+            format!("FROM {base} AS builder"),
+        ));
+        if !build.is_empty() {
+            builder.push(line(apt(&build)));
+        }
+        builder.push(line(format!("WORKDIR {workdir}")));
+        builder.push(commented(
+            findings
+                .cite(&["IMG018"])
+                .map(|c| format!("{c}: copy what the install reads first, so code changes reuse this layer"))
+                .unwrap_or_else(|| "what the install reads, before the code".to_owned()),
+            format!("COPY {} ./", requirements.join(" ")),
+        ));
+        let flags: String = requirements.iter().map(|r| format!(" -r {r}")).collect();
+        builder.push(commented(
+            findings
+                .cite(&["IMG003"])
+                .map(|c| format!("{c}: a venv to copy, and no download cache"))
+                .unwrap_or_else(|| "a venv to copy into the runtime stage".to_owned()),
+            format!("RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir{flags}"),
+        ));
+    }
+
+    let mut runtime = Vec::new();
+    let mut ignore: Vec<(String, String)> = Vec::new();
+    runtime.push(Line {
+        comment: findings
+            .cite(&["IMG014"])
+            .map(|c| format!("{c}: the slim variant of the base")),
+        text: format!("FROM {base}"),
+    });
+    let needs_user = findings.has("IMG013");
+    let user_line = || {
+        commented(
+            findings.cite(&["IMG013"]).unwrap_or_default() + ": a user to run as",
+            "RUN useradd --create-home --shell /usr/sbin/nologin --uid 10001 app",
+        )
+    };
+    let mut user_added = !needs_user;
+    let mut venv_copied = false;
+    let mut apt_done = false;
+    let venv_lines = |runtime: &mut Vec<Line>| {
+        runtime.push(commented(
+            "the dependencies, built in the builder stage",
+            "COPY --from=builder /opt/venv /opt/venv",
+        ));
+        runtime.push(line("ENV PATH=/opt/venv/bin:$PATH"));
+    };
+    let owner = |step_owner: Option<&str>| -> Option<String> {
+        step_owner
+            .map(str::to_owned)
+            .or_else(|| needs_user.then(|| "app:app".to_owned()))
+    };
+    let trailing = steps
+        .steps
+        .iter()
+        .rposition(|(i, _)| !is_trailing(i))
+        .map_or(0, |p| p + 1);
+    for (index, (instruction, step_owner)) in steps.steps.iter().enumerate() {
+        let instruction = instruction.as_str();
+        if index == trailing && needs_user {
+            if !user_added {
+                runtime.push(user_line());
+                user_added = true;
+            }
+            runtime.push(line("USER app"));
+        }
+        if is_apt_install(instruction) {
+            if !apt_done && !run.is_empty() {
+                let comment = [
+                    findings
+                        .cite(&["IMG004", "IMG005"])
+                        .map(|c| format!("{c}: clean apt in the same RUN")),
+                    findings
+                        .cite(&["IMG002"])
+                        .map(|c| format!("{c}: runtime libraries instead of -dev packages")),
+                    findings
+                        .cite(&["IMG021"])
+                        .map(|c| format!("{c}: no recommended packages")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join("\n");
+                runtime.push(Line {
+                    comment: (!comment.is_empty()).then_some(comment),
+                    text: apt(&run),
+                });
+            }
+            apt_done = true;
+            if !user_added {
+                runtime.push(user_line());
+                user_added = true;
+            }
+            continue;
+        }
+        if is_python_install(instruction) && has_builder {
+            if !venv_copied {
+                venv_lines(&mut runtime);
+                venv_copied = true;
+            }
+            continue;
+        }
+        if let Some(paths) = deleted_paths(instruction) {
+            for path in paths {
+                let why = findings
+                    .cite(&["IMG009"])
+                    .map(|c| format!("{c}: deleted by a later RUN, yet shipped"))
+                    .unwrap_or_else(|| "deleted by a later RUN".to_owned());
+                push_ignore(&mut ignore, path.trim_start_matches("./"), why);
+            }
+            continue;
+        }
+        if let Some(ports) = instruction.strip_prefix("EXPOSE ") {
+            let ports: Vec<&str> = ports.split_whitespace().map(|p| p.trim_end_matches("/tcp")).collect();
+            runtime.push(line(format!("EXPOSE {}", ports.join(" "))));
+            continue;
+        }
+        if let Some(rest) = instruction
+            .strip_prefix("COPY ")
+            .or_else(|| instruction.strip_prefix("ADD "))
+        {
+            // History drops `--from`: a copy of an absolute path came from a stage.
+            if rest.contains("--from=") || rest.trim_start().starts_with('/') {
+                let rest = rest.trim();
+                runtime.push(line(if rest.contains("--from=") {
+                    format!("COPY {rest}")
+                } else {
+                    format!("COPY --from=builder {rest}")
+                }));
+                venv_copied |= rest.contains("/opt/venv");
+                continue;
+            }
+            if has_builder && !venv_copied {
+                venv_lines(&mut runtime);
+                venv_copied = true;
+            }
+            if !user_added {
+                runtime.push(user_line());
+                user_added = true;
+            }
+            let keyword = if instruction.starts_with("ADD ") { "ADD" } else { "COPY" };
+            let chown = match owner(step_owner.as_deref()) {
+                Some(o) if !rest.contains("--chown") => format!("--chown={o} "),
+                _ => String::new(),
+            };
+            let broad = imgprof_waste::is_broad_copy(instruction);
+            let comment = broad.then(|| {
+                findings
+                    .cite(&["IMG006", "IMG007", "IMG008", "IMG012"])
+                    .map(|c| format!("{c}: with the .dockerignore below"))
+                    .unwrap_or_else(|| "with the .dockerignore below".to_owned())
+            });
+            runtime.push(Line {
+                comment,
+                text: format!("{keyword} {chown}{}", rest.trim()),
+            });
+            continue;
+        }
+        if instruction.starts_with("USER ") {
+            user_added = true;
+        }
+        if instruction.starts_with("CMD ") || instruction.starts_with("ENTRYPOINT ") {
+            let (keyword, words) = if instruction.starts_with("CMD ") {
+                ("CMD", &report.runtime.cmd)
+            } else {
+                ("ENTRYPOINT", &report.runtime.entrypoint)
+            };
+            match words.as_deref() {
+                Some(words) if words.len() >= 3 && words[0] == "/bin/sh" && words[1] == "-c" => {
+                    let exec: Vec<String> = words[2].split_whitespace().map(str::to_owned).collect();
+                    runtime.push(commented(
+                        findings.cite(&["IMG020"]).unwrap_or_default() + ": exec form, so the process gets SIGTERM",
+                        format!("{keyword} {}", exec_form(&exec)),
+                    ));
+                }
+                Some(words) => runtime.push(line(format!("{keyword} {}", exec_form(words)))),
+                None => runtime.push(line(instruction)),
+            }
+            continue;
+        }
+        runtime.push(line(instruction));
+    }
+    if !has_builder && !user_stages && runtime.iter().any(|l| l.text.contains("--from=builder")) {
+        builder.push(commented(
+            "the stage that built what the runtime copies --from=builder is not part of the image:\nkeep yours here, named builder",
+            format!("FROM {base} AS builder"),
+        ));
+    }
+    if needs_user && trailing >= steps.steps.len() {
+        if !user_added {
+            runtime.push(user_line());
+        }
+        runtime.push(line("USER app"));
+    }
+    let workdir_prefix = format!("{}/", workdir.trim_matches('/'));
+    for f in &report.findings {
+        let why = match f.id {
+            "IMG006" => {
+                push_ignore(
+                    &mut ignore,
+                    ".git",
+                    findings.cite(&["IMG006"]).unwrap_or_default() + ": version-control data",
+                );
+                continue;
+            }
+            "IMG007" => "build-context leftovers",
+            "IMG008" => "secrets: never in a layer",
+            "IMG012" => "models and data: mount a volume or fetch at start-up",
+            _ => continue,
+        };
+        let cite = findings.cite(&[f.id]).unwrap_or_default();
+        for p in &f.paths {
+            // Only what the context copy brought: paths below the working directory.
+            if let Some(path) = p.path.trim_start_matches('/').strip_prefix(&workdir_prefix) {
+                push_ignore(&mut ignore, path, format!("{cite}: {why}"));
+            }
+        }
+    }
+    for (path, why) in [
+        ("**/__pycache__", "bytecode is built where it runs"),
+        (".git", "version-control data"),
+        ("Dockerfile", "the build recipe itself"),
+        (".dockerignore", "the build recipe itself"),
+    ] {
+        push_ignore(&mut ignore, path, why.to_owned());
+    }
+    (builder, runtime, ignore)
+}
+
+/// Adds `path` to the .dockerignore unless it or a directory above it is there.
+fn push_ignore(ignore: &mut Vec<(String, String)>, path: &str, why: String) {
+    let covered = ignore
+        .iter()
+        .any(|(i, _)| path == i || path.strip_prefix(i.as_str()).is_some_and(|rest| rest.starts_with('/')));
+    if !path.is_empty() && !covered {
+        ignore.push((path.to_owned(), why));
+    }
+}
+
+/// `EXPOSE`, `CMD`, `ENTRYPOINT`, `HEALTHCHECK`, `LABEL`: the block a Dockerfile ends
+/// with, where `USER` goes just before.
+fn is_trailing(instruction: &str) -> bool {
+    [
+        "EXPOSE ",
+        "CMD ",
+        "ENTRYPOINT ",
+        "HEALTHCHECK ",
+        "LABEL ",
+        "STOPSIGNAL ",
+    ]
+    .iter()
+    .any(|k| instruction.starts_with(k))
+}
+
+fn dedup_keep_order(list: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    list.retain(|p| seen.insert(p.clone()));
+}
+
+/// A unified diff of two texts, whole-file hunk, by longest common subsequence of lines.
+fn unified_diff(old: &str, new: &str) -> String {
+    let a: Vec<&str> = old.lines().collect();
+    let b: Vec<&str> = new.lines().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut out = format!(
+        "--- Dockerfile\n+++ Dockerfile (suggested)\n@@ -1,{} +1,{} @@\n",
+        a.len(),
+        b.len()
+    );
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out.push_str(&format!(" {}\n", a[i]));
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            out.push_str(&format!("+{}\n", b[j]));
+            j += 1;
+        } else {
+            out.push_str(&format!("-{}\n", a[i]));
+            i += 1;
+        }
+    }
+    out
+}

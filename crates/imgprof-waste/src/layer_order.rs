@@ -1,0 +1,224 @@
+//! Reading Dockerfile instructions (as history records them) for what they do to the
+//! build cache: a broad `COPY . .`, and the dependency installs that read a manifest.
+
+/// A dependency install found in a `RUN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    /// `pip`, `uv`, `poetry`, `npm`, `apt-get`, ...
+    pub tool: &'static str,
+    /// The files it reads (`requirements.txt`, `package-lock.json`); empty for OS
+    /// package installs, which read no file of the context.
+    pub inputs: Vec<String>,
+}
+
+/// The words of a shell command line, split at whitespace and at the operators that
+/// start a new command (`&&`, `||`, `;`, `|`).
+fn commands(script: &str) -> Vec<Vec<&str>> {
+    let mut out = vec![Vec::new()];
+    for word in script.split_whitespace() {
+        if matches!(word, "&&" | "||" | ";" | "|" | "\\") {
+            if word != "\\" {
+                out.push(Vec::new());
+            }
+            continue;
+        }
+        let (word, ends) = match word.strip_suffix(';') {
+            Some(w) => (w, true),
+            None => (word, false),
+        };
+        if let Some(current) = out.last_mut() {
+            current.push(word);
+        }
+        if ends {
+            out.push(Vec::new());
+        }
+    }
+    out.retain(|c| !c.is_empty());
+    out
+}
+
+fn program(word: &str) -> &str {
+    word.rsplit('/').next().unwrap_or(word)
+}
+
+/// The commands of a `RUN` instruction as (program name, arguments), with leading env
+/// assignments skipped (`DEBIAN_FRONTEND=noninteractive apt-get ...`).
+fn run_commands(instruction: &str) -> Vec<(&str, Vec<&str>)> {
+    let Some(script) = instruction.strip_prefix("RUN ") else {
+        return Vec::new();
+    };
+    commands(script)
+        .into_iter()
+        .filter_map(|words| {
+            let mut words = words.into_iter().skip_while(|w| w.contains('=') && !w.starts_with('-'));
+            let first = words.next()?;
+            Some((program(first), words.collect()))
+        })
+        .collect()
+}
+
+/// The dependency installs of a `RUN` instruction.
+pub fn installs(instruction: &str) -> Vec<Install> {
+    let mut found = Vec::new();
+    for (mut tool, mut args) in run_commands(instruction) {
+        if tool.starts_with("python") && args.first() == Some(&"-m") && args.len() > 1 {
+            tool = program(args[1]);
+            args.drain(..2);
+        }
+        let sub = args.iter().find(|a| !a.starts_with('-')).copied();
+        let requirements = || -> Vec<String> {
+            args.windows(2)
+                .filter(|w| matches!(w[0], "-r" | "--requirement" | "-c" | "--constraint"))
+                .map(|w| w[1].to_owned())
+                .chain(
+                    args.iter()
+                        .filter_map(|a| a.strip_prefix("--requirement="))
+                        .map(str::to_owned),
+                )
+                .collect()
+        };
+        let install = match (tool, sub) {
+            ("pip" | "pip3", Some("install")) => Some(Install {
+                tool: "pip",
+                inputs: requirements(),
+            })
+            .filter(|i| !i.inputs.is_empty()),
+            ("uv", Some("pip")) if args.contains(&"install") || args.contains(&"sync") => Some(Install {
+                tool: "uv",
+                inputs: requirements(),
+            })
+            .filter(|i| !i.inputs.is_empty()),
+            ("uv", Some("sync")) => Some(Install {
+                tool: "uv",
+                inputs: vec!["pyproject.toml".into(), "uv.lock".into()],
+            }),
+            ("poetry", Some("install")) => Some(Install {
+                tool: "poetry",
+                inputs: vec!["pyproject.toml".into(), "poetry.lock".into()],
+            }),
+            ("pipenv", Some("install" | "sync")) => Some(Install {
+                tool: "pipenv",
+                inputs: vec!["Pipfile".into(), "Pipfile.lock".into()],
+            }),
+            ("npm", Some("ci" | "install" | "i")) if args.iter().filter(|a| !a.starts_with('-')).count() == 1 => {
+                Some(Install {
+                    tool: "npm",
+                    inputs: vec!["package.json".into(), "package-lock.json".into()],
+                })
+            }
+            ("yarn", None | Some("install")) => Some(Install {
+                tool: "yarn",
+                inputs: vec!["package.json".into(), "yarn.lock".into()],
+            }),
+            ("pnpm", Some("install" | "i")) => Some(Install {
+                tool: "pnpm",
+                inputs: vec!["package.json".into(), "pnpm-lock.yaml".into()],
+            }),
+            ("bundle", Some("install")) => Some(Install {
+                tool: "bundle",
+                inputs: vec!["Gemfile".into(), "Gemfile.lock".into()],
+            }),
+            ("go", Some("mod")) if args.contains(&"download") => Some(Install {
+                tool: "go",
+                inputs: vec!["go.mod".into(), "go.sum".into()],
+            }),
+            ("composer", Some("install")) => Some(Install {
+                tool: "composer",
+                inputs: vec!["composer.json".into(), "composer.lock".into()],
+            }),
+            ("apt-get" | "apt", Some("install")) => Some(Install {
+                tool: "apt-get",
+                inputs: Vec::new(),
+            }),
+            ("apk", Some("add")) => Some(Install {
+                tool: "apk",
+                inputs: Vec::new(),
+            }),
+            _ => None,
+        };
+        found.extend(install);
+    }
+    found
+}
+
+/// A `COPY`/`ADD` of the whole build context (or most of it): `COPY . .`,
+/// `COPY ./ /app`, `ADD . /src`, `COPY * ./`. History drops `--from`, so a copy from
+/// another stage shows as an absolute source and is not broad.
+pub fn is_broad_copy(instruction: &str) -> bool {
+    let Some(rest) = instruction
+        .strip_prefix("COPY ")
+        .or_else(|| instruction.strip_prefix("ADD "))
+    else {
+        return false;
+    };
+    let words: Vec<&str> = rest.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+    let Some((_, sources)) = words.split_last() else {
+        return false;
+    };
+    sources.iter().any(|s| matches!(*s, "." | "./" | "*" | "./*"))
+}
+
+/// The package names an `apt-get install` / `apk add` line asks for, in order.
+pub fn requested_packages(instruction: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (tool, args) in run_commands(instruction) {
+        let sub = args.iter().find(|a| !a.starts_with('-')).copied();
+        if matches!((tool, sub), ("apt-get" | "apt", Some("install")) | ("apk", Some("add"))) {
+            out.extend(
+                args.iter()
+                    .filter(|w| !w.starts_with('-') && !matches!(**w, "install" | "add"))
+                    .map(|w| w.to_string()),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_installs_that_read_a_manifest() {
+        let run = "RUN pip install --break-system-packages uv && uv pip install --system -r requirements.txt";
+        assert_eq!(
+            installs(run),
+            [Install {
+                tool: "uv",
+                inputs: vec!["requirements.txt".into()]
+            }],
+            "installing a tool by name reads no file; the -r install does"
+        );
+        assert_eq!(installs("RUN npm ci")[0].tool, "npm");
+        assert!(installs("RUN npm install left-pad").is_empty());
+        assert_eq!(
+            installs("RUN python3 -m pip install -r req/base.txt")[0].inputs,
+            ["req/base.txt"]
+        );
+        assert_eq!(
+            installs("RUN apt-get update && apt-get install -y vim")[0].tool,
+            "apt-get"
+        );
+        assert!(installs("RUN rm -rf /tmp/x").is_empty());
+    }
+
+    #[test]
+    fn broad_copies() {
+        assert!(is_broad_copy("COPY . ."));
+        assert!(is_broad_copy("COPY --chown=app:app . /app"));
+        assert!(is_broad_copy("ADD ./ /src"));
+        assert!(!is_broad_copy("COPY requirements.txt ."));
+        assert!(!is_broad_copy("COPY /opt/venv /opt/venv"));
+        assert!(!is_broad_copy("RUN cp . ."));
+    }
+
+    #[test]
+    fn requested_package_names() {
+        assert_eq!(
+            requested_packages(
+                "RUN apt-get update && apt-get install -y --no-install-recommends python3 libpq5 && rm -rf /var/lib/apt/lists/*"
+            ),
+            ["python3", "libpq5"]
+        );
+    }
+}
