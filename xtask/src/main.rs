@@ -2,6 +2,7 @@
 
 mod bench;
 mod ci;
+mod floor;
 mod image_writer;
 mod real_images;
 mod registry;
@@ -19,6 +20,8 @@ tasks:
   bench         imgprof vs dive on the same images, then the inspect view's keystrokes on a
                 tree of a million entries; writes docs/benchmarks.md
   bench keys    only the inspect view's keystrokes (updates their section of docs/benchmarks.md)
+  floor DIR     the least work of a verifying read of an OCI layout: every layer hashed,
+                decompressed and hashed again, in parallel, no analysis (for bench)
   ci            install the test tools if missing, then fmt --check, clippy and all tests
   real-images   build (or reuse from the cache) the realistic naive and slim images
   testdata      regenerate the committed fixtures under testdata/
@@ -31,6 +34,10 @@ fn main() -> Result<()> {
         "bench" if args.next().as_deref() == Some("keys") => bench::keystrokes(&project_root()),
         "bench" => bench::bench(),
         "ci" => ci::ci(),
+        "floor" => {
+            let layout = args.next().context("usage: cargo xtask floor OCI_LAYOUT")?;
+            floor::floor(std::path::Path::new(&layout))
+        }
         "real-images" => real_images::real_images().map(drop),
         "testdata" => testdata::generate(&project_root()),
         "help" | "--help" | "-h" => {

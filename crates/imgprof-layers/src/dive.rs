@@ -232,13 +232,6 @@ impl Tree {
         Some(node)
     }
 
-    fn remove(&mut self, path: &str) {
-        if let Some(node) = self.get(path).filter(|&n| n != 0) {
-            let parent = self.nodes[node].parent as usize;
-            self.nodes[parent].children.retain(|&c| c as usize != node);
-        }
-    }
-
     /// dive's `Path()`: `/`-joined names, the last one without its `.wh.` prefix.
     fn path(&self, node: usize) -> String {
         let mut names = Vec::new();
@@ -296,13 +289,61 @@ impl Tree {
     }
 
     /// dive's `Stack`: every node of `upper`, child first: whiteouts remove, others add.
+    /// dive resolves each node's path from the root; walking both trees together gives
+    /// the same result without building a path per node.
     fn stack(&mut self, upper: &Tree) {
-        for node in upper.post_order(0) {
-            let path = upper.path(node);
-            if upper.nodes[node].name.starts_with(WHITEOUT_PREFIX) {
-                self.remove(&path);
-            } else {
-                self.add_path(&path, upper.nodes[node].size, upper.nodes[node].is_dir);
+        enum Step {
+            /// Apply upper node `.0` under lower node `.1`: resolve (or create) it, then
+            /// its children, then set its size.
+            Enter(usize, usize),
+            /// Upper node `.0`'s children are done: copy its size onto lower node `.1`.
+            Leave(usize, usize),
+        }
+        let mut work: Vec<Step> = upper.nodes[0]
+            .children
+            .iter()
+            .rev()
+            .map(|&c| Step::Enter(c as usize, 0))
+            .collect();
+        while let Some(step) = work.pop() {
+            match step {
+                Step::Leave(u, l) => {
+                    self.nodes[l].size = upper.nodes[u].size;
+                    self.nodes[l].is_dir = upper.nodes[u].is_dir;
+                }
+                Step::Enter(u, parent) => {
+                    let name: &str = &upper.nodes[u].name;
+                    if let Some(target) = name.strip_prefix(WHITEOUT_PREFIX) {
+                        if let Ok(node) = self.child(parent, target) {
+                            self.nodes[parent].children.retain(|&c| c as usize != node);
+                        }
+                        continue;
+                    }
+                    let lower = match self.child(parent, name) {
+                        Ok(node) => node,
+                        Err(_) if name.starts_with(OPAQUE_PREFIX) => continue,
+                        Err(position) => {
+                            let node = self.nodes.len();
+                            self.nodes.push(Node {
+                                name: name.into(),
+                                parent: parent as u32,
+                                children: Vec::new(),
+                                size: 0,
+                                is_dir: false,
+                            });
+                            self.nodes[parent].children.insert(position, node as u32);
+                            node
+                        }
+                    };
+                    work.push(Step::Leave(u, lower));
+                    work.extend(
+                        upper.nodes[u]
+                            .children
+                            .iter()
+                            .rev()
+                            .map(|&c| Step::Enter(c as usize, lower)),
+                    );
+                }
             }
         }
     }

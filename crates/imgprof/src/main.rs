@@ -362,10 +362,16 @@ fn analyse(
     analysis: &imgprof_waste::Options<'_>,
     options: imgprof_report::ReportOptions,
 ) -> imgprof_report::Report {
+    let timer = PhaseTimer::from_env();
     let dive = imgprof_layers::dive::metrics(layers);
+    timer.lap("analyse: dive metrics");
     let stack = imgprof_layers::Stack::build(layers);
+    timer.lap("analyse: stack");
     let waste = imgprof_waste::analyze(image, &stack, analysis);
-    imgprof_report::build(image, &stack, &dive, waste, options)
+    timer.lap("analyse: waste");
+    let report = imgprof_report::build(image, &stack, &dive, waste, options);
+    timer.lap("analyse: report");
+    report
 }
 
 /// The report as SARIF, pointing at `dockerfile`'s lines when given.
