@@ -69,7 +69,14 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
+        // kill-server leaves the socket file behind.
+        let socket = String::from_utf8_lossy(&self.run(&["display-message", "-p", "#{socket_path}"]).stdout)
+            .trim()
+            .to_owned();
         let _ = self.run(&["kill-server"]);
+        if !socket.is_empty() {
+            let _ = std::fs::remove_file(socket);
+        }
     }
 }
 
