@@ -159,7 +159,10 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl+U or U", "show / hide unmodified files"),
     ("Ctrl+O", "sort files by size / by name"),
     ("Ctrl+F or /", "filter paths by a regex (Enter applies, Esc clears)"),
-    ("Enter (findings)", "jump to the finding's layer and paths"),
+    (
+        "Enter (findings)",
+        "jump to the finding's layer and path (again: next path)",
+    ),
     ("b", "hide / show the base image's layers"),
     ("p", "packages view (pip, dpkg, apk by size; / filters)"),
     ("mouse wheel", "scroll the pane under the pointer"),

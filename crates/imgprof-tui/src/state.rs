@@ -112,6 +112,9 @@ pub struct Browse {
     pub hide_base: bool,
     pub tree: TreePane,
     pub findings: Cursor,
+    /// The finding last opened and which of its paths the tree went to: opening it again
+    /// goes to the next one.
+    opened: Option<(usize, usize)>,
     pub packages: PackagesPane,
 }
 
@@ -465,6 +468,7 @@ impl Browse {
             hide_base: false,
             tree,
             findings: Cursor::default(),
+            opened: None,
             packages: PackagesPane {
                 filter: String::new(),
                 matching: (0..data.report.packages.list.len()).collect(),
@@ -543,11 +547,17 @@ impl Browse {
     /// Jumps the layer pane and the tree to the selected finding; returns a note saying
     /// where it went.
     fn open_finding(&mut self, page: usize) -> Option<String> {
-        let finding = self.data.report.findings.get(self.findings.selected)?;
+        let selected = self.findings.selected;
+        let finding = self.data.report.findings.get(selected)?;
         let id = finding.id;
         let layer = finding.layer;
-        let path = finding.paths.first().map(|p| p.path.trim_matches('/').to_owned());
         let count = finding.paths.len();
+        let which = match self.opened {
+            Some((opened, path)) if opened == selected && count > 0 => (path + 1) % count,
+            _ => 0,
+        };
+        self.opened = Some((selected, which));
+        let path = finding.paths.get(which).map(|p| p.path.trim_matches('/').to_owned());
         if let Some(layer) = layer.filter(|l| *l < self.data.report.layers.len()) {
             if !self.visible_layers().contains(&layer) {
                 self.hide_base = false;
@@ -564,7 +574,7 @@ impl Browse {
                 "{id}: layer {}, /{path}{}",
                 self.layer,
                 if count > 1 {
-                    format!(" (1 of {count} paths)")
+                    format!(" ({} of {count} paths; Enter again: the next)", which + 1)
                 } else {
                     String::new()
                 }

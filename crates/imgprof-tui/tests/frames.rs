@@ -168,6 +168,20 @@ fn opening_a_finding_jumps_to_its_layer_and_path() {
     insta::assert_snapshot!(screen(&app));
 }
 
+#[test]
+fn opening_the_same_finding_again_goes_to_its_next_path() {
+    let mut app = app(120, 40);
+    press(
+        &mut app,
+        &["<tab>", "<tab>", "<down>", "<down>", "<enter>", "<tab>", "<enter>"],
+    );
+    let browse = app.browse().expect("ready");
+    let finding = &browse.data.report.findings[2];
+    let node = browse.selected_node().expect("a selected file");
+    assert_eq!(format!("/{}", browse.data.tree.path(node)), finding.paths[1].path);
+    assert!(app.message.as_deref().is_some_and(|m| m.contains("2 of 2 paths")));
+}
+
 /// The sample has no package database, so its report gets packages of each manager,
 /// largest first as the analysis lists them.
 fn app_with_packages() -> App {
