@@ -10,13 +10,15 @@ use anyhow::{Context, Result, bail};
 use crate::{project_root, run};
 
 /// Debian packages the tests use, by the command that shows each is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 5] = [
+const DEBIAN_PACKAGES: [(&str, &str); 6] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
     ("podman", "podman"),
     // Signs the token-auth registry's JWTs in the registry tests.
     ("openssl", "openssl"),
+    // The terminal the inspect view's end-to-end test drives.
+    ("tmux", "tmux"),
 ];
 
 pub fn ci() -> Result<()> {

@@ -18,7 +18,9 @@ const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
-  bench         imgprof vs dive on the same images; writes docs/benchmarks.md
+  bench         imgprof vs dive on the same images, then the inspect view's keystrokes on a
+                tree of a million entries; writes docs/benchmarks.md
+  bench keys    only the inspect view's keystrokes (updates their section of docs/benchmarks.md)
   floor DIR     the least work of a verifying read of an OCI layout: every layer hashed,
                 decompressed and hashed again, in parallel, no analysis (for bench)
   ci            install the test tools if missing, then fmt --check, clippy and all tests
@@ -31,6 +33,7 @@ fn main() -> Result<()> {
     let mut args = std::env::args().skip(1);
     let task = args.next().unwrap_or_else(|| "help".to_owned());
     match task.as_str() {
+        "bench" if args.next().as_deref() == Some("keys") => bench::keystrokes(&project_root()),
         "bench" => bench::bench(),
         "ci" => ci::ci(),
         "floor" => {

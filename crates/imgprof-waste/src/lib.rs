@@ -52,6 +52,20 @@ pub struct WasteReport {
     /// Ranked by the bytes their fix saves.
     pub findings: Vec<Finding>,
     pub projection: Projection,
+    /// The category and owning package of every shipped copy of file content (final
+    /// and lost), for views that show single files (`imgprof inspect`); the report
+    /// itself does not carry it.
+    #[serde(skip)]
+    pub files: Vec<FileClass>,
+}
+
+/// What one shipped copy of file content is: its rule category and the package that
+/// owns it in the final filesystem (an index into [`WasteReport::packages`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileClass {
+    pub inode: Inode,
+    pub category: &'static str,
+    pub package: Option<usize>,
 }
 
 /// The image with every fix applied, each byte counted once.
@@ -179,6 +193,20 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
     let projection = analysis.projection(&findings);
     let categories = analysis.categories();
     let unowned_bytes = stack.final_bytes().saturating_sub(analysis.packages.owned_bytes());
+    let files = analysis
+        .classified
+        .iter()
+        .map(|c| FileClass {
+            inode: c.inode,
+            category: c.category,
+            package: analysis.packages.owner_index(c.inode),
+        })
+        .chain(analysis.lost.iter().map(|c| FileClass {
+            inode: c.inode,
+            category: c.category,
+            package: None,
+        }))
+        .collect();
     WasteReport {
         base: analysis.base,
         categories,
@@ -186,6 +214,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         unowned_bytes,
         findings,
         projection,
+        files,
     }
 }
 

@@ -53,6 +53,11 @@ impl Packages {
         self.owner.get(&inode).map(|&i| &self.list[i])
     }
 
+    /// The owner of `inode` as an index into `list`.
+    pub fn owner_index(&self, inode: Inode) -> Option<usize> {
+        self.owner.get(&inode).copied()
+    }
+
     pub fn owned_bytes(&self) -> u64 {
         self.list.iter().map(|p| p.bytes).sum()
     }

@@ -17,6 +17,9 @@ pub struct Cli {
 pub enum Command {
     /// Print the size report of an image: totals, layers, largest files, redundancy.
     Report(ReportArgs),
+    /// Browse an image in the terminal: layers, the file tree as of each layer, findings
+    /// with their fixes, packages (keys: `?` in the view).
+    Inspect(InspectArgs),
     /// Check an image against CI rules (.imgprof.toml, else .dive-ci, else defaults):
     /// exit 0 when every rule passes, 1 when one breaks, 2 on error.
     Check(ReportArgs),
@@ -261,6 +264,21 @@ pub enum CompareFormat {
     Table,
     Json,
     Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// The image this one was built FROM (any source imgprof reads): its layers are
+    /// marked as the base instead of guessing from history.
+    #[arg(long, value_name = "SOURCE")]
+    pub base: Option<String>,
+    /// Layers analysed at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

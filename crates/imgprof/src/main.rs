@@ -10,8 +10,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    CacheArgs, CacheCommand, CacheDirArg, Cli, Command, CompareArgs, CompareFormat, Format, PlatformsArgs, ReportArgs,
-    SourceArgs, SuggestArgs,
+    CacheArgs, CacheCommand, CacheDirArg, Cli, Command, CompareArgs, CompareFormat, Format, InspectArgs, PlatformsArgs,
+    ReportArgs, SourceArgs, SuggestArgs,
 };
 
 /// Exit codes: 0 success, 2 error (bad input, unreadable image). 1 is kept for rule
@@ -39,6 +39,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Report(args) => report(args, false),
         Command::Check(args) => report(args, true),
+        Command::Inspect(args) => inspect(args).map(|()| ExitCode::SUCCESS),
         Command::Suggest(args) => suggest(args).map(|()| ExitCode::SUCCESS),
         Command::Compare(args) => compare(args),
         Command::Platforms(args) => platforms(args).map(|()| ExitCode::SUCCESS),
@@ -134,6 +135,58 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `inspect`: the view opens as soon as the manifest is read; the layers are indexed and
+/// analysed on another thread that feeds progress, then the data, to the view.
+fn inspect(args: InspectArgs) -> Result<()> {
+    if !io::stdout().is_terminal() {
+        anyhow::bail!(
+            "imgprof inspect needs a terminal on stdout; use `imgprof report {}` to print the analysis (or `--json` to save it)",
+            args.source.source
+        );
+    }
+    let cache = open_cache(&args.cache, false).map(std::sync::Arc::new);
+    let image = open_image(&args.source)?;
+    let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
+    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let app = imgprof_tui::App::loading(
+        args.source.source.clone(),
+        imgprof_tui::PendingLayer::of(&image),
+        use_color(),
+    );
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let name = args.source.source.clone();
+    let reader_cache = cache.clone();
+    // Not joined: quitting while layers are still read ends the process, and the reader.
+    std::thread::spawn(move || {
+        let progress = imgprof_tui::ChannelProgress::new(sender.clone());
+        let options = imgprof_layers::IndexOptions {
+            jobs,
+            capture: imgprof_waste::capture_policy,
+            cache: reader_cache.as_deref().map(|c| c as &dyn imgprof_layers::IndexCache),
+            progress: Some(&progress),
+        };
+        let analysis = imgprof_waste::Options {
+            base_diff_ids: base_diff_ids.as_deref(),
+            exclude: &[],
+        };
+        let feed = match imgprof_layers::index_image_then(&image, options, |layers| {
+            imgprof_tui::Inspected::analyse(&image, layers, &analysis)
+        }) {
+            Ok((_, inspected)) => imgprof_tui::Feed::Ready(Box::new(inspected)),
+            Err(error) => imgprof_tui::Feed::Failed(format!("cannot analyse {name}: {:#}", anyhow::Error::from(error))),
+        };
+        let _ = sender.send(feed);
+    });
+    let app = imgprof_tui::run(app, receiver)?;
+    if let Some(cache) = &cache {
+        warn_cache_problems(cache);
+    }
+    match app.failure {
+        Some(failure) => Err(anyhow::anyhow!(failure)),
+        None => Ok(()),
+    }
 }
 
 /// The diff_ids of the `--base` image, when given.

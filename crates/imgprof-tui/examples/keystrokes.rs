@@ -1,0 +1,195 @@
+//! Per-keystroke cost of the inspect view on a tree of a million entries: each key's
+//! handling plus a full render into a 120x40 `TestBackend`. `cargo xtask bench` runs it
+//! (release build) and records the figures; it is a measurement, not a test.
+//!
+//! The layers are generated (1,000,000 entries over five layers: a base, packages, an
+//! app, overwrites and deletions); the image metadata (config, history) is the sample
+//! image's, which has five layers too.
+//!
+//! Output: one line per key, tab-separated: key, presses, median ms, max ms; then
+//! `setup` lines (tree build, analysis) and `entries`.
+
+use std::time::Instant;
+
+use imgprof_layers::{Compression, Entry, EntryKind, LayerIndex};
+use imgprof_source::Digest;
+use imgprof_tui::keys::{KeyContext, action_for_key};
+use imgprof_tui::{App, Inspected};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+fn main() {
+    let target: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/sample/sample-app.tar");
+    let image = match imgprof_source::open(sample, None) {
+        Ok(image) => image,
+        Err(error) => {
+            eprintln!("keystrokes: cannot open {sample}: {error}");
+            std::process::exit(2);
+        }
+    };
+    let layers = generate(target, image.layers.len());
+    let entries: usize = layers.iter().map(|l| l.entries.len()).sum();
+
+    // The tree alone, as the analysis builds it (without categories).
+    let start = Instant::now();
+    drop(imgprof_tui::FileTree::build(&layers, &[]));
+    let tree_build = start.elapsed();
+    let start = Instant::now();
+    let inspected = Inspected::analyse(&image, &layers, &imgprof_waste::Options::default());
+    let analysis = start.elapsed();
+    let start = Instant::now();
+    let mut app = App::ready("generated".into(), inspected, true);
+    let open = start.elapsed();
+    app.resize(120, 40);
+    let mut terminal = match Terminal::new(TestBackend::new(120, 40)) {
+        Ok(t) => t,
+        Err(error) => {
+            eprintln!("keystrokes: {error}");
+            std::process::exit(2);
+        }
+    };
+
+    let mut timings: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut press = |app: &mut App, name: &str, key: KeyEvent, times: usize| {
+        for _ in 0..times {
+            let start = Instant::now();
+            let context = KeyContext {
+                focus: app.focus,
+                typing: app.prompt.is_some(),
+            };
+            if let Some(action) = action_for_key(key, context) {
+                app.apply(action);
+            }
+            let _ = terminal.draw(|frame| imgprof_tui::draw::draw(frame, app));
+            let ms = start.elapsed().as_secs_f64() * 1000.0;
+            match timings.iter_mut().find(|(n, _)| n == name) {
+                Some((_, samples)) => samples.push(ms),
+                None => timings.push((name.to_owned(), vec![ms])),
+            }
+        }
+    };
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+
+    press(&mut app, "Tab (to the tree)", key(KeyCode::Tab), 1);
+    press(&mut app, "Down", key(KeyCode::Down), 300);
+    press(&mut app, "PageDown", key(KeyCode::PageDown), 100);
+    press(&mut app, "PageUp", key(KeyCode::PageUp), 50);
+    press(&mut app, "End", key(KeyCode::End), 1);
+    press(&mut app, "Home", key(KeyCode::Home), 1);
+    press(&mut app, "Down", key(KeyCode::Down), 2);
+    // A top-level directory with a quarter of the tree below it.
+    press(&mut app, "Space (collapse, expand)", key(KeyCode::Char(' ')), 10);
+    press(&mut app, "Ctrl+Space (collapse all, expand all)", ctrl(' '), 4);
+    press(&mut app, "Ctrl+O (sort by name, by size)", ctrl('o'), 4);
+    press(&mut app, "U (unmodified off, on)", key(KeyCode::Char('U')), 4);
+    press(&mut app, "Ctrl+A (added off, on)", ctrl('a'), 4);
+    press(&mut app, "/ (open the filter)", key(KeyCode::Char('/')), 1);
+    for c in "site-packages".chars() {
+        press(&mut app, "typing the filter", key(KeyCode::Char(c)), 1);
+    }
+    press(&mut app, "Enter (apply the regex filter)", key(KeyCode::Enter), 1);
+    press(&mut app, "Down", key(KeyCode::Down), 50);
+    press(&mut app, "Esc (clear the filter)", key(KeyCode::Esc), 1);
+    press(&mut app, "Shift+Tab (to the layers)", key(KeyCode::BackTab), 1);
+    press(&mut app, "Up (lower layers, views prefetched)", key(KeyCode::Up), 4);
+    press(&mut app, "Down (back up)", key(KeyCode::Down), 4);
+    press(&mut app, "Ctrl+L, Ctrl+A (switch mode: a new view)", ctrl('l'), 1);
+    press(&mut app, "Ctrl+L, Ctrl+A (switch mode: a new view)", ctrl('a'), 1);
+
+    println!("entries\t{entries}\t{}", app.browse().map_or(0, |b| b.data.tree.len()));
+    println!("setup\ttree build\t{:.1}", tree_build.as_secs_f64() * 1000.0);
+    println!(
+        "setup\tanalysis, tree build, prefetched layer views\t{:.1}",
+        analysis.as_secs_f64() * 1000.0
+    );
+    println!("setup\tfirst view\t{:.1}", open.as_secs_f64() * 1000.0);
+    for (name, mut samples) in timings {
+        samples.sort_by(f64::total_cmp);
+        let median = samples[samples.len() / 2];
+        let max = samples[samples.len() - 1];
+        println!("key\t{name}\t{}\t{median:.2}\t{max:.2}", samples.len());
+    }
+}
+
+fn entry(path: String, kind: EntryKind, size: u64) -> Entry {
+    Entry {
+        path: path.into(),
+        kind,
+        size,
+        mode: 0o644,
+        uid: 0,
+        gid: 0,
+        hash: 0,
+        link: None,
+    }
+}
+
+fn index(entries: Vec<Entry>) -> LayerIndex {
+    LayerIndex {
+        compression: Compression::None,
+        compressed_bytes: 0,
+        tar_bytes: entries.iter().map(|e| 512 + e.size.div_ceil(512) * 512).sum(),
+        digest: Digest::of(b""),
+        diff_id: Digest::of(b""),
+        entries,
+        captured: Vec::new(),
+        absolute_paths: 0,
+    }
+}
+
+/// About `target` entries over `count` layers: half a base of system files, a quarter
+/// site-packages, an app, then overwrites and deletions of base files.
+fn generate(target: usize, count: usize) -> Vec<LayerIndex> {
+    let size = |i: usize| ((i * 7919) % 200_000) as u64 + 100;
+    let mut layers: Vec<Vec<Entry>> = vec![Vec::new(); count.max(1)];
+    let shares = [50, 25, 15, 6, 4];
+    for (l, layer) in layers.iter_mut().enumerate() {
+        let share = shares.get(l).copied().unwrap_or(1);
+        let wanted = target * share / 100;
+        let mut i = 0;
+        while layer.len() < wanted {
+            let (dir, file) = match l {
+                0 => (
+                    format!("usr/lib/pkg{:03}/sub{:02}", i / 2000, (i / 100) % 20),
+                    format!("file{i}.so"),
+                ),
+                1 => (
+                    format!(
+                        "usr/local/lib/python3.11/site-packages/dist{:03}/mod{:02}",
+                        i / 1500,
+                        (i / 100) % 15
+                    ),
+                    format!("m{i}.py"),
+                ),
+                2 => (
+                    format!("app/src/part{:03}/unit{:02}", i / 1000, (i / 100) % 10),
+                    format!("f{i}.txt"),
+                ),
+                // Overwrites files of the base layer.
+                3 => (
+                    format!("usr/lib/pkg{:03}/sub{:02}", i / 2000, (i / 100) % 20),
+                    format!("file{i}.so"),
+                ),
+                _ => (format!("var/log/run{:03}", i / 1000), format!("log{i}.log")),
+            };
+            if i % 100 == 0 {
+                layer.push(entry(dir.clone(), EntryKind::Dir, 0));
+            }
+            layer.push(entry(format!("{dir}/{file}"), EntryKind::File, size(i + l)));
+            i += 1;
+        }
+        if l == count - 1 {
+            // The last layer deletes a tenth of the base's packages.
+            for p in (0..250).step_by(10) {
+                layer.push(entry(format!("usr/lib/pkg{p:03}"), EntryKind::Whiteout, 0));
+            }
+        }
+    }
+    layers.into_iter().map(index).collect()
+}

@@ -1,0 +1,755 @@
+//! Drawing: a pure function of the [`App`] state onto a ratatui frame. Only the rows a
+//! pane can show are looked at, so a tree of a million nodes draws as fast as a small one.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use imgprof_layers::LayerOutcome;
+
+use crate::keys::{HELP, Pane};
+use crate::layout::{self, list_rows};
+use crate::model::{PendingLayer, ReadState};
+use crate::state::{App, Browse, Phase, PromptTarget, Screen};
+use crate::tree::{EventKind, SortOrder, Status, TreeMode};
+
+pub fn draw(frame: &mut Frame<'_>, app: &App) {
+    let theme = Theme { color: app.color };
+    let area = frame.area();
+    match (app.screen, &app.phase) {
+        (Screen::Packages, Phase::Ready(browse)) => draw_packages(frame, app, browse, &theme, area),
+        _ => draw_main(frame, app, &theme, area),
+    }
+    if app.help {
+        draw_help(frame, &theme, area);
+    }
+}
+
+/// Colours, or none (NO_COLOR): modifiers (bold, reverse) stay either way.
+struct Theme {
+    color: bool,
+}
+
+impl Theme {
+    fn fg(&self, color: Color) -> Style {
+        if self.color {
+            Style::new().fg(color)
+        } else {
+            Style::new()
+        }
+    }
+
+    fn status(&self, status: Status) -> (&'static str, Style) {
+        match status {
+            Status::Added => ("+", self.fg(Color::Green)),
+            Status::Modified => ("~", self.fg(Color::Yellow)),
+            Status::Removed => ("-", self.fg(Color::Red)),
+            Status::Unmodified | Status::Absent => (" ", Style::new()),
+        }
+    }
+
+    fn category(&self, category: Option<&str>) -> Style {
+        let color = match category {
+            Some("secrets") => Color::LightRed,
+            Some("vcs" | "build-context") => Color::Magenta,
+            Some("package-cache" | "apt-lists" | "os-package-cache") => Color::Yellow,
+            Some("models") => Color::Blue,
+            Some("bytecode") => Color::Cyan,
+            Some("headers" | "static-libs" | "toolchain") => Color::LightMagenta,
+            Some("docs") => Color::DarkGray,
+            Some("python-packages") => Color::Green,
+            _ => return Style::new(),
+        };
+        self.fg(color)
+    }
+
+    fn border(&self, focused: bool) -> Style {
+        if focused {
+            self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        } else {
+            Style::new()
+        }
+    }
+
+    fn dim(&self) -> Style {
+        if self.color {
+            Style::new().fg(Color::DarkGray)
+        } else {
+            Style::new()
+        }
+    }
+
+    fn selected(&self, focused: bool) -> Style {
+        if focused {
+            Style::new().add_modifier(Modifier::REVERSED)
+        } else {
+            Style::new().add_modifier(Modifier::BOLD)
+        }
+    }
+}
+
+fn pane<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
+    Block::new()
+        .borders(Borders::ALL)
+        .title(title)
+        .border_style(theme.border(focused))
+}
+
+/// Sizes for narrow columns: decimal units with one decimal, like `docker images`.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 999.95 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+fn percent(ratio: f64) -> String {
+    format!("{:.1} %", ratio * 100.0)
+}
+
+fn draw_main(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let areas = layout::main_areas(area, app.layer_rows());
+    match &app.phase {
+        Phase::Loading(layers) => {
+            draw_loading_layers(frame, layers, theme, areas.layers);
+            let done = layers.iter().filter(|(_, s)| matches!(s, ReadState::Done(_))).count();
+            let text = match &app.failure {
+                Some(failure) => vec![
+                    Line::styled("The analysis failed:", theme.fg(Color::Red)),
+                    Line::raw(failure.clone()),
+                    Line::raw(""),
+                    Line::raw("Press q to quit."),
+                ],
+                None => vec![Line::raw(format!("Reading layers: {done} of {} done…", layers.len()))],
+            };
+            frame.render_widget(
+                Paragraph::new(text)
+                    .wrap(Wrap { trim: false })
+                    .block(pane(" Files ", false, theme)),
+                areas.tree,
+            );
+            for (area, title) in [
+                (areas.findings, " Findings "),
+                (areas.image, " Image "),
+                (areas.selection, " Details "),
+            ] {
+                frame.render_widget(pane(title, false, theme), area);
+            }
+        }
+        Phase::Ready(browse) => {
+            draw_layers(frame, app, browse, theme, areas.layers);
+            draw_findings(frame, app, browse, theme, areas.findings);
+            draw_image(frame, app, browse, theme, areas.image);
+            draw_tree(frame, app, browse, theme, areas.tree);
+            draw_selection(frame, app, browse, theme, areas.selection);
+        }
+    }
+    draw_status(frame, app, theme, areas.status);
+}
+
+fn draw_loading_layers(frame: &mut Frame<'_>, layers: &[(PendingLayer, ReadState)], theme: &Theme, area: Rect) {
+    let mut lines = vec![Line::styled(" #  Stored   Read     Command", theme.dim())];
+    for (i, (layer, state)) in layers.iter().enumerate() {
+        let progress = match *state {
+            ReadState::Waiting => "waiting".to_owned(),
+            ReadState::Reading { read } if layer.bytes > 0 => {
+                format!("{:>5.1} %", (read as f64 / layer.bytes as f64 * 100.0).min(100.0))
+            }
+            ReadState::Reading { .. } => "reading".to_owned(),
+            ReadState::Done(LayerOutcome::Read) => "read".to_owned(),
+            ReadState::Done(LayerOutcome::Cached) => "cached".to_owned(),
+            ReadState::Done(LayerOutcome::Failed) => "failed".to_owned(),
+        };
+        lines.push(Line::raw(format!(
+            "{i:>2}  {:>8} {progress:<8} {}",
+            size(layer.bytes),
+            layer.instruction.as_deref().unwrap_or("")
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(" Layers (reading) ", true, theme)),
+        area,
+    );
+}
+
+fn draw_layers(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, area: Rect) {
+    let focused = app.focus == Pane::Layers;
+    let report = &browse.data.report;
+    let base = browse.data.base_layers();
+    let visible = browse.visible_layers();
+    let page = list_rows(area, true);
+    let cursor = crate::state::Cursor {
+        selected: browse.layer.saturating_sub(visible.start),
+        offset: browse.layers_offset.saturating_sub(visible.start),
+    };
+    let first = visible.start + cursor.first_shown(page);
+    // Narrow panes (80 columns) drop the stored size and the badges' padding so the
+    // instruction keeps some room.
+    let wide = area.width >= 60;
+    let header = if wide {
+        "  #     Size   Stored  Waste        Command"
+    } else {
+        "  #     Size  Waste, command"
+    };
+    let mut lines = vec![Line::styled(header, theme.dim())];
+    for i in visible.clone().skip(first - visible.start).take(page) {
+        let layer = &report.layers[i];
+        let sizes = if wide {
+            format!(
+                "{i:>2} {:>8} {:>8}  ",
+                size(layer.tar_bytes),
+                size(layer.compressed_bytes)
+            )
+        } else {
+            format!("{i:>2} {:>8} ", size(layer.tar_bytes))
+        };
+        let mut spans = vec![
+            Span::styled(if i < base { "B" } else { " " }, theme.dim()),
+            Span::raw(sizes),
+        ];
+        let redundant = layer.changes.redundant_bytes;
+        let removable = browse.data.removable.get(i).copied().unwrap_or(0);
+        let badges = [(redundant, "r", Color::Red), (removable, "w", Color::Yellow)];
+        let mut badge_width = 0;
+        for (bytes, letter, color) in badges {
+            if bytes > 0 {
+                let text = format!("{letter}{} ", compact(bytes));
+                badge_width += text.len();
+                spans.push(Span::styled(text, theme.fg(color).add_modifier(Modifier::BOLD)));
+            }
+        }
+        if wide {
+            spans.push(Span::raw(" ".repeat(13usize.saturating_sub(badge_width))));
+        }
+        spans.push(Span::raw(layer.instruction.clone().unwrap_or_default()));
+        let mut line = Line::from(spans);
+        if i < base {
+            line = line.patch_style(theme.dim());
+        }
+        if i == browse.layer {
+            line = line.patch_style(theme.selected(focused));
+        }
+        lines.push(line);
+    }
+    let hidden = if browse.hide_base && visible.start > 0 {
+        format!(" ({} base layers hidden)", visible.start)
+    } else {
+        String::new()
+    };
+    let title = format!(" Layers {}/{}{hidden} ", browse.layer, report.layers.len());
+    frame.render_widget(Paragraph::new(lines).block(pane(title, focused, theme)), area);
+}
+
+/// Very short sizes for badges: `1.2M`, `340k`, `12B`.
+fn compact(bytes: u64) -> String {
+    let text = size(bytes);
+    let (number, unit) = text.split_once(' ').unwrap_or((&text, ""));
+    let number = number.strip_suffix(".0").unwrap_or(number);
+    let letter = match unit {
+        "kB" => "k",
+        other => other.get(..1).unwrap_or(""),
+    };
+    format!("{number}{letter}")
+}
+
+fn draw_findings(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, area: Rect) {
+    let focused = app.focus == Pane::Findings;
+    let findings = &browse.data.report.findings;
+    let page = list_rows(area, false);
+    let first = browse.findings.first_shown(page);
+    let lines: Vec<Line<'_>> = findings
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(page)
+        .map(|(i, f)| {
+            let severity = match f.severity {
+                imgprof_waste::Severity::Error => theme.fg(Color::Red),
+                imgprof_waste::Severity::Warning => theme.fg(Color::Yellow),
+                imgprof_waste::Severity::Info => theme.dim(),
+            };
+            let layer = f.layer.map(|l| format!("L{l}")).unwrap_or_default();
+            let mut line = Line::from(vec![
+                Span::styled(format!("{:>8} ", size(f.saves_bytes)), severity),
+                Span::raw(format!("{layer:<4}")),
+                Span::raw(f.title.clone()),
+            ]);
+            if i == browse.findings.selected {
+                line = line.patch_style(theme.selected(focused));
+            }
+            line
+        })
+        .collect();
+    let lines = if findings.is_empty() {
+        vec![Line::styled("no findings", theme.dim())]
+    } else {
+        lines
+    };
+    let title = format!(" Findings {} (Enter jumps) ", findings.len());
+    frame.render_widget(Paragraph::new(lines).block(pane(title, focused, theme)), area);
+}
+
+fn draw_image(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, area: Rect) {
+    let report = &browse.data.report;
+    let image = &report.image;
+    let source = &report.source;
+    let digest = source
+        .manifest_digest
+        .as_deref()
+        .or(source.config_digest.as_deref())
+        .unwrap_or("none");
+    let label = |text: &'static str| Span::styled(format!("{text:<11}"), theme.dim());
+    let base = &report.base_image;
+    let lines = vec![
+        Line::from(vec![
+            label("image"),
+            Span::raw(format!("{}  {}", app.title, source.platform)),
+        ]),
+        Line::from(vec![label("digest"), Span::raw(digest.to_owned())]),
+        Line::from(vec![
+            label("size"),
+            Span::raw(format!(
+                "{} final, {} shipped, {} stored",
+                size(image.final_bytes),
+                size(image.shipped_bytes),
+                size(image.compressed_bytes)
+            )),
+        ]),
+        Line::from(vec![
+            label("redundant"),
+            Span::raw(format!(
+                "{} ({})  dive efficiency {}",
+                size(image.redundant_bytes),
+                percent(image.redundant_ratio),
+                percent(report.dive.efficiency)
+            )),
+        ]),
+        Line::from(vec![
+            label("projected"),
+            Span::raw(format!(
+                "{} with every fix (saves {})",
+                size(report.projection.projected_bytes),
+                size(report.projection.saves_bytes)
+            )),
+        ]),
+        Line::from(vec![
+            label("base"),
+            Span::raw(format!(
+                "{} of {} layers ({}){}",
+                base.layers,
+                report.layers.len(),
+                base.how,
+                base.os.as_deref().map(|os| format!(", {os}")).unwrap_or_default()
+            )),
+        ]),
+    ];
+    frame.render_widget(Paragraph::new(lines).block(pane(" Image ", false, theme)), area);
+}
+
+fn draw_tree(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, area: Rect) {
+    let focused = app.focus == Pane::Tree;
+    let tree = &browse.data.tree;
+    let pane_state = &browse.tree;
+    let view = &pane_state.view;
+    let rows = &pane_state.rows.rows;
+    let page = list_rows(area, true);
+    let first = pane_state.cursor.first_shown(page);
+    let toggles = pane_state.toggles;
+    let flag = |on: bool, letter: &'static str| if on { letter } else { "·" };
+    let header = Line::from(vec![
+        Span::styled("    Size  ", theme.dim()),
+        Span::styled(
+            format!(
+                "[{}{}{}{}] by {}",
+                flag(toggles.added, "A"),
+                flag(toggles.removed, "R"),
+                flag(toggles.modified, "M"),
+                flag(toggles.unmodified, "U"),
+                match pane_state.sort {
+                    SortOrder::Size => "size",
+                    SortOrder::Name => "name",
+                }
+            ),
+            theme.dim(),
+        ),
+        Span::styled(
+            pane_state
+                .filter
+                .as_ref()
+                .map(|f| format!("  filter /{}/", f.as_str()))
+                .unwrap_or_default(),
+            theme.fg(Color::Yellow),
+        ),
+    ]);
+    let mut lines = vec![header];
+    let mut guides = String::new();
+    for (i, row) in rows.iter().enumerate().skip(first).take(page) {
+        let node = row.node;
+        let status = view.status[node as usize];
+        let (marker, marker_style) = theme.status(status);
+        guides.clear();
+        // Ancestors' guides, innermost last.
+        let mut levels = Vec::with_capacity(row.depth as usize);
+        let mut at = tree.parent(node);
+        for _ in 0..row.depth {
+            let Some(dir) = at else { break };
+            levels.push(if pane_state.rows.is_last_child(dir) {
+                "    "
+            } else {
+                "│   "
+            });
+            at = tree.parent(dir);
+        }
+        for level in levels.iter().rev() {
+            guides.push_str(level);
+        }
+        guides.push_str(if pane_state.rows.is_last_child(node) {
+            "└── "
+        } else {
+            "├── "
+        });
+        let dir = view.is_dir[node as usize];
+        let event = view.shown_event(tree, node);
+        let category = event.and_then(|e| tree.category(e));
+        let name_style = if dir {
+            theme.fg(Color::Blue).add_modifier(Modifier::BOLD)
+        } else {
+            theme.category(category)
+        };
+        let mut name = tree.name(node).to_owned();
+        if dir {
+            name.push('/');
+            if pane_state.is_collapsed(node) && !tree.children(node).is_empty() {
+                name.push_str(" …");
+            }
+        } else if event.is_some_and(|e| e.kind == EventKind::Other) {
+            name.push('@');
+        }
+        let mut line = Line::from(vec![
+            Span::styled(marker, marker_style),
+            Span::raw(format!("{:>8}  ", size(view.size[node as usize]))),
+            Span::styled(guides.clone(), theme.dim()),
+            Span::styled(name, name_style),
+        ]);
+        if status == Status::Removed {
+            line = line.patch_style(theme.fg(Color::Red).add_modifier(Modifier::CROSSED_OUT));
+        }
+        if i == pane_state.cursor.selected {
+            line = line.patch_style(theme.selected(focused));
+        }
+        lines.push(line);
+    }
+    if rows.is_empty() {
+        lines.push(Line::styled(
+            "(nothing to show: check the toggles and the filter)",
+            theme.dim(),
+        ));
+    }
+    let mode = match pane_state.mode {
+        TreeMode::LayerChanges => "changes of this layer",
+        TreeMode::Aggregated => "everything up to it",
+    };
+    let title = format!(" Files: layer {}, {mode} ", view.layer);
+    frame.render_widget(Paragraph::new(lines).block(pane(title, focused, theme)), area);
+}
+
+fn draw_selection(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, area: Rect) {
+    let (title, lines) = match app.focus {
+        Pane::Layers => (" Layer ", layer_details(browse, theme)),
+        Pane::Tree => (" File ", file_details(browse, theme)),
+        Pane::Findings => (" Finding ", finding_details(browse, theme)),
+    };
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(pane(title, false, theme)),
+        area,
+    );
+}
+
+fn layer_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
+    let Some(layer) = browse.data.report.layers.get(browse.layer) else {
+        return Vec::new();
+    };
+    let c = &layer.changes;
+    let base = if browse.layer < browse.data.base_layers() {
+        " (base image)"
+    } else {
+        ""
+    };
+    vec![
+        Line::from(vec![
+            Span::styled(
+                format!("layer {}{base} ", layer.index),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(layer.digest.clone(), theme.dim()),
+        ]),
+        Line::raw(format!(
+            "{} uncompressed, {} stored ({:?}), {} of files",
+            size(layer.tar_bytes),
+            size(layer.compressed_bytes),
+            layer.compression,
+            size(layer.content_bytes)
+        )),
+        Line::raw(format!(
+            "added {} files ({}), modified {} ({}), removed {} paths ({})",
+            c.added_files,
+            size(c.added_bytes),
+            c.modified_files,
+            size(c.modified_bytes),
+            c.removed_paths,
+            size(c.removed_bytes)
+        )),
+        Line::raw(format!(
+            "redundant {} (overwritten or deleted later), removable {} (findings)",
+            size(c.redundant_bytes),
+            size(browse.data.removable.get(browse.layer).copied().unwrap_or(0))
+        )),
+        Line::raw(layer.instruction.clone().unwrap_or_else(|| "(no history)".to_owned())),
+    ]
+}
+
+fn file_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
+    let tree = &browse.data.tree;
+    let Some(node) = browse.selected_node() else {
+        return vec![Line::styled("no file selected", theme.dim())];
+    };
+    let view = &browse.tree.view;
+    let status = view.status[node as usize];
+    let event = view.shown_event(tree, node);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("/{}", tree.path(node)),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!("  {}  {status:?}", size(view.size[node as usize]))),
+    ])];
+    if let Some(event) = event.filter(|e| e.kind == EventKind::File) {
+        let category = tree.category(event);
+        let title = category
+            .and_then(imgprof_waste::categories::rule)
+            .map_or(category.unwrap_or("unclassified"), |r| r.title);
+        lines.push(Line::from(vec![
+            Span::styled("category ", theme.dim()),
+            Span::styled(title, theme.category(category)),
+        ]));
+        let package = tree
+            .package(event.layer, event.entry)
+            .and_then(|p| browse.data.report.packages.list.get(p));
+        lines.push(Line::from(vec![
+            Span::styled("package  ", theme.dim()),
+            Span::raw(match package {
+                Some(p) => format!("{} {} ({:?})", p.name, p.version, p.manager).to_lowercase(),
+                None => "none".to_owned(),
+            }),
+        ]));
+    }
+    let history: Vec<String> = tree
+        .events(node)
+        .iter()
+        .map(|e| match e.kind {
+            EventKind::File => format!("L{} wrote {}", e.layer, size(e.size)),
+            EventKind::Dir => format!("L{} dir", e.layer),
+            EventKind::Other => format!("L{} link", e.layer),
+            EventKind::Whiteout => format!("L{} deleted", e.layer),
+            EventKind::Opaque => format!("L{} made opaque", e.layer),
+        })
+        .collect();
+    lines.push(Line::from(vec![
+        Span::styled("history  ", theme.dim()),
+        Span::raw(if history.is_empty() {
+            "implied by its contents".to_owned()
+        } else {
+            history.join(", ")
+        }),
+    ]));
+    lines
+}
+
+fn finding_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
+    let Some(f) = browse.data.report.findings.get(browse.findings.selected) else {
+        return vec![Line::styled("no findings", theme.dim())];
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("{} {:?}: {}", f.id, f.severity, f.title),
+            Style::new().add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(format!("  {} concerned, saves {}", size(f.bytes), size(f.saves_bytes))),
+    ])];
+    if let Some(layer) = f.layer {
+        lines.push(Line::raw(format!(
+            "layer {layer}: {}",
+            f.instruction.as_deref().unwrap_or("(no history)")
+        )));
+    }
+    let paths: Vec<String> = f
+        .paths
+        .iter()
+        .map(|p| format!("{} ({})", p.path, size(p.bytes)))
+        .collect();
+    if !paths.is_empty() {
+        lines.push(Line::raw(format!("paths: {}", paths.join(", "))));
+    }
+    lines.push(Line::raw(f.why.clone()));
+    lines.push(Line::from(vec![
+        Span::styled("fix: ", theme.fg(Color::Green).add_modifier(Modifier::BOLD)),
+        Span::raw(f.fix.clone()),
+    ]));
+    lines
+}
+
+fn draw_status(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
+    let line = match (&app.prompt, &app.message) {
+        (Some(prompt), message) => {
+            let label = match prompt.target {
+                PromptTarget::TreeFilter => "filter paths (regex): ",
+                PromptTarget::PackageFilter => "filter packages: ",
+            };
+            let mut spans = vec![
+                Span::styled(label, theme.fg(Color::Yellow).add_modifier(Modifier::BOLD)),
+                Span::raw(prompt.text.clone()),
+                Span::styled("█", Style::new().add_modifier(Modifier::SLOW_BLINK)),
+            ];
+            if let Some(message) = message {
+                spans.push(Span::styled(format!("  {message}"), theme.fg(Color::Red)));
+            }
+            Line::from(spans)
+        }
+        (None, Some(message)) => Line::styled(message.clone(), theme.fg(Color::Yellow)),
+        (None, None) => {
+            let hints = match app.screen {
+                Screen::Main => {
+                    "Tab pane  ↑↓ move  Space fold  / filter  ^L/^A mode  ^O sort  b base  p packages  ? help  q quit"
+                }
+                Screen::Packages => "↑↓ move  / filter  p or Esc back  ? help  q quit",
+            };
+            Line::styled(hints, theme.dim())
+        }
+    };
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn draw_packages(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, area: Rect) {
+    let (list_area, details_area, status_area) = layout::packages_areas(area);
+    let packages = &browse.data.report.packages;
+    let pane_state = &browse.packages;
+    let page = list_rows(list_area, true);
+    let first = pane_state.cursor.first_shown(page);
+    let mut lines = vec![Line::styled(
+        format!(
+            "{:<6} {:>9} {:>7}  {:<32} {}",
+            "kind", "size", "files", "name", "version"
+        ),
+        theme.dim(),
+    )];
+    for (row, &index) in pane_state.matching.iter().enumerate().skip(first).take(page) {
+        let p = &packages.list[index];
+        let mut line = Line::raw(format!(
+            "{:<6} {:>9} {:>7}  {:<32} {}",
+            format!("{:?}", p.manager).to_lowercase(),
+            size(p.bytes),
+            p.files,
+            p.name,
+            p.version
+        ));
+        if row == pane_state.cursor.selected {
+            line = line.patch_style(theme.selected(true));
+        }
+        lines.push(line);
+    }
+    if pane_state.matching.is_empty() {
+        lines.push(Line::styled("no package matches", theme.dim()));
+    }
+    let filter = if pane_state.filter.is_empty() {
+        String::new()
+    } else {
+        format!(", filter \"{}\"", pane_state.filter)
+    };
+    let title = format!(
+        " Packages: {} of {}{filter}; {} owned by none ",
+        pane_state.matching.len(),
+        packages.list.len(),
+        size(packages.unowned_bytes)
+    );
+    frame.render_widget(Paragraph::new(lines).block(pane(title, true, theme)), list_area);
+    let details = match pane_state
+        .matching
+        .get(pane_state.cursor.selected)
+        .and_then(|&i| packages.list.get(i))
+    {
+        Some(p) => vec![
+            Line::styled(
+                format!("{} {}", p.name, p.version),
+                Style::new().add_modifier(Modifier::BOLD),
+            ),
+            Line::raw(format!("{} files, {}; {}", p.files, size(p.bytes), p.location)),
+            Line::raw(if p.depends.is_empty() {
+                "depends on nothing listed".to_owned()
+            } else {
+                format!("depends: {}", p.depends.join(", "))
+            }),
+        ],
+        None => Vec::new(),
+    };
+    frame.render_widget(
+        Paragraph::new(details)
+            .wrap(Wrap { trim: false })
+            .block(pane(" Package ", false, theme)),
+        details_area,
+    );
+    draw_status(frame, app, theme, status_area);
+}
+
+fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
+    let width = area.width.min(76);
+    let height = (HELP.len() as u16 + 2).min(area.height);
+    let [column] = Layout::horizontal([Constraint::Length(width)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(column);
+    let lines: Vec<Line<'_>> = HELP
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{keys:<22}"),
+                    theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    frame.render_widget(Clear, popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(pane(" Keys (? or Esc closes) ", true, theme)),
+        popup,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_for_columns_and_badges() {
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(602_000), "602.0 kB");
+        assert_eq!(size(1_960_000_000), "2.0 GB");
+        assert_eq!(compact(602_000), "602k");
+        assert_eq!(compact(1_250_000), "1.2M");
+        assert_eq!(compact(12), "12B");
+    }
+}

@@ -1,0 +1,775 @@
+//! The application state and how actions and feed events change it. Nothing here draws
+//! or touches a terminal; `draw` reads this state, `keys` produces the actions.
+
+use regex::Regex;
+
+use crate::keys::{Action, Pane};
+use crate::layout::{self, Areas};
+use crate::model::{Feed, Inspected, PendingLayer, ReadState};
+use crate::tree::{FileTree, LayerView, NodeId, ROOT, Rows, SortOrder, StatusToggles, TreeMode, shown_nodes};
+
+/// Views of other layers kept for going back (each is ~15 bytes per tree node), unless
+/// the analysis prefetched more.
+const CACHED_VIEWS: usize = 4;
+/// Trees up to this many nodes are filtered at every key typed into the filter.
+const LIVE_FILTER_NODES: usize = 100_000;
+/// Rows one mouse wheel notch moves.
+const WHEEL_ROWS: usize = 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Main,
+    Packages,
+}
+
+pub struct App {
+    /// What is being inspected, as the user named it.
+    pub title: String,
+    /// Colours on (off with NO_COLOR or off a colour terminal).
+    pub color: bool,
+    /// The terminal's size (columns, rows).
+    pub size: (u16, u16),
+    pub phase: Phase,
+    pub focus: Pane,
+    pub screen: Screen,
+    pub help: bool,
+    pub prompt: Option<Prompt>,
+    /// A one-line note on the status bar (what a jump did, a bad regex).
+    pub message: Option<String>,
+    pub quit: bool,
+    /// Why the analysis failed, if it did.
+    pub failure: Option<String>,
+}
+
+pub enum Phase {
+    /// The manifest is known; layers are being read.
+    Loading(Vec<(PendingLayer, ReadState)>),
+    Ready(Box<Browse>),
+}
+
+/// A text prompt on the status bar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    pub target: PromptTarget,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptTarget {
+    TreeFilter,
+    PackageFilter,
+}
+
+/// A selection in a list and the first row shown.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    pub selected: usize,
+    pub offset: usize,
+}
+
+impl Cursor {
+    /// Moves by `delta` rows within `len`, keeping the selection in a page of `page` rows.
+    pub fn move_by(&mut self, delta: isize, len: usize, page: usize) {
+        let last = len.saturating_sub(1);
+        self.selected = self.selected.saturating_add_signed(delta).min(last);
+        self.scroll_into_view(page);
+    }
+
+    pub fn select(&mut self, index: usize, page: usize) {
+        self.selected = index;
+        self.scroll_into_view(page);
+    }
+
+    pub fn scroll_into_view(&mut self, page: usize) {
+        let page = page.max(1);
+        if self.selected < self.offset {
+            self.offset = self.selected;
+        } else if self.selected >= self.offset + page {
+            self.offset = self.selected + 1 - page;
+        }
+    }
+
+    /// The first row to draw in a page of `page` rows: the offset, moved only as far as
+    /// the selection needs (the state's page may predate a resize).
+    pub fn first_shown(&self, page: usize) -> usize {
+        let page = page.max(1);
+        if self.selected < self.offset {
+            self.selected
+        } else if self.selected >= self.offset + page {
+            self.selected + 1 - page
+        } else {
+            self.offset
+        }
+    }
+}
+
+/// Browsing an analysed image.
+pub struct Browse {
+    pub data: Inspected,
+    /// The selected layer (an index into the report's layers).
+    pub layer: usize,
+    pub layers_offset: usize,
+    pub hide_base: bool,
+    pub tree: TreePane,
+    pub findings: Cursor,
+    /// The finding last opened and which of its paths the tree went to: opening it again
+    /// goes to the next one.
+    opened: Option<(usize, usize)>,
+    pub packages: PackagesPane,
+}
+
+/// The file tree pane: mode, order, toggles, filter, and the rows they give.
+pub struct TreePane {
+    pub mode: TreeMode,
+    pub sort: SortOrder,
+    pub toggles: StatusToggles,
+    pub filter: Option<Regex>,
+    pub view: LayerView,
+    pub shown: Vec<bool>,
+    pub rows: Rows,
+    collapsed: Vec<bool>,
+    all_collapsed: bool,
+    /// Views of recently selected layers and modes, least recent first.
+    cache: Vec<LayerView>,
+    cache_capacity: usize,
+    pub cursor: Cursor,
+}
+
+pub struct PackagesPane {
+    pub filter: String,
+    /// Indexes into the report's package list that match the filter, largest first.
+    pub matching: Vec<usize>,
+    pub cursor: Cursor,
+}
+
+impl App {
+    /// A view that opens while `layers` are read; [`Feed`] events bring progress and data.
+    pub fn loading(title: String, layers: Vec<PendingLayer>, color: bool) -> App {
+        App {
+            title,
+            color,
+            size: (80, 24),
+            phase: Phase::Loading(layers.into_iter().map(|l| (l, ReadState::Waiting)).collect()),
+            focus: Pane::Layers,
+            screen: Screen::Main,
+            help: false,
+            prompt: None,
+            message: None,
+            quit: false,
+            failure: None,
+        }
+    }
+
+    /// A view of an image already analysed.
+    pub fn ready(title: String, data: Inspected, color: bool) -> App {
+        let mut app = App::loading(title, Vec::new(), color);
+        app.phase = Phase::Ready(Box::new(Browse::new(data)));
+        app
+    }
+
+    pub fn browse(&self) -> Option<&Browse> {
+        match &self.phase {
+            Phase::Ready(b) => Some(b),
+            Phase::Loading(_) => None,
+        }
+    }
+
+    pub fn layer_rows(&self) -> usize {
+        match &self.phase {
+            Phase::Loading(layers) => layers.len(),
+            Phase::Ready(b) => b.visible_layers().len(),
+        }
+    }
+
+    pub fn areas(&self) -> Areas {
+        let (width, height) = self.size;
+        layout::main_areas(ratatui::layout::Rect::new(0, 0, width, height), self.layer_rows())
+    }
+
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = (width, height);
+        let areas = self.areas();
+        if let Phase::Ready(b) = &mut self.phase {
+            b.tree.cursor.scroll_into_view(layout::list_rows(areas.tree, true));
+            b.findings.scroll_into_view(layout::list_rows(areas.findings, false));
+        }
+    }
+
+    pub fn feed(&mut self, feed: Feed) {
+        match (feed, &mut self.phase) {
+            (Feed::Ready(data), _) => self.phase = Phase::Ready(Box::new(Browse::new(*data))),
+            (Feed::Failed(message), _) => self.failure = Some(message),
+            (Feed::Started { layer, .. }, Phase::Loading(layers)) => {
+                if let Some((_, state)) = layers.get_mut(layer) {
+                    *state = ReadState::Reading { read: 0 };
+                }
+            }
+            (Feed::Advanced { layer, bytes }, Phase::Loading(layers)) => {
+                if let Some((_, ReadState::Reading { read })) = layers.get_mut(layer) {
+                    *read += bytes;
+                }
+            }
+            (Feed::Finished { layer, outcome }, Phase::Loading(layers)) => {
+                if let Some((_, state)) = layers.get_mut(layer) {
+                    *state = ReadState::Done(outcome);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies `action` and brings the tree up to date with it.
+    pub fn apply(&mut self, action: Action) {
+        self.apply_deferred(action);
+        self.settle();
+    }
+
+    /// Applies `action`, leaving the tree of a newly selected layer to [`App::settle`]:
+    /// the event loop applies every key already waiting, then settles once, so holding
+    /// ↑ over the layers computes one view, not one per layer passed.
+    pub fn apply_deferred(&mut self, action: Action) {
+        let moves_layers = self.focus == Pane::Layers
+            && self.prompt.is_none()
+            && !self.help
+            && self.screen == Screen::Main
+            && matches!(
+                action,
+                Action::Up | Action::Down | Action::PageUp | Action::PageDown | Action::Top | Action::Bottom
+            );
+        if !moves_layers {
+            self.settle();
+        }
+        self.apply_now(action);
+    }
+
+    /// Shows the selected layer's tree if a layer move left it behind.
+    pub fn settle(&mut self) {
+        if let Phase::Ready(b) = &mut self.phase
+            && b.tree.view.layer as usize != b.layer
+        {
+            b.tree.show(&b.data.tree, b.layer as u32, b.tree.mode);
+        }
+    }
+
+    fn apply_now(&mut self, action: Action) {
+        self.message = None;
+        if let Some(prompt) = &mut self.prompt {
+            match action {
+                Action::Type(c) => prompt.text.push(c),
+                Action::Erase => {
+                    prompt.text.pop();
+                }
+                Action::Back => {
+                    let target = prompt.target;
+                    self.prompt = None;
+                    self.clear_filter(target);
+                    return;
+                }
+                Action::Submit => {
+                    self.submit_prompt();
+                    return;
+                }
+                Action::Quit => self.quit = true,
+                _ => {}
+            }
+            let Some(Prompt { target, text }) = self.prompt.clone() else {
+                return;
+            };
+            let Phase::Ready(b) = &mut self.phase else { return };
+            match target {
+                PromptTarget::PackageFilter => b.filter_packages(&text),
+                // Small trees filter as the user types; large ones when Enter is pressed,
+                // since matching every path costs more than a frame.
+                PromptTarget::TreeFilter if b.data.tree.len() <= LIVE_FILTER_NODES => {
+                    if text.is_empty() {
+                        b.set_filter(None);
+                    } else if let Ok(regex) = smart_case_regex(&text) {
+                        b.set_filter(Some(regex));
+                    }
+                }
+                PromptTarget::TreeFilter => {}
+            }
+            return;
+        }
+        match action {
+            Action::Quit => self.quit = true,
+            Action::ToggleHelp => self.help = !self.help,
+            Action::Back if self.help => self.help = false,
+            _ if self.help => {}
+            Action::Back if self.screen == Screen::Packages => self.screen = Screen::Main,
+            Action::Back => self.clear_filter(PromptTarget::TreeFilter),
+            Action::TogglePackages => {
+                self.screen = match self.screen {
+                    Screen::Main => Screen::Packages,
+                    Screen::Packages => Screen::Main,
+                }
+            }
+            _ if self.screen == Screen::Packages => self.apply_packages(action),
+            Action::NextPane => self.focus = next_pane(self.focus, 1),
+            Action::PreviousPane => self.focus = next_pane(self.focus, -1),
+            Action::Scroll { column, row, down } => self.scroll(column, row, down),
+            Action::Click { column, row } => {
+                if let Some(pane) = self.pane_at(column, row) {
+                    self.focus = pane;
+                }
+            }
+            _ => self.apply_main(action),
+        }
+    }
+
+    fn apply_packages(&mut self, action: Action) {
+        let (width, height) = self.size;
+        let (list, _, _) = layout::packages_areas(ratatui::layout::Rect::new(0, 0, width, height));
+        let page = layout::list_rows(list, true);
+        let Phase::Ready(b) = &mut self.phase else { return };
+        let len = b.packages.matching.len();
+        let cursor = &mut b.packages.cursor;
+        match action {
+            Action::Up => cursor.move_by(-1, len, page),
+            Action::Down => cursor.move_by(1, len, page),
+            Action::PageUp => cursor.move_by(-(page as isize), len, page),
+            Action::PageDown => cursor.move_by(page as isize, len, page),
+            Action::Top => cursor.select(0, page),
+            Action::Bottom => cursor.select(len.saturating_sub(1), page),
+            Action::Scroll { down, .. } => cursor.move_by(if down { 3 } else { -3 }, len, page),
+            Action::StartFilter => {
+                self.prompt = Some(Prompt {
+                    target: PromptTarget::PackageFilter,
+                    text: b.packages.filter.clone(),
+                })
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_main(&mut self, action: Action) {
+        let areas = self.areas();
+        let focus = self.focus;
+        let Phase::Ready(b) = &mut self.phase else { return };
+        match (focus, action) {
+            (_, Action::StartFilter) => {
+                self.focus = Pane::Tree;
+                self.prompt = Some(Prompt {
+                    target: PromptTarget::TreeFilter,
+                    text: b
+                        .tree
+                        .filter
+                        .as_ref()
+                        .map(|r| r.as_str().to_owned())
+                        .unwrap_or_default(),
+                });
+            }
+            (_, Action::ShowLayerChanges) => b.set_mode(TreeMode::LayerChanges),
+            (Pane::Layers | Pane::Findings, Action::ShowAggregated) => b.set_mode(TreeMode::Aggregated),
+            (_, Action::ToggleBaseLayers) => b.toggle_base(),
+            (_, Action::ToggleSort) => b.tree.toggle_sort(&b.data.tree),
+            (Pane::Tree, _) => b.tree_action(action, layout::list_rows(areas.tree, true)),
+            (Pane::Layers, _) => b.layers_action(action, layout::list_rows(areas.layers, true)),
+            (Pane::Findings, Action::Select) => {
+                if let Some(note) = b.open_finding(layout::list_rows(areas.tree, true)) {
+                    self.message = Some(note);
+                    self.focus = Pane::Tree;
+                }
+            }
+            (Pane::Findings, _) => {
+                let len = b.data.report.findings.len();
+                move_cursor(&mut b.findings, action, len, layout::list_rows(areas.findings, false));
+            }
+        }
+    }
+
+    fn submit_prompt(&mut self) {
+        let Some(prompt) = self.prompt.take() else { return };
+        let Phase::Ready(b) = &mut self.phase else { return };
+        match prompt.target {
+            PromptTarget::PackageFilter => b.filter_packages(&prompt.text),
+            PromptTarget::TreeFilter if prompt.text.is_empty() => b.set_filter(None),
+            PromptTarget::TreeFilter => match smart_case_regex(&prompt.text) {
+                Ok(regex) => {
+                    b.set_filter(Some(regex));
+                    if b.tree.rows.rows.is_empty() {
+                        self.message = Some(format!("no path matches /{}/", prompt.text));
+                    }
+                }
+                Err(error) => {
+                    self.message = Some(format!("not a regex: {error}"));
+                    self.prompt = Some(prompt);
+                }
+            },
+        }
+    }
+
+    fn clear_filter(&mut self, target: PromptTarget) {
+        let Phase::Ready(b) = &mut self.phase else { return };
+        match target {
+            PromptTarget::TreeFilter if b.tree.filter.is_some() => b.set_filter(None),
+            PromptTarget::TreeFilter => {}
+            PromptTarget::PackageFilter => b.filter_packages(""),
+        }
+    }
+
+    fn pane_at(&self, column: u16, row: u16) -> Option<Pane> {
+        let areas = self.areas();
+        [
+            (areas.layers, Pane::Layers),
+            (areas.tree, Pane::Tree),
+            (areas.findings, Pane::Findings),
+        ]
+        .into_iter()
+        .find(|(area, _)| layout::contains(*area, column, row))
+        .map(|(_, pane)| pane)
+    }
+
+    /// The wheel moves the selection of the pane under the pointer.
+    fn scroll(&mut self, column: u16, row: u16, down: bool) {
+        let Some(pane) = self.pane_at(column, row) else { return };
+        let step = if down { Action::Down } else { Action::Up };
+        let focus = std::mem::replace(&mut self.focus, pane);
+        for _ in 0..WHEEL_ROWS {
+            self.apply_main(step);
+        }
+        self.focus = focus;
+    }
+}
+
+/// A regex that ignores case unless the pattern has a capital letter (as ripgrep's
+/// smart case).
+fn smart_case_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
+        .case_insensitive(!pattern.chars().any(char::is_uppercase))
+        .build()
+}
+
+fn next_pane(pane: Pane, step: isize) -> Pane {
+    const ORDER: [Pane; 3] = [Pane::Layers, Pane::Tree, Pane::Findings];
+    let at = ORDER.iter().position(|p| *p == pane).unwrap_or(0) as isize;
+    ORDER[(at + step).rem_euclid(ORDER.len() as isize) as usize]
+}
+
+fn move_cursor(cursor: &mut Cursor, action: Action, len: usize, page: usize) {
+    match action {
+        Action::Up => cursor.move_by(-1, len, page),
+        Action::Down => cursor.move_by(1, len, page),
+        Action::PageUp => cursor.move_by(-(page as isize), len, page),
+        Action::PageDown => cursor.move_by(page as isize, len, page),
+        Action::Top => cursor.select(0, page),
+        Action::Bottom => cursor.select(len.saturating_sub(1), page),
+        _ => {}
+    }
+}
+
+impl Browse {
+    pub fn new(mut data: Inspected) -> Browse {
+        let layer = data.report.layers.len().saturating_sub(1);
+        let tree = TreePane::new(&data.tree, layer as u32, std::mem::take(&mut data.views));
+        Browse {
+            layer,
+            layers_offset: 0,
+            hide_base: false,
+            tree,
+            findings: Cursor::default(),
+            opened: None,
+            packages: PackagesPane {
+                filter: String::new(),
+                matching: (0..data.report.packages.list.len()).collect(),
+                cursor: Cursor::default(),
+            },
+            data,
+        }
+    }
+
+    /// The layers the pane lists: all, or those above the base image.
+    pub fn visible_layers(&self) -> std::ops::Range<usize> {
+        let count = self.data.report.layers.len();
+        let base = self.data.base_layers();
+        if self.hide_base && base < count {
+            base..count
+        } else {
+            0..count
+        }
+    }
+
+    fn toggle_base(&mut self) {
+        self.hide_base = !self.hide_base;
+        let visible = self.visible_layers();
+        if !visible.contains(&self.layer) {
+            self.select_layer(visible.start);
+        }
+        self.layers_offset = self.layers_offset.max(visible.start);
+    }
+
+    fn layers_action(&mut self, action: Action, page: usize) {
+        let visible = self.visible_layers();
+        let mut cursor = Cursor {
+            selected: self.layer.saturating_sub(visible.start),
+            offset: self.layers_offset.saturating_sub(visible.start),
+        };
+        move_cursor(&mut cursor, action, visible.len(), page);
+        self.layers_offset = visible.start + cursor.offset;
+        let layer = visible.start + cursor.selected;
+        if layer != self.layer {
+            self.select_layer(layer);
+        }
+    }
+
+    /// Selects a layer; its tree is shown by [`App::settle`].
+    pub fn select_layer(&mut self, layer: usize) {
+        self.layer = layer;
+    }
+
+    fn set_mode(&mut self, mode: TreeMode) {
+        self.tree.show(&self.data.tree, self.layer as u32, mode);
+    }
+
+    fn set_filter(&mut self, filter: Option<Regex>) {
+        self.tree.filter = filter;
+        self.tree.refresh(&self.data.tree);
+    }
+
+    fn tree_action(&mut self, action: Action, page: usize) {
+        let tree = &self.data.tree;
+        let pane = &mut self.tree;
+        let len = pane.rows.rows.len();
+        match action {
+            Action::ToggleCollapse | Action::Select => pane.toggle_collapse(tree),
+            Action::ToggleCollapseAll => pane.toggle_collapse_all(tree),
+            Action::Left => pane.collapse_or_parent(tree, page),
+            Action::Right => pane.expand(tree),
+            Action::ToggleAdded => pane.toggle(tree, |t| t.added = !t.added),
+            Action::ToggleRemoved => pane.toggle(tree, |t| t.removed = !t.removed),
+            Action::ToggleModified => pane.toggle(tree, |t| t.modified = !t.modified),
+            Action::ToggleUnmodified => pane.toggle(tree, |t| t.unmodified = !t.unmodified),
+            _ => move_cursor(&mut pane.cursor, action, len, page),
+        }
+        pane.cursor.scroll_into_view(page);
+    }
+
+    /// Jumps the layer pane and the tree to the selected finding; returns a note saying
+    /// where it went.
+    fn open_finding(&mut self, page: usize) -> Option<String> {
+        let selected = self.findings.selected;
+        let finding = self.data.report.findings.get(selected)?;
+        let id = finding.id;
+        let layer = finding.layer;
+        let count = finding.paths.len();
+        let which = match self.opened {
+            Some((opened, path)) if opened == selected && count > 0 => (path + 1) % count,
+            _ => 0,
+        };
+        self.opened = Some((selected, which));
+        let path = finding.paths.get(which).map(|p| p.path.trim_matches('/').to_owned());
+        if let Some(layer) = layer.filter(|l| *l < self.data.report.layers.len()) {
+            if !self.visible_layers().contains(&layer) {
+                self.hide_base = false;
+            }
+            self.layer = layer;
+            self.layers_offset = self.layers_offset.min(layer);
+        }
+        self.tree.show(&self.data.tree, self.layer as u32, TreeMode::Aggregated);
+        let Some(path) = path else {
+            return Some(format!("{id}: layer {}", self.layer));
+        };
+        match self.data.tree.find(&path) {
+            Some(node) if self.tree.reveal(&self.data.tree, node, page) => Some(format!(
+                "{id}: layer {}, /{path}{}",
+                self.layer,
+                if count > 1 {
+                    format!(" ({} of {count} paths; Enter again: the next)", which + 1)
+                } else {
+                    String::new()
+                }
+            )),
+            _ => Some(format!("{id}: /{path} is not in layer {}'s tree", self.layer)),
+        }
+    }
+
+    fn filter_packages(&mut self, text: &str) {
+        let needle = text.to_lowercase();
+        self.packages.filter = text.to_owned();
+        self.packages.matching = self
+            .data
+            .report
+            .packages
+            .list
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| needle.is_empty() || p.name.to_lowercase().contains(&needle))
+            .map(|(i, _)| i)
+            .collect();
+        self.packages.cursor = Cursor::default();
+    }
+
+    /// The tree node under the tree pane's selection.
+    pub fn selected_node(&self) -> Option<NodeId> {
+        self.tree.rows.rows.get(self.tree.cursor.selected).map(|r| r.node)
+    }
+}
+
+impl TreePane {
+    /// The pane on `layer`'s aggregated view; `prefetched` views (computed by the
+    /// analysis thread) are kept as long as the pane lives.
+    fn new(tree: &FileTree, layer: u32, mut prefetched: Vec<LayerView>) -> TreePane {
+        let mode = TreeMode::Aggregated;
+        let cache_capacity = CACHED_VIEWS.max(prefetched.len());
+        let view = match prefetched.iter().position(|v| v.layer == layer && v.mode == mode) {
+            Some(i) => prefetched.remove(i),
+            None => LayerView::compute(tree, layer, mode),
+        };
+        let toggles = StatusToggles::default();
+        let shown = shown_nodes(tree, &view, toggles, None);
+        let collapsed = vec![false; tree.len()];
+        let sort = SortOrder::Size;
+        let rows = Rows::build(tree, &view, &shown, &collapsed, sort);
+        TreePane {
+            mode,
+            sort,
+            toggles,
+            filter: None,
+            view,
+            shown,
+            rows,
+            collapsed,
+            all_collapsed: false,
+            cache: prefetched,
+            cache_capacity,
+            cursor: Cursor::default(),
+        }
+    }
+
+    /// Shows `layer` in `mode`, from the cache when it was seen recently.
+    fn show(&mut self, tree: &FileTree, layer: u32, mode: TreeMode) {
+        if self.view.layer == layer && self.view.mode == mode {
+            return;
+        }
+        let view = match self.cache.iter().position(|v| v.layer == layer && v.mode == mode) {
+            Some(i) => self.cache.remove(i),
+            None => LayerView::compute(tree, layer, mode),
+        };
+        let old = std::mem::replace(&mut self.view, view);
+        self.mode = mode;
+        self.cache.push(old);
+        if self.cache.len() > self.cache_capacity {
+            self.cache.remove(0);
+        }
+        self.refresh(tree);
+    }
+
+    /// Recomputes which nodes show and the rows, keeping the selected node when it
+    /// still shows (else its closest shown ancestor).
+    fn refresh(&mut self, tree: &FileTree) {
+        self.shown = shown_nodes(tree, &self.view, self.toggles, self.filter.as_ref());
+        self.rebuild_rows(tree);
+    }
+
+    fn rebuild_rows(&mut self, tree: &FileTree) {
+        let selected = self.rows.rows.get(self.cursor.selected).map(|r| r.node);
+        self.rows = Rows::build(tree, &self.view, &self.shown, &self.collapsed, self.sort);
+        let mut at = selected;
+        while let Some(node) = at {
+            if let Some(index) = self.shown[node as usize].then(|| self.rows.position(node)).flatten() {
+                self.cursor.selected = index;
+                return;
+            }
+            at = tree.parent(node).filter(|p| *p != ROOT);
+        }
+        self.cursor = Cursor::default();
+    }
+
+    fn toggle_sort(&mut self, tree: &FileTree) {
+        self.sort = match self.sort {
+            SortOrder::Size => SortOrder::Name,
+            SortOrder::Name => SortOrder::Size,
+        };
+        self.rebuild_rows(tree);
+    }
+
+    fn toggle(&mut self, tree: &FileTree, change: impl FnOnce(&mut StatusToggles)) {
+        change(&mut self.toggles);
+        self.refresh(tree);
+    }
+
+    pub fn is_collapsed(&self, node: NodeId) -> bool {
+        self.collapsed.get(node as usize).copied().unwrap_or(false)
+    }
+
+    fn selected_dir(&self) -> Option<(usize, NodeId)> {
+        let index = self.cursor.selected;
+        let row = self.rows.rows.get(index)?;
+        self.view.is_dir[row.node as usize].then_some((index, row.node))
+    }
+
+    fn toggle_collapse(&mut self, tree: &FileTree) {
+        let Some((index, node)) = self.selected_dir() else {
+            return;
+        };
+        if self.collapsed[node as usize] {
+            self.expand(tree);
+        } else {
+            self.collapsed[node as usize] = true;
+            self.rows.collapse(index);
+        }
+    }
+
+    fn expand(&mut self, tree: &FileTree) {
+        let Some((index, node)) = self.selected_dir() else {
+            return;
+        };
+        if self.collapsed[node as usize] {
+            self.collapsed[node as usize] = false;
+            self.rows
+                .expand(tree, &self.view, &self.shown, &self.collapsed, self.sort, index);
+        }
+    }
+
+    /// h / Left: collapse an open directory, else go to the parent.
+    fn collapse_or_parent(&mut self, tree: &FileTree, page: usize) {
+        if let Some((_, node)) = self.selected_dir()
+            && !self.collapsed[node as usize]
+        {
+            self.toggle_collapse(tree);
+            return;
+        }
+        let Some(row) = self.rows.rows.get(self.cursor.selected) else {
+            return;
+        };
+        if let Some(parent) = tree.parent(row.node).filter(|p| *p != ROOT)
+            && let Some(index) = self.rows.rows[..self.cursor.selected]
+                .iter()
+                .rposition(|r| r.node == parent)
+        {
+            self.cursor.select(index, page);
+        }
+    }
+
+    fn toggle_collapse_all(&mut self, tree: &FileTree) {
+        self.all_collapsed = !self.all_collapsed;
+        self.collapsed.fill(self.all_collapsed);
+        self.rebuild_rows(tree);
+    }
+
+    /// Makes `node` show and selects it: opens its ancestors, and drops toggles and the
+    /// filter if they hide it. False when this view does not have the path at all.
+    fn reveal(&mut self, tree: &FileTree, node: NodeId, page: usize) -> bool {
+        if !self.view.included[node as usize] {
+            return false;
+        }
+        if !self.shown[node as usize] {
+            self.toggles = StatusToggles::default();
+            self.filter = None;
+            self.shown = shown_nodes(tree, &self.view, self.toggles, None);
+        }
+        let mut at = tree.parent(node);
+        while let Some(dir) = at {
+            self.collapsed[dir as usize] = false;
+            at = tree.parent(dir);
+        }
+        self.rebuild_rows(tree);
+        match self.rows.position(node) {
+            Some(index) => {
+                self.cursor.select(index, page);
+                true
+            }
+            None => false,
+        }
+    }
+}

@@ -1,0 +1,137 @@
+//! The terminal side: raw mode and the alternate screen, restored on every way out
+//! (return, error, panic), and the loop that turns terminal events and feed events into
+//! state changes and frames.
+
+use std::io::{self, Stdout};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::Duration;
+
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, Event};
+use ratatui::crossterm::execute;
+use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
+
+use crate::keys::{KeyContext, action_for_key, action_for_mouse};
+use crate::model::Feed;
+use crate::state::App;
+use crate::{TuiError, draw};
+
+/// How often the loop looks at the feed while no key comes.
+const FEED_POLL: Duration = Duration::from_millis(50);
+
+/// Runs the view until the user quits. `feed` brings layer progress and, once the
+/// analysis is done, the data. Returns the app as it ended (its `failure`, if any).
+pub fn run(mut app: App, feed: Receiver<Feed>) -> Result<App, TuiError> {
+    let mut terminal = enter()?;
+    let guard = Restore;
+    let result = event_loop(&mut terminal, &mut app, feed);
+    drop(guard);
+    result.map(|()| app)
+}
+
+fn event_loop(
+    terminal: &mut Terminal<CrosstermBackend<Stdout>>,
+    app: &mut App,
+    feed: Receiver<Feed>,
+) -> Result<(), TuiError> {
+    let size = terminal.size()?;
+    app.resize(size.width, size.height);
+    let mut feed = Some(feed);
+    let mut dirty = true;
+    while !app.quit {
+        if let Some(receiver) = &feed {
+            loop {
+                match receiver.try_recv() {
+                    Ok(event) => {
+                        app.feed(event);
+                        dirty = true;
+                    }
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => {
+                        feed = None;
+                        break;
+                    }
+                }
+            }
+        }
+        if dirty {
+            terminal.draw(|frame| draw::draw(frame, app))?;
+            dirty = false;
+        }
+        if !event::poll(FEED_POLL)? {
+            continue;
+        }
+        // Every event already waiting is applied before the next frame.
+        loop {
+            dirty |= handle(app, event::read()?);
+            if !event::poll(Duration::ZERO)? {
+                break;
+            }
+        }
+        app.settle();
+    }
+    Ok(())
+}
+
+/// Applies one terminal event; true when the screen must be drawn again.
+fn handle(app: &mut App, event: Event) -> bool {
+    let action = match event {
+        Event::Key(key) => action_for_key(
+            key,
+            KeyContext {
+                focus: app.focus,
+                typing: app.prompt.is_some(),
+            },
+        ),
+        Event::Mouse(mouse) => action_for_mouse(mouse),
+        Event::Resize(width, height) => {
+            app.resize(width, height);
+            return true;
+        }
+        _ => None,
+    };
+    match action {
+        Some(action) => {
+            app.apply_deferred(action);
+            true
+        }
+        None => false,
+    }
+}
+
+fn enter() -> Result<Terminal<CrosstermBackend<Stdout>>, TuiError> {
+    install_panic_hook();
+    enable_raw_mode()?;
+    // From here on the terminal is restored however this ends.
+    let guard = Restore;
+    execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture)?;
+    let terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    std::mem::forget(guard);
+    Ok(terminal)
+}
+
+/// Leaves raw mode and the alternate screen when dropped.
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        restore();
+    }
+}
+
+fn restore() {
+    // Best effort: there is nothing better to do with an error while restoring.
+    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen);
+    let _ = disable_raw_mode();
+    let _ = execute!(io::stdout(), ratatui::crossterm::cursor::Show);
+}
+
+/// A panic restores the terminal before the message is printed, so it is readable.
+fn install_panic_hook() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore();
+        previous(info);
+    }));
+}

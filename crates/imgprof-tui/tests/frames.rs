@@ -1,0 +1,353 @@
+//! Rendered frames of the view on the sample image (testdata/sample/sample-app.tar),
+//! driven through the real key bindings, drawn into a `TestBackend`, kept as insta
+//! snapshots.
+
+use imgprof_tui::keys::{KeyContext, action_for_key};
+use imgprof_tui::{App, Inspected};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Color;
+
+fn sample() -> Inspected {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/sample/sample-app.tar");
+    let image = imgprof_source::open(path, None).expect("the sample image opens");
+    let options = imgprof_layers::IndexOptions {
+        jobs: 1,
+        capture: imgprof_waste::capture_policy,
+        cache: None,
+        progress: None,
+    };
+    let (_, inspected) = imgprof_layers::index_image_then(&image, options, |layers| {
+        Inspected::analyse(&image, layers, &imgprof_waste::Options::default())
+    })
+    .expect("the sample image is analysed");
+    inspected
+}
+
+fn app(width: u16, height: u16) -> App {
+    let mut app = App::ready("sample-app.tar".into(), sample(), false);
+    app.resize(width, height);
+    app
+}
+
+/// Presses keys as a terminal would report them: `^x` is Ctrl+x, names in `<>`.
+fn press(app: &mut App, keys: &[&str]) {
+    for key in keys {
+        let event = match *key {
+            "<tab>" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
+            "<enter>" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+            "<esc>" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            "<up>" => KeyEvent::new(KeyCode::Up, KeyModifiers::NONE),
+            "<down>" => KeyEvent::new(KeyCode::Down, KeyModifiers::NONE),
+            "<space>" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE),
+            "^<space>" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::CONTROL),
+            ctrl if ctrl.starts_with('^') => {
+                KeyEvent::new(KeyCode::Char(ctrl.chars().nth(1).unwrap_or('?')), KeyModifiers::CONTROL)
+            }
+            text => {
+                for c in text.chars() {
+                    send(app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+                }
+                continue;
+            }
+        };
+        send(app, event);
+    }
+}
+
+fn send(app: &mut App, key: KeyEvent) {
+    let context = KeyContext {
+        focus: app.focus,
+        typing: app.prompt.is_some(),
+    };
+    if let Some(action) = action_for_key(key, context) {
+        app.apply(action);
+    }
+}
+
+fn terminal(app: &App) -> Terminal<TestBackend> {
+    let (width, height) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal
+        .draw(|frame| imgprof_tui::draw::draw(frame, app))
+        .expect("the frame draws");
+    terminal
+}
+
+/// The frame as text, one line per row, trailing blanks cut.
+fn screen(app: &App) -> String {
+    let terminal = terminal(app);
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_owned())
+            .collect();
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn first_screen() {
+    let app = app(120, 40);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn first_screen_at_80x24() {
+    let app = app(80, 24);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn tree_of_layer_changes_only() {
+    let mut app = app(120, 40);
+    // Down to layer 3 (the pip install), changes of that layer only.
+    press(&mut app, &["<up>", "^l", "<tab>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn tree_aggregated_up_to_a_layer() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<up>", "<up>", "^a", "<tab>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn tree_with_unmodified_files_hidden_and_sorted_by_name() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<up>", "<tab>", "U", "^o"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn tree_collapsed() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>", "^<space>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn filter_active() {
+    let mut app = app(120, 40);
+    press(&mut app, &["/", "pip", "<enter>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn filter_being_typed() {
+    let mut app = app(120, 40);
+    press(&mut app, &["^f", "\\.py$"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn findings_pane_with_a_selection() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>", "<tab>", "<down>", "<down>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn opening_a_finding_jumps_to_its_layer_and_path() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>", "<tab>", "<down>", "<down>", "<enter>"]);
+    let browse = app.browse().expect("ready");
+    let finding = &browse.data.report.findings[2];
+    assert_eq!(Some(browse.layer), finding.layer);
+    let node = browse.selected_node().expect("a selected file");
+    assert_eq!(
+        format!("/{}", browse.data.tree.path(node)),
+        finding.paths[0].path,
+        "the tree selects the finding's first path"
+    );
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn opening_the_same_finding_again_goes_to_its_next_path() {
+    let mut app = app(120, 40);
+    press(
+        &mut app,
+        &["<tab>", "<tab>", "<down>", "<down>", "<enter>", "<tab>", "<enter>"],
+    );
+    let browse = app.browse().expect("ready");
+    let finding = &browse.data.report.findings[2];
+    let node = browse.selected_node().expect("a selected file");
+    assert_eq!(format!("/{}", browse.data.tree.path(node)), finding.paths[1].path);
+    assert!(app.message.as_deref().is_some_and(|m| m.contains("2 of 2 paths")));
+}
+
+/// The sample has no package database, so its report gets packages of each manager,
+/// largest first as the analysis lists them.
+fn app_with_packages() -> App {
+    use imgprof_waste::{Manager, Package};
+    let mut data = sample();
+    let package = |manager, name: &str, version: &str, bytes, files, depends: &[&str]| Package {
+        manager,
+        name: name.into(),
+        version: version.into(),
+        location: match manager {
+            Manager::Pip => "/usr/local/lib/python3.11/site-packages".into(),
+            _ => "amd64".into(),
+        },
+        depends: depends.iter().map(|d| (*d).to_owned()).collect(),
+        requires: Vec::new(),
+        provides: Vec::new(),
+        bytes,
+        files,
+    };
+    data.report.packages.list = vec![
+        package(
+            Manager::Dpkg,
+            "gcc-12",
+            "12.2.0-14",
+            80_000_000,
+            120,
+            &["cpp-12", "binutils"],
+        ),
+        package(Manager::Pip, "pydantic-core", "2.14.1", 5_400_000, 12, &[]),
+        package(Manager::Apk, "musl", "1.2.4-r2", 600_000, 3, &[]),
+        package(Manager::Pip, "fastapi", "0.110.0", 240_000, 40, &[]),
+    ];
+    let mut app = App::ready("sample-app.tar".into(), data, false);
+    app.resize(120, 40);
+    app
+}
+
+#[test]
+fn packages_view() {
+    let mut app = app_with_packages();
+    press(&mut app, &["p"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn packages_view_filtered() {
+    let mut app = app_with_packages();
+    press(&mut app, &["p", "/", "py", "<enter>"]);
+    let browse = app.browse().expect("ready");
+    assert_eq!(browse.packages.matching, [1], "only pydantic-core has py in its name");
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = app(120, 40);
+    press(&mut app, &["?"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn base_layers_hidden() {
+    let mut app = app(120, 40);
+    press(&mut app, &["b"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn resize_keeps_the_selection_visible() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>", "G"]);
+    app.resize(80, 24);
+    let browse = app.browse().expect("ready");
+    let selected = browse.selected_node().expect("a selected file");
+    let name = browse.data.tree.name(selected).to_owned();
+    assert!(
+        screen(&app).contains(&name),
+        "the last row ({name}) is on the small screen"
+    );
+}
+
+#[test]
+fn no_color_draws_without_colours_and_colour_draws_categories() {
+    let colours = |color: bool| {
+        let mut app = app(120, 40);
+        app.color = color;
+        let terminal = terminal(&app);
+        let buffer = terminal.backend().buffer();
+        buffer
+            .content()
+            .iter()
+            .filter(|cell| cell.fg != Color::Reset || cell.bg != Color::Reset)
+            .count()
+    };
+    assert_eq!(colours(false), 0, "NO_COLOR: no cell has a colour");
+    assert!(colours(true) > 0, "with colour, categories and statuses are coloured");
+}
+
+#[test]
+fn loading_screen_shows_progress_per_layer() {
+    use imgprof_layers::LayerOutcome;
+    use imgprof_tui::{Feed, PendingLayer};
+    let layers = (0..3)
+        .map(|i| PendingLayer {
+            bytes: 1_000_000 * (i + 1),
+            instruction: Some(format!("RUN step {i}")),
+        })
+        .collect();
+    let mut app = App::loading("registry.local/app:1".into(), layers, false);
+    app.resize(100, 20);
+    app.feed(Feed::Started {
+        layer: 0,
+        bytes: 1_000_000,
+    });
+    app.feed(Feed::Finished {
+        layer: 0,
+        outcome: LayerOutcome::Cached,
+    });
+    app.feed(Feed::Started {
+        layer: 2,
+        bytes: 3_000_000,
+    });
+    app.feed(Feed::Advanced {
+        layer: 2,
+        bytes: 1_500_000,
+    });
+    insta::assert_snapshot!(screen(&app));
+    app.feed(Feed::Ready(Box::new(sample())));
+    assert!(
+        screen(&app).contains("Files: layer 4, everything up to it"),
+        "the data replaces the progress"
+    );
+}
+
+#[test]
+fn a_failed_analysis_is_shown_and_kept() {
+    let mut app = App::loading("x.tar".into(), Vec::new(), false);
+    app.feed(imgprof_tui::Feed::Failed(
+        "cannot analyse x.tar: digest mismatch".into(),
+    ));
+    assert!(screen(&app).contains("digest mismatch"));
+    assert_eq!(app.failure.as_deref(), Some("cannot analyse x.tar: digest mismatch"));
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
+    use imgprof_tui::keys::Action;
+    let mut app = app(120, 40);
+    let tree = app.areas().tree;
+    app.apply(Action::Scroll {
+        column: tree.x + 5,
+        row: tree.y + 5,
+        down: true,
+    });
+    let browse = app.browse().expect("ready");
+    assert_eq!(browse.tree.cursor.selected, 3, "three rows per notch");
+    assert_eq!(app.focus, imgprof_tui::keys::Pane::Layers, "the focus stays");
+    let layers = app.areas().layers;
+    app.apply(Action::Scroll {
+        column: layers.x + 2,
+        row: layers.y + 2,
+        down: false,
+    });
+    assert_eq!(
+        app.browse().expect("ready").layer,
+        1,
+        "three layers up from the top one"
+    );
+}

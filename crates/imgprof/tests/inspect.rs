@@ -1,0 +1,155 @@
+//! `imgprof inspect` as a user runs it: the real binary in a real terminal (tmux), on
+//! the sample image. Skipped without tmux, required under IMGPROF_REQUIRE_TOOLS=1.
+
+mod common;
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A tmux server of this test's own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(command: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("imgprof-inspect-{}", std::process::id()),
+        };
+        let started = tmux.run(&["new-session", "-d", "-x", "120", "-y", "40", "-s", "main", command]);
+        assert!(started.status.success(), "tmux starts: {started:?}");
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs")
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        for key in keys {
+            let sent = self.run(&["send-keys", "-t", "main", key]);
+            assert!(sent.status.success(), "send-keys {key}: {sent:?}");
+        }
+    }
+
+    fn typed(&self, text: &str) {
+        let sent = self.run(&["send-keys", "-t", "main", "-l", text]);
+        assert!(sent.status.success(), "send-keys -l {text}: {sent:?}");
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "main"]).stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen after 30 s.
+    fn wait_for(&self, text: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "the screen never showed {text:?}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn alternate_screen_on(&self) -> bool {
+        let out = self.run(&["display-message", "-p", "-t", "main", "#{alternate_on}"]);
+        String::from_utf8_lossy(&out.stdout).trim() == "1"
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // kill-server leaves the socket file behind.
+        let socket = String::from_utf8_lossy(&self.run(&["display-message", "-p", "#{socket_path}"]).stdout)
+            .trim()
+            .to_owned();
+        let _ = self.run(&["kill-server"]);
+        if !socket.is_empty() {
+            let _ = std::fs::remove_file(socket);
+        }
+    }
+}
+
+#[test]
+fn browse_the_sample_image_in_a_terminal() {
+    if !common::has_tool("tmux") {
+        return;
+    }
+    let cache = tempfile::tempdir().expect("temp dir");
+    let command = format!(
+        "IMGPROF_CACHE_DIR={} {} inspect {}; echo IMGPROF_EXIT=$?; stty -a; echo STTY_DONE; sleep 600",
+        cache.path().display(),
+        env!("CARGO_BIN_EXE_imgprof"),
+        common::testdata("sample/sample-app.tar"),
+    );
+    let tmux = Tmux::start(&command);
+
+    // Opens on the top layer, the filesystem up to it, sorted by size.
+    let screen = tmux.wait_for("Files: layer 4, everything up to it");
+    assert!(
+        screen.contains("RUN pip install"),
+        "the layers pane lists instructions:\n{screen}"
+    );
+    assert!(tmux.alternate_screen_on(), "the view uses the alternate screen");
+
+    // Down through the layers: the tree follows.
+    tmux.keys(&["Up"]);
+    tmux.wait_for("Files: layer 3");
+    tmux.keys(&["C-l"]);
+    let screen = tmux.wait_for("Files: layer 3, changes of this layer");
+    assert!(
+        screen.contains("site-packages/"),
+        "layer 3 added site-packages:\n{screen}"
+    );
+
+    // Filter the tree.
+    tmux.keys(&["/"]);
+    tmux.typed("cache/pip");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("filter /cache/pip/");
+    assert!(screen.contains("http-v2/"), "the pip cache shows:\n{screen}");
+    assert!(!screen.contains("pydantic"), "other paths are filtered out:\n{screen}");
+
+    // Open the pip-cache finding (the third): the layer pane and the tree jump to it.
+    // The filter left the focus on the tree; the findings pane is next.
+    tmux.keys(&["Tab", "Down", "Down"]);
+    tmux.wait_for("Package-manager download cache");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("IMG003: layer 3, /root/.cache/pip/http-v2/a");
+    assert!(screen.contains("Files: layer 3, everything up to it"), "{screen}");
+
+    // Help, then quit: the shell gets its terminal back as it was.
+    tmux.keys(&["?"]);
+    tmux.wait_for("Keys (? or Esc closes)");
+    tmux.keys(&["Escape", "q"]);
+    tmux.wait_for("IMGPROF_EXIT=0");
+    let screen = tmux.wait_for("STTY_DONE");
+    assert!(!tmux.alternate_screen_on(), "the alternate screen is left");
+    let stty = screen.split("IMGPROF_EXIT=0").nth(1).unwrap_or_default();
+    assert!(
+        stty.contains(" icanon") && stty.contains(" echo "),
+        "raw mode is off again (canonical input, echo):\n{screen}"
+    );
+}
+
+#[test]
+fn without_a_terminal_it_says_to_use_report() {
+    let out = common::imgprof(&["inspect", &common::testdata("sample/sample-app.tar")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("needs a terminal") && stderr.contains("imgprof report"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
