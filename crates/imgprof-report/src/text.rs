@@ -280,13 +280,18 @@ fn render_totals(out: &mut String, report: &Report, style: &Style) {
     }
 }
 
-/// `12.3 s -> 4.1 s at 100 Mbit/s, ...`, fastest link last.
-fn pull_times(pull: &crate::model::PullCost) -> String {
-    let seconds = |s: f64| match s {
+/// Seconds for people: `350 ms`, `4.2 s`, `97 s`.
+pub fn human_seconds(seconds: f64) -> String {
+    match seconds {
         s if s < 1.0 => format!("{:.0} ms", s * 1000.0),
         s if s < 10.0 => format!("{s:.1} s"),
         s => format!("{s:.0} s"),
-    };
+    }
+}
+
+/// `12.3 s -> 4.1 s at 100 Mbit/s, ...`, fastest link last.
+fn pull_times(pull: &crate::model::PullCost) -> String {
+    let seconds = human_seconds;
     let times: Vec<String> = pull
         .links
         .iter()

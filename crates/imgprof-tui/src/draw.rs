@@ -112,6 +112,26 @@ pub fn size(bytes: u64) -> String {
     format!("{value:.1} {}", UNITS[unit])
 }
 
+/// `1.2 s -> 400 ms at 100 Mbit/s, ...` (now, then with every fix), the common link
+/// first: the pane is narrow.
+fn pull_times(pull: &imgprof_report::PullCost) -> String {
+    let seconds = imgprof_report::human_seconds;
+    let mut links: Vec<&imgprof_report::PullTime> = pull.links.iter().collect();
+    links.sort_by_key(|l| (l.link != "100 Mbit/s", std::cmp::Reverse(l.bits_per_second)));
+    links
+        .iter()
+        .map(|l| {
+            format!(
+                "{} -> {} at {}",
+                seconds(l.seconds),
+                seconds(l.projected_seconds),
+                l.link
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn percent(ratio: f64) -> String {
     format!("{:.1} %", ratio * 100.0)
 }
@@ -351,6 +371,8 @@ fn draw_image(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, 
                 base.os.as_deref().map(|os| format!(", {os}")).unwrap_or_default()
             )),
         ]),
+        Line::from(vec![label("built on"), Span::raw(base.identity.summary.clone())]),
+        Line::from(vec![label("pull"), Span::raw(pull_times(&report.pull))]),
     ];
     frame.render_widget(Paragraph::new(lines).block(pane(" Image ", false, theme)), area);
 }

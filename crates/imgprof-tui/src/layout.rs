@@ -16,7 +16,7 @@ pub struct Areas {
 }
 
 /// Lines of the image details pane, borders included.
-const IMAGE_HEIGHT: u16 = 8;
+const IMAGE_HEIGHT: u16 = 10;
 
 pub fn main_areas(area: Rect, layer_rows: usize) -> Areas {
     let [main, status] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
