@@ -28,12 +28,12 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 }
 
 /// Colours, or none (NO_COLOR): modifiers (bold, reverse) stay either way.
-struct Theme {
-    color: bool,
+pub(crate) struct Theme {
+    pub(crate) color: bool,
 }
 
 impl Theme {
-    fn fg(&self, color: Color) -> Style {
+    pub(crate) fn fg(&self, color: Color) -> Style {
         if self.color {
             Style::new().fg(color)
         } else {
@@ -73,7 +73,7 @@ impl Theme {
         }
     }
 
-    fn dim(&self) -> Style {
+    pub(crate) fn dim(&self) -> Style {
         if self.color {
             Style::new().fg(Color::DarkGray)
         } else {
@@ -90,7 +90,7 @@ impl Theme {
     }
 }
 
-fn pane<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
+pub(crate) fn pane<'a>(title: impl Into<Line<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
     Block::new()
         .borders(Borders::ALL)
         .title(title)

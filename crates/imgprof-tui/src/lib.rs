@@ -8,6 +8,7 @@
 //! [`tree`] is the file tree model that keeps a million entries responsive;
 //! [`terminal::run`] owns the real terminal and always restores it.
 
+pub mod compare;
 pub mod draw;
 pub mod keys;
 pub mod layout;

@@ -100,7 +100,7 @@ fn handle(app: &mut App, event: Event) -> bool {
     }
 }
 
-fn enter() -> Result<Terminal<CrosstermBackend<Stdout>>, TuiError> {
+pub(crate) fn enter() -> Result<Terminal<CrosstermBackend<Stdout>>, TuiError> {
     install_panic_hook();
     enable_raw_mode()?;
     // From here on the terminal is restored however this ends.
@@ -112,7 +112,7 @@ fn enter() -> Result<Terminal<CrosstermBackend<Stdout>>, TuiError> {
 }
 
 /// Leaves raw mode and the alternate screen when dropped.
-struct Restore;
+pub(crate) struct Restore;
 
 impl Drop for Restore {
     fn drop(&mut self) {

@@ -194,9 +194,13 @@ pub struct CompareArgs {
     /// Print one JSON document (docs/report-schema.md, "compare"); as `--format json`.
     #[arg(long)]
     pub json: bool,
-    /// Output format: a readable table, JSON, or Markdown for a pull-request comment.
-    #[arg(long, value_enum, default_value_t = CompareFormat::Table)]
-    pub format: CompareFormat,
+    /// Output format: a readable table, JSON, or Markdown for a pull-request comment
+    /// (default: the side-by-side view on a terminal, else the table).
+    #[arg(long, value_enum)]
+    pub format: Option<CompareFormat>,
+    /// The side-by-side terminal view, as on a terminal without `--format`.
+    #[arg(long, conflicts_with_all = ["json", "format"])]
+    pub tui: bool,
     /// Exit 1 when B's shipped (uncompressed) bytes exceed A's by more than this: a size
     /// (`50MB`, `1GiB`) or a share of A's (`10%`).
     #[arg(long, value_name = "BYTES|PERCENT")]

@@ -308,21 +308,38 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
         Some(limit) => comparison.check_growth(limit),
         None => true,
     };
-    let format = if args.json { CompareFormat::Json } else { args.format };
-    let text = match format {
-        CompareFormat::Json => {
-            imgprof_report::compare::compare_to_json(&comparison).context("cannot write the comparison as JSON")?
+    let interactive = args.tui || (args.format.is_none() && !args.json && io::stdout().is_terminal());
+    if interactive {
+        if !io::stdout().is_terminal() {
+            anyhow::bail!("--tui needs a terminal on stdout; leave it out to print the table");
         }
-        CompareFormat::Markdown => imgprof_report::compare::render_compare_markdown(&comparison),
-        CompareFormat::Table => {
-            imgprof_report::compare::render_compare(&comparison, &imgprof_report::Style::new(use_color()))
-        }
-    };
-    write_stdout(&text)?;
+        let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        imgprof_tui::compare::run(imgprof_tui::compare::CompareView::new(comparison, color))?;
+    } else {
+        write_stdout(&render_comparison(&comparison, &args)?)?;
+    }
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(EXIT_RULE_BROKEN)
+    })
+}
+
+/// The comparison in the format asked for (the table by default).
+fn render_comparison(comparison: &imgprof_report::compare::Comparison, args: &CompareArgs) -> Result<String> {
+    let format = if args.json {
+        CompareFormat::Json
+    } else {
+        args.format.unwrap_or(CompareFormat::Table)
+    };
+    Ok(match format {
+        CompareFormat::Json => {
+            imgprof_report::compare::compare_to_json(comparison).context("cannot write the comparison as JSON")?
+        }
+        CompareFormat::Markdown => imgprof_report::compare::render_compare_markdown(comparison),
+        CompareFormat::Table => {
+            imgprof_report::compare::render_compare(comparison, &imgprof_report::Style::new(use_color()))
+        }
     })
 }
 

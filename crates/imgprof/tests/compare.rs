@@ -659,3 +659,18 @@ fn the_ci_compare_step_runs_as_written() {
     assert_eq!(code, Some(0), "{stderr}");
     assert!(comment.contains("✅ `--fail-if-grows 5.0%`"), "{comment}");
 }
+
+#[test]
+fn the_side_by_side_view_needs_a_terminal() {
+    // Off a terminal the table is printed; --tui there says what to do instead.
+    let full = format!("{}:gzip", testdata("fixtures/layers-gzip.oci"));
+    let sample = testdata("sample/sample-app.tar");
+    let table = imgprof(&["compare", &sample, &full]);
+    assert!(table.status.success());
+    assert!(String::from_utf8_lossy(&table.stdout).contains("compressed"));
+    let out = imgprof(&["compare", "--tui", &sample, &full]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("--tui needs a terminal"), "{stderr}");
+}

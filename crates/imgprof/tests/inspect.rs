@@ -1,5 +1,5 @@
-//! `imgprof inspect` as a user runs it: the real binary in a real terminal (tmux), on
-//! the sample image. Skipped without tmux, required under IMGPROF_REQUIRE_TOOLS=1.
+//! `imgprof inspect` and `imgprof compare`'s side-by-side view as a user runs them: the
+//! real binary in a real terminal (tmux), on the sample image. Skipped without tmux, required under IMGPROF_REQUIRE_TOOLS=1.
 
 mod common;
 
@@ -12,9 +12,10 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(command: &str) -> Tmux {
+    /// `name` keeps the servers of tests running at once apart.
+    fn start(name: &str, command: &str) -> Tmux {
         let tmux = Tmux {
-            socket: format!("imgprof-inspect-{}", std::process::id()),
+            socket: format!("imgprof-{name}-{}", std::process::id()),
         };
         let started = tmux.run(&["new-session", "-d", "-x", "120", "-y", "40", "-s", "main", command]);
         assert!(started.status.success(), "tmux starts: {started:?}");
@@ -92,7 +93,7 @@ fn browse_the_sample_image_in_a_terminal() {
         env!("CARGO_BIN_EXE_imgprof"),
         common::testdata("sample/sample-app.tar"),
     );
-    let tmux = Tmux::start(&command);
+    let tmux = Tmux::start("inspect", &command);
 
     // Opens on the top layer, the filesystem up to it, sorted by size.
     let screen = tmux.wait_for("Files: layer 4, everything up to it");
@@ -152,4 +153,33 @@ fn without_a_terminal_it_says_to_use_report() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+}
+
+#[test]
+fn compare_side_by_side_in_a_terminal() {
+    if !common::has_tool("tmux") {
+        return;
+    }
+    let cache = tempfile::tempdir().expect("temp dir");
+    let command = format!(
+        "IMGPROF_CACHE_DIR={} {} compare {} {}:gzip; echo IMGPROF_EXIT=$?; sleep 600",
+        cache.path().display(),
+        env!("CARGO_BIN_EXE_imgprof"),
+        common::testdata("sample/sample-app.tar"),
+        common::testdata("fixtures/layers-gzip.oci"),
+    );
+    let tmux = Tmux::start("compare", &command);
+    // On a terminal, without --format, the view opens on the layers side by side.
+    let screen = tmux.wait_for("Layers (9 rows)");
+    assert!(screen.contains("only A") && screen.contains("only B"), "{screen}");
+    assert!(screen.contains("pull at 100 Mbit/s"), "{screen}");
+    assert!(tmux.alternate_screen_on());
+    tmux.keys(&["Tab"]);
+    tmux.wait_for("Categories (");
+    tmux.keys(&["Tab", "Tab"]);
+    let screen = tmux.wait_for("Files (");
+    assert!(screen.contains("/usr/lib/gcc/"), "{screen}");
+    tmux.keys(&["q"]);
+    tmux.wait_for("IMGPROF_EXIT=0");
+    assert!(!tmux.alternate_screen_on(), "the alternate screen is left");
 }

@@ -1,0 +1,105 @@
+//! The side-by-side compare view: the sample image against the reference fixture, drawn
+//! into a `TestBackend` and kept as insta snapshots, driven through the real key map.
+
+use imgprof_report::compare::{CompareOptions, Comparison, FinalFiles, compare};
+use imgprof_tui::compare::{CompareView, Section, action_for_event};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+fn analysed(path: &str) -> (imgprof_report::Report, FinalFiles) {
+    let path = format!("{}/../../testdata/{path}", env!("CARGO_MANIFEST_DIR"));
+    let image = imgprof_source::open(&path, None).expect("the image opens");
+    let options = imgprof_layers::IndexOptions {
+        jobs: 1,
+        capture: imgprof_waste::capture_policy,
+        cache: None,
+        progress: None,
+    };
+    let (_, analysed) = imgprof_layers::index_image_then(&image, options, |layers| {
+        let dive = imgprof_layers::dive::metrics(layers);
+        let stack = imgprof_layers::Stack::build(layers);
+        let files = FinalFiles::of(&stack);
+        let waste = imgprof_waste::analyze(&image, &stack, &imgprof_waste::Options::default());
+        let report = imgprof_report::build(&image, &stack, &dive, waste, imgprof_report::ReportOptions::default());
+        (report, files)
+    })
+    .expect("the image is analysed");
+    analysed
+}
+
+fn comparison() -> Comparison {
+    let (a, files_a) = analysed("sample/sample-app.tar");
+    let (b, files_b) = analysed("fixtures/layers-gzip.oci");
+    let mut c = compare(&a, &files_a, &b, &files_b, CompareOptions { top: 20 });
+    // Where the checkout lives is not part of the frame.
+    c.a.location = "testdata/sample/sample-app.tar".into();
+    c.b.location = "testdata/fixtures/layers-gzip.oci".into();
+    c
+}
+
+fn screen(view: &mut CompareView, width: u16, height: u16) -> String {
+    view.resize(height);
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal
+        .draw(|frame| imgprof_tui::compare::draw(frame, view))
+        .expect("the view draws");
+    let buffer = terminal.backend().buffer();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width)
+            .map(|x| buffer[(x, y)].symbol().to_owned())
+            .collect();
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
+
+fn press(view: &mut CompareView, code: KeyCode) {
+    let event = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    if let Some(action) = action_for_event(&event) {
+        view.apply(action);
+    }
+}
+
+#[test]
+fn layers_side_by_side() {
+    let mut view = CompareView::new(comparison(), false);
+    let text = screen(&mut view, 120, 32);
+    assert!(text.contains("only A") || text.contains("changed"), "{text}");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn sections_by_tab_and_scrolling() {
+    let c = comparison();
+    let categories = c.categories.len();
+    let mut view = CompareView::new(c, false);
+    press(&mut view, KeyCode::Tab);
+    assert_eq!(view.section, Section::Categories);
+    insta::assert_snapshot!("categories", screen(&mut view, 100, 30));
+    press(&mut view, KeyCode::Down);
+    assert_eq!(
+        view.first_row(),
+        1.min(categories.saturating_sub(15)),
+        "scrolls only while rows are hidden"
+    );
+    press(&mut view, KeyCode::Tab);
+    press(&mut view, KeyCode::Tab);
+    assert_eq!(view.section, Section::Files);
+    insta::assert_snapshot!("files", screen(&mut view, 100, 30));
+    press(&mut view, KeyCode::BackTab);
+    assert_eq!(view.section, Section::Packages);
+    press(&mut view, KeyCode::Char('q'));
+    assert!(view.quit);
+}
+
+#[test]
+fn fits_80x24() {
+    let mut view = CompareView::new(comparison(), false);
+    let text = screen(&mut view, 80, 24);
+    assert!(text.lines().all(|l| l.chars().count() <= 80));
+    assert!(text.contains("q quit"), "the key line stays visible: {text}");
+    insta::assert_snapshot!(text);
+}
