@@ -307,7 +307,7 @@ fn draw_section(frame: &mut Frame<'_>, view: &CompareView, theme: &Theme, area: 
             .iter()
             .skip(first)
             .take(shown)
-            .map(|cat| delta_line(theme, &cat.title.to_string(), &cat.final_bytes, inner_width))
+            .map(|cat| delta_line(theme, cat.title, &cat.final_bytes, inner_width))
             .collect(),
         Section::Packages => c
             .packages
