@@ -35,10 +35,12 @@ pub fn bench() -> Result<()> {
     let root = project_root();
     crate::ci::install_tools()?;
     run(Command::new("cargo")
-        .args(["build", "--release", "--quiet", "-p", "imgprof"])
+        .args(["build", "--release", "--quiet", "-p", "imgprof", "-p", "xtask"])
         .current_dir(&root))?;
     let imgprof = root.join("target/release/imgprof").display().to_string();
+    let floor = root.join("target/release/xtask").display().to_string();
     let images = crate::real_images::real_images()?;
+    let million = crate::synthetic::million_files_archive()?;
 
     let mut cases = Vec::new();
     for (name, input) in [
@@ -48,6 +50,10 @@ pub fn bench() -> Result<()> {
         ),
         ("naive realistic docker-archive", images.join("naive.tar")),
         ("slim realistic docker-archive", images.join("slim.tar")),
+        (
+            "1,000,000-file layer, docker-archive (memory per file)",
+            million.clone(),
+        ),
     ] {
         let path = input.display().to_string();
         cases.push(Case {
@@ -66,12 +72,37 @@ pub fn bench() -> Result<()> {
         });
     }
 
+    // The floor: the naive layout's gzip layers only hashed, decompressed and hashed
+    // again, in parallel. The registry gets the same blobs, so its cold run has the same
+    // floor.
+    let layout = images.join("naive.oci");
+    let floor_case = |name: &'static str, ours: Vec<String>, ours_env: Vec<(&'static str, String)>| Case {
+        name,
+        input: layout.join("index.json"),
+        ours,
+        ours_env,
+        peer_name: "floor: hash, gunzip, hash",
+        peer: vec![floor.clone(), "floor".into(), layout.display().to_string()],
+    };
+    cases.push(floor_case(
+        "naive OCI layout (gzip) against the floor",
+        vec![imgprof.clone(), "report".into(), format!("{}:naive", layout.display())],
+        Vec::new(),
+    ));
     let registry = crate::registry::LoopbackRegistry::start()?;
     let naive = images.join("naive.tar");
-    let reference = registry.push_archive(&naive, "bench/naive:1")?;
+    let reference = registry.push(&format!("oci:{}:naive", layout.display()), "bench/naive:1")?;
     let scratch = std::env::temp_dir().join(format!("imgprof-bench-{}", std::process::id()));
     fs::create_dir_all(&scratch)?;
-    cases.extend(registry_cases(&imgprof, &naive, &reference, &scratch));
+    let registry_cases = registry_cases(&imgprof, &naive, &reference, &scratch);
+    let cold = registry_cases[0].ours.clone();
+    let cold_env = registry_cases[0].ours_env.clone();
+    cases.extend(registry_cases);
+    cases.push(floor_case(
+        "naive image from a loopback registry, empty cache, against the floor",
+        cold,
+        cold_env,
+    ));
 
     let mut table = String::new();
     let _ = writeln!(
@@ -85,7 +116,7 @@ pub fn bench() -> Result<()> {
         let row = format!(
             "| {} | {:.1} MB | {:.3} s | {:.3} s ({}) | **{:.2}** | {:.1} MB | {:.1} MB | **{:.2}** |",
             case.name,
-            fs::metadata(&case.input)?.len() as f64 / 1e6,
+            input_bytes(&case.input)? as f64 / 1e6,
             ours.seconds,
             peer.seconds,
             case.peer_name,
@@ -216,6 +247,15 @@ fn registry_cases(imgprof: &str, naive: &Path, reference: &str, scratch: &Path) 
     ]
 }
 
+/// The size of an input: a file's, or for an OCI layout's `index.json` the layout's blobs.
+fn input_bytes(input: &Path) -> Result<u64> {
+    if input.ends_with("index.json") {
+        let blobs = input.with_file_name("blobs").join("sha256");
+        return fs::read_dir(&blobs)?.map(|entry| Ok(entry?.metadata()?.len())).sum();
+    }
+    Ok(fs::metadata(input)?.len())
+}
+
 fn measure_pair(case: &Case) -> Result<(Sample, Sample)> {
     let path = crate::ci::tool_path();
     // One warm-up each so both read the input from the page cache.
@@ -317,7 +357,11 @@ fn write_report(root: &Path, table: &str) -> Result<()> {
            is emptied before every cold run\n\
          - method: one warm-up run each, then {RUNS} alternating runs; medians; wall time measured around \
            the process, peak memory is GNU time's max RSS (for a pipeline, its largest process). Ratios are imgprof / peer (lower is better).\n\
-         - inputs: `testdata/sample/sample-app.tar` and the realistic images of `cargo xtask real-images`\n\n\
+         - inputs: `testdata/sample/sample-app.tar`, the realistic images of `cargo xtask real-images`, \
+           and `cargo xtask million-files` (one layer of 1,000,000 files of 24 bytes)\n\
+         - floor: `xtask floor LAYOUT` (release): every layer blob read once, sha256, gunzip, sha256 of the \
+           tar, layers in parallel (one per core), no tar walk and no analysis: the least a verifying read \
+           can do; the registry is given the same blobs (`skopeo copy oci:...`), so its cold run has this floor\n\n\
          {table}",
         machine()
     );

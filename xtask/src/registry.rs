@@ -2,7 +2,7 @@
 //! port with its storage in a temp dir, filled with `skopeo copy`, killed on drop.
 
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -52,12 +52,13 @@ impl LoopbackRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
-    /// Pushes a docker-archive as `repo_tag`; returns the reference.
-    pub fn push_archive(&self, archive: &Path, repo_tag: &str) -> Result<String> {
+    /// Pushes a skopeo source (`docker-archive:FILE`, `oci:DIR:TAG`) as `repo_tag`;
+    /// returns the reference.
+    pub fn push(&self, source: &str, repo_tag: &str) -> Result<String> {
         let reference = format!("{}/{repo_tag}", self.host());
         run(Command::new("skopeo")
             .args(["copy", "--quiet", "--dest-tls-verify=false"])
-            .arg(format!("docker-archive:{}", archive.display()))
+            .arg(source)
             .arg(format!("docker://{reference}")))?;
         Ok(reference)
     }
