@@ -370,9 +370,11 @@ fn analyse_with_files(
     (report, files)
 }
 
-/// Everything after the layer walk: dive's metric (first, so its trees are freed before
-/// the rest is built), stacking, imgprof's analyses, then the report. It runs while the
-/// hash pool is still busy, so it stays on one thread.
+/// Everything after the layer walk: dive's metric, stacking, imgprof's analyses, then the
+/// report. For a local image it runs while the hash pool is still busy, so it stays on
+/// one thread, dive's metric first so its trees are freed before the rest is built. A
+/// registry image has no hash pool (its layers were verified as they streamed), so there
+/// dive's metric runs on a second thread beside the rest.
 fn analyse(
     image: &imgprof_source::Image,
     layers: &[imgprof_layers::LayerIndex],
@@ -380,12 +382,24 @@ fn analyse(
     options: imgprof_report::ReportOptions,
 ) -> imgprof_report::Report {
     let timer = PhaseTimer::from_env();
-    let dive = imgprof_layers::dive::metrics(layers);
-    timer.lap("analyse: dive metrics");
-    let stack = imgprof_layers::Stack::build(layers);
-    timer.lap("analyse: stack");
-    let waste = imgprof_waste::analyze(image, &stack, analysis);
-    timer.lap("analyse: waste");
+    let stack_and_waste = || {
+        let stack = imgprof_layers::Stack::build(layers);
+        let waste = imgprof_waste::analyze(image, &stack, analysis);
+        (stack, waste)
+    };
+    let (dive, (stack, waste)) = if image.source.kind == imgprof_source::SourceKind::Registry {
+        std::thread::scope(|scope| {
+            let dive = scope.spawn(|| imgprof_layers::dive::metrics(layers));
+            let rest = stack_and_waste();
+            let dive = dive.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (dive, rest)
+        })
+    } else {
+        let dive = imgprof_layers::dive::metrics(layers);
+        timer.lap("analyse: dive metrics");
+        (dive, stack_and_waste())
+    };
+    timer.lap("analyse: stack and waste");
     let report = imgprof_report::build(image, &stack, &dive, waste, options);
     timer.lap("analyse: report");
     report
