@@ -90,11 +90,10 @@ pub fn bench() -> Result<()> {
         Vec::new(),
     ));
     let registry = crate::registry::LoopbackRegistry::start()?;
-    let naive = images.join("naive.tar");
     let reference = registry.push(&format!("oci:{}:naive", layout.display()), "bench/naive:1")?;
     let scratch = std::env::temp_dir().join(format!("imgprof-bench-{}", std::process::id()));
     fs::create_dir_all(&scratch)?;
-    let registry_cases = registry_cases(&imgprof, &naive, &reference, &scratch);
+    let registry_cases = registry_cases(&imgprof, &layout.join("index.json"), &reference, &scratch);
     let cold = registry_cases[0].ours.clone();
     let cold_env = registry_cases[0].ours_env.clone();
     cases.extend(registry_cases);
@@ -210,7 +209,7 @@ pub fn keystrokes(root: &Path) -> Result<()> {
 /// The naive image pulled from a loopback registry: imgprof with an empty layer cache
 /// (emptied before every run) and with a warm one, against pulling it with skopeo into a
 /// docker-archive and running dive on that, which is what dive users do without a daemon.
-fn registry_cases(imgprof: &str, naive: &Path, reference: &str, scratch: &Path) -> Vec<Case> {
+fn registry_cases(imgprof: &str, input: &Path, reference: &str, scratch: &Path) -> Vec<Case> {
     let pulled = scratch.join("pulled.tar").display().to_string();
     let peer = vec![
         "sh".into(),
@@ -225,7 +224,7 @@ fn registry_cases(imgprof: &str, naive: &Path, reference: &str, scratch: &Path) 
     vec![
         Case {
             name: "naive image from a loopback registry, empty layer cache",
-            input: naive.to_owned(),
+            input: input.to_owned(),
             ours: vec![
                 "sh".into(),
                 "-c".into(),
@@ -237,7 +236,7 @@ fn registry_cases(imgprof: &str, naive: &Path, reference: &str, scratch: &Path) 
         },
         Case {
             name: "naive image from a loopback registry, warm layer cache",
-            input: naive.to_owned(),
+            input: input.to_owned(),
             ours: vec![imgprof.to_owned(), "report".into(), reference.to_owned()],
             // The warm-up run fills it.
             ours_env: vec![("IMGPROF_CACHE_DIR", warm)],
