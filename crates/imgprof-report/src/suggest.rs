@@ -158,25 +158,6 @@ fn exec_form(words: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-/// The runtime library packages the `-dev` packages stand for (`libpq-dev` -> `libpq5`),
-/// from dpkg's dependency data in the image.
-fn runtime_counterparts(report: &Report, dev: &str) -> Vec<String> {
-    let stem = dev.trim_end_matches("-dev");
-    report
-        .packages
-        .list
-        .iter()
-        .find(|p| p.manager == Manager::Dpkg && p.name == dev)
-        .map(|p| {
-            p.depends
-                .iter()
-                .filter(|d| d.starts_with(stem) && !d.ends_with("-dev") && !d.starts_with("libc6"))
-                .cloned()
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// The suggestion for `report`'s image; with `dockerfile`, the user's Dockerfile is the
 /// starting point instead of the image history, and a diff is returned too.
 pub fn suggest(report: &Report, dockerfile: Option<&str>) -> Suggestion {
@@ -327,7 +308,16 @@ fn stages(
     // Only libraries have a runtime counterpart to install (libpq-dev -> libpq5); the
     // venv needs nothing of python3-dev at run time.
     for dev in requested.iter().filter(|p| p.starts_with("lib") && p.ends_with("-dev")) {
-        run.extend(runtime_counterparts(report, dev));
+        let package = report
+            .packages
+            .list
+            .iter()
+            .find(|p| p.manager == Manager::Dpkg && p.name == *dev);
+        run.extend(
+            package
+                .map(imgprof_waste::Package::runtime_counterparts)
+                .unwrap_or_default(),
+        );
     }
     if python_install.is_some() && identity.python.as_deref().is_none_or(|p| !p.starts_with("/usr/local/")) {
         for needed in ["python3-venv", "python3"] {

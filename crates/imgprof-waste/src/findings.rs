@@ -261,16 +261,7 @@ impl Analysis<'_, '_> {
                 let runtime = self
                     .packages
                     .find(Manager::Dpkg, name)
-                    .map(|p| {
-                        // The runtime library shares the -dev package's stem: libpq-dev ->
-                        // libpq5, zlib1g-dev -> zlib1g, libpython3.11-dev -> libpython3.11.
-                        let stem = name.trim_end_matches("-dev");
-                        p.depends
-                            .iter()
-                            .filter(|d| d.starts_with(stem) && !d.ends_with("-dev") && !d.starts_with("libc6"))
-                            .cloned()
-                            .collect()
-                    })
+                    .map(crate::Package::runtime_counterparts)
                     .unwrap_or_default();
                 (name, files, runtime)
             })

@@ -40,6 +40,20 @@ pub struct Package {
     pub files: u64,
 }
 
+impl Package {
+    /// For a `-dev` package, the runtime libraries it stands for, from its own `Depends`:
+    /// those sharing its stem (libpq-dev -> libpq5, zlib1g-dev -> zlib1g,
+    /// libpython3.11-dev -> libpython3.11), never another `-dev` or libc6.
+    pub fn runtime_counterparts(&self) -> Vec<String> {
+        let stem = self.name.trim_end_matches("-dev");
+        self.depends
+            .iter()
+            .filter(|d| d.starts_with(stem) && !d.ends_with("-dev") && !d.starts_with("libc6"))
+            .cloned()
+            .collect()
+    }
+}
+
 /// Packages and file ownership of the final filesystem.
 #[derive(Debug, Default)]
 pub struct Packages {
