@@ -16,7 +16,7 @@ pub use imgprof_waste::human;
 pub use markdown::render_markdown;
 pub use model::*;
 pub use sarif::{SarifTarget, render_sarif};
-pub use text::{Style, human_seconds, render, render_rules};
+pub use text::{Style, pull_time, render, render_rules};
 
 /// The report as one JSON document (pretty-printed, newline-terminated).
 pub fn to_json(report: &Report) -> Result<String, serde_json::Error> {

@@ -281,7 +281,7 @@ fn render_totals(out: &mut String, report: &Report, style: &Style) {
 }
 
 /// Seconds for people: `350 ms`, `4.2 s`, `97 s`.
-pub fn human_seconds(seconds: f64) -> String {
+fn human_seconds(seconds: f64) -> String {
     match seconds {
         s if s < 1.0 => format!("{:.0} ms", s * 1000.0),
         s if s < 10.0 => format!("{s:.1} s"),
@@ -289,21 +289,19 @@ pub fn human_seconds(seconds: f64) -> String {
     }
 }
 
+/// One link's pull time, now and with every fix: `12.3 s -> 4.1 s at 100 Mbit/s`.
+pub fn pull_time(link: &crate::model::PullTime) -> String {
+    format!(
+        "{} -> {} at {}",
+        human_seconds(link.seconds),
+        human_seconds(link.projected_seconds),
+        link.link
+    )
+}
+
 /// `12.3 s -> 4.1 s at 100 Mbit/s, ...`, fastest link last.
 fn pull_times(pull: &crate::model::PullCost) -> String {
-    let seconds = human_seconds;
-    let times: Vec<String> = pull
-        .links
-        .iter()
-        .map(|l| {
-            format!(
-                "{} -> {} at {}",
-                seconds(l.seconds),
-                seconds(l.projected_seconds),
-                l.link
-            )
-        })
-        .collect();
+    let times: Vec<String> = pull.links.iter().map(pull_time).collect();
     format!("{:>10}", times.join(", "))
 }
 

@@ -115,19 +115,11 @@ pub fn size(bytes: u64) -> String {
 /// `1.2 s -> 400 ms at 100 Mbit/s, ...` (now, then with every fix), the common link
 /// first: the pane is narrow.
 fn pull_times(pull: &imgprof_report::PullCost) -> String {
-    let seconds = imgprof_report::human_seconds;
     let mut links: Vec<&imgprof_report::PullTime> = pull.links.iter().collect();
     links.sort_by_key(|l| (l.link != "100 Mbit/s", std::cmp::Reverse(l.bits_per_second)));
     links
-        .iter()
-        .map(|l| {
-            format!(
-                "{} -> {} at {}",
-                seconds(l.seconds),
-                seconds(l.projected_seconds),
-                l.link
-            )
-        })
+        .into_iter()
+        .map(imgprof_report::pull_time)
         .collect::<Vec<_>>()
         .join(", ")
 }
