@@ -540,7 +540,11 @@ fn platforms(args: PlatformsArgs) -> Result<()> {
     } else {
         open_cache(&args.cache, false)
     };
-    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let reading = Reading {
+        jobs: args.jobs.unwrap_or_else(default_jobs),
+        cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
+        quiet: false,
+    };
     let mut text = format!(
         "{:<16} {:>12} {:>12}  {:<71} {}\n",
         "PLATFORM", "COMPRESSED", "SHIPPED", "DIGEST", "NAME"
@@ -563,15 +567,8 @@ fn platforms(args: PlatformsArgs) -> Result<()> {
         let shipped = if args.compressed_only {
             "-".to_owned()
         } else {
-            let bars = progress::LayerBars::for_image(&image, false);
-            let options = imgprof_layers::IndexOptions {
-                jobs,
-                capture: imgprof_waste::capture_policy,
-                cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
-                progress: bars.as_ref().map(|b| b as &dyn imgprof_layers::LayerProgress),
-            };
-            let (layers, ()) = imgprof_layers::index_image_then(&image, options, |_| ())
-                .with_context(|| format!("cannot analyse the {platform} image of {}", source.source))?;
+            let what = format!("the {platform} image of {}", source.source);
+            let (layers, ()) = analyse_source(&image, &what, &reading, &PhaseTimer::from_env(), |_| ())?;
             imgprof_report::human(layers.iter().map(|l| l.content_bytes()).sum())
         };
         text.push_str(&format!(
