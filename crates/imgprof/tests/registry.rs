@@ -90,22 +90,6 @@ fn layout_report() -> serde_json::Value {
     without_source(report_json(&format!("{}:gzip", testdata("fixtures/layers-gzip.oci"))))
 }
 
-/// `imgprof report --json` with `DOCKER_CONFIG` pointing at `config` and no other
-/// credential file in reach.
-fn report_with_config(source: &str, config: &std::path::Path, extra: &[&str]) -> std::process::Output {
-    let empty = tempfile::tempdir().unwrap();
-    let mut args = vec!["report", "--json", "--top", "1000"];
-    args.extend_from_slice(extra);
-    args.push(source);
-    common::imgprof_with_env(
-        &args,
-        &[
-            ("DOCKER_CONFIG", config.as_os_str()),
-            ("REGISTRY_AUTH_FILE", empty.path().join("none.json").as_os_str()),
-        ],
-    )
-}
-
 fn assert_no_secret(out: &std::process::Output) {
     let text = format!(
         "{}{}",
@@ -141,12 +125,12 @@ fn basic_authentication_with_stored_credentials() {
     let image = format!("{}/private/layers:gzip", registry.host());
 
     let good = registry::docker_config(&registry.host(), false, registry::PASSWORD);
-    let out = report_with_config(&image, good.path(), &[]);
+    let out = registry::report_with_config(&image, good.path(), &[]);
     assert_no_secret(&out);
     assert_eq!(pulled(&out), layout_report());
 
     let nobody = tempfile::tempdir().unwrap();
-    let out = report_with_config(&image, nobody.path(), &[]);
+    let out = registry::report_with_config(&image, nobody.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr(&out).contains("401") && stderr(&out).contains("docker login"),
@@ -156,7 +140,7 @@ fn basic_authentication_with_stored_credentials() {
     assert!(out.stdout.is_empty());
 
     let wrong = registry::docker_config(&registry.host(), false, "not-the-password");
-    let out = report_with_config(&image, wrong.path(), &[]);
+    let out = registry::report_with_config(&image, wrong.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("not-the-password"));
@@ -183,7 +167,7 @@ fn bearer_tokens_from_the_registrys_token_service() {
     // Username and password: a GET to the realm with Basic credentials.
     let before = issuer.requests().len();
     let basic = registry::docker_config(&registry.host(), false, registry::PASSWORD);
-    let out = report_with_config(&image, basic.path(), &[]);
+    let out = registry::report_with_config(&image, basic.path(), &[]);
     assert_no_secret(&out);
     assert_eq!(pulled(&out), layout_report());
     let asked: Vec<_> = issuer.requests()[before..].to_vec();
@@ -203,7 +187,7 @@ fn bearer_tokens_from_the_registrys_token_service() {
     // An identity token: the OAuth2 refresh-token POST.
     let before = issuer.requests().len();
     let identity = registry::docker_config(&registry.host(), true, "");
-    let out = report_with_config(&image, identity.path(), &[]);
+    let out = registry::report_with_config(&image, identity.path(), &[]);
     assert_no_secret(&out);
     assert_eq!(pulled(&out), layout_report());
     assert!(
@@ -214,12 +198,12 @@ fn bearer_tokens_from_the_registrys_token_service() {
 
     // Through an index to a platform, with a token.
     let multi = format!("{}/private/multi:latest", registry.host());
-    let out = report_with_config(&multi, basic.path(), &["--platform", "linux/arm64"]);
+    let out = registry::report_with_config(&multi, basic.path(), &["--platform", "linux/arm64"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     // No credentials: the token service refuses, and the message says what to do.
     let nobody = tempfile::tempdir().unwrap();
-    let out = report_with_config(&image, nobody.path(), &[]);
+    let out = registry::report_with_config(&image, nobody.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
     let message = stderr(&out);
     assert!(message.contains("401") && message.contains("docker login"), "{message}");

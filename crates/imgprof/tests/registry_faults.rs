@@ -65,18 +65,8 @@ fn registry_with_fixture() -> Option<TestRegistry> {
 /// host (the only host imgprof is told about).
 fn report_through(proxy: &FaultProxy, extra: &[&str]) -> std::process::Output {
     let config = registry::docker_config(&proxy.host(), false, registry::PASSWORD);
-    let empty = tempfile::tempdir().unwrap();
     let image = format!("{}/private/layers:gzip", proxy.host());
-    let mut args = vec!["report", "--json", "--top", "1000"];
-    args.extend_from_slice(extra);
-    args.push(&image);
-    common::imgprof_with_env(
-        &args,
-        &[
-            ("DOCKER_CONFIG", config.path().as_os_str()),
-            ("REGISTRY_AUTH_FILE", empty.path().join("none.json").as_os_str()),
-        ],
-    )
+    registry::report_with_config(&image, config.path(), extra)
 }
 
 fn stderr(out: &std::process::Output) -> String {

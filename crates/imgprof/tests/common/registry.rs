@@ -173,6 +173,22 @@ pub fn docker_config(host: &str, identity_token: bool, password: &str) -> tempfi
     dir
 }
 
+/// `imgprof report --json` with `DOCKER_CONFIG` pointing at `config` and no other
+/// credential file in reach.
+pub fn report_with_config(source: &str, config: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let empty = tempfile::tempdir().unwrap();
+    let mut args = vec!["report", "--json", "--top", "1000"];
+    args.extend_from_slice(extra);
+    args.push(source);
+    super::imgprof_with_env(
+        &args,
+        &[
+            ("DOCKER_CONFIG", config.as_os_str()),
+            ("REGISTRY_AUTH_FILE", empty.path().join("none.json").as_os_str()),
+        ],
+    )
+}
+
 /// Every form the test secrets could leak in.
 pub fn secrets() -> Vec<String> {
     use base64::Engine as _;
