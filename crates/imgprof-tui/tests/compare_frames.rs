@@ -1,6 +1,8 @@
 //! The side-by-side compare view: the sample image against the reference fixture, drawn
 //! into a `TestBackend` and kept as insta snapshots, driven through the real key map.
 
+mod common;
+
 use imgprof_report::compare::{CompareOptions, Comparison, FinalFiles, compare};
 use imgprof_tui::compare::{CompareView, Section, action_for_event};
 use ratatui::Terminal;
@@ -8,24 +10,15 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
 fn analysed(path: &str) -> (imgprof_report::Report, FinalFiles) {
-    let path = format!("{}/../../testdata/{path}", env!("CARGO_MANIFEST_DIR"));
-    let image = imgprof_source::open(&path, None).expect("the image opens");
-    let options = imgprof_layers::IndexOptions {
-        jobs: 1,
-        capture: imgprof_waste::capture_policy,
-        cache: None,
-        progress: None,
-    };
-    let (_, analysed) = imgprof_layers::index_image_then(&image, options, |layers| {
+    common::indexed(path, |image, layers| {
         let dive = imgprof_layers::dive::metrics(layers);
         let stack = imgprof_layers::Stack::build(layers);
         let files = FinalFiles::of(&stack);
-        let waste = imgprof_waste::analyze(&image, &stack, &imgprof_waste::Options::default());
-        let report = imgprof_report::build(&image, &stack, &dive, waste, imgprof_report::ReportOptions::default());
+        let waste = imgprof_waste::analyze(image, &stack, &imgprof_waste::Options::default());
+        let report = imgprof_report::build(image, &stack, &dive, waste, imgprof_report::ReportOptions::default());
         (report, files)
     })
-    .expect("the image is analysed");
-    analysed
+    .1
 }
 
 fn comparison() -> Comparison {
@@ -44,16 +37,7 @@ fn screen(view: &mut CompareView, width: u16, height: u16) -> String {
     terminal
         .draw(|frame| imgprof_tui::compare::draw(frame, view))
         .expect("the view draws");
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_owned())
-            .collect();
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    text
+    common::text_of(terminal.backend().buffer())
 }
 
 fn press(view: &mut CompareView, code: KeyCode) {

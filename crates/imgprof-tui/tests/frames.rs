@@ -2,6 +2,8 @@
 //! driven through the real key bindings, drawn into a `TestBackend`, kept as insta
 //! snapshots.
 
+mod common;
+
 use imgprof_tui::keys::{KeyContext, action_for_key};
 use imgprof_tui::{App, Inspected};
 use ratatui::Terminal;
@@ -10,19 +12,10 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
 
 fn sample() -> Inspected {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/sample/sample-app.tar");
-    let image = imgprof_source::open(path, None).expect("the sample image opens");
-    let options = imgprof_layers::IndexOptions {
-        jobs: 1,
-        capture: imgprof_waste::capture_policy,
-        cache: None,
-        progress: None,
-    };
-    let (_, inspected) = imgprof_layers::index_image_then(&image, options, |layers| {
-        Inspected::analyse(&image, layers, &imgprof_waste::Options::default())
+    common::indexed("sample/sample-app.tar", |image, layers| {
+        Inspected::analyse(image, layers, &imgprof_waste::Options::default())
     })
-    .expect("the sample image is analysed");
-    inspected
+    .1
 }
 
 fn app(width: u16, height: u16) -> App {
@@ -77,17 +70,7 @@ fn terminal(app: &App) -> Terminal<TestBackend> {
 
 /// The frame as text, one line per row, trailing blanks cut.
 fn screen(app: &App) -> String {
-    let terminal = terminal(app);
-    let buffer = terminal.backend().buffer();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        let line: String = (0..buffer.area.width)
-            .map(|x| buffer[(x, y)].symbol().to_owned())
-            .collect();
-        text.push_str(line.trim_end());
-        text.push('\n');
-    }
-    text
+    common::text_of(terminal(app).backend().buffer())
 }
 
 #[test]

@@ -2,6 +2,8 @@
 //! aggregated view shows exactly the paths `Stack` shows for the layers up to it, and a
 //! layer's changes are what `Stack` counts for it.
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use imgprof_layers::{Compression, Entry, EntryKind, LayerIndex, Stack};
@@ -104,15 +106,7 @@ fn aggregated_views_match_the_stack_on_whiteouts_and_overwrites() {
 
 #[test]
 fn aggregated_views_match_the_stack_on_the_sample_image() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/sample/sample-app.tar");
-    let image = imgprof_source::open(path, None).expect("the sample image opens");
-    let options = imgprof_layers::IndexOptions {
-        jobs: 1,
-        capture: imgprof_waste::capture_policy,
-        cache: None,
-        progress: None,
-    };
-    let (layers, ()) = imgprof_layers::index_image_then(&image, options, |_| ()).expect("indexed");
+    let (layers, ()) = common::indexed("sample/sample-app.tar", |_, _| ());
     assert_matches_stack(&layers);
 }
 
