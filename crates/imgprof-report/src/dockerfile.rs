@@ -10,8 +10,9 @@ pub struct DockerfileInstruction {
     pub text: String,
 }
 
-/// The instructions of the final stage, its `FROM` first.
-pub fn final_stage(dockerfile: &str) -> Vec<DockerfileInstruction> {
+/// Every instruction of a Dockerfile as written, with its first line: continuations
+/// joined, whitespace folded, comments dropped, flags kept.
+pub fn instructions(dockerfile: &str) -> Vec<DockerfileInstruction> {
     let mut instructions: Vec<DockerfileInstruction> = Vec::new();
     let mut current: Option<(usize, String)> = None;
     for (index, raw) in dockerfile.lines().enumerate() {
@@ -32,15 +33,32 @@ pub fn final_stage(dockerfile: &str) -> Vec<DockerfileInstruction> {
         if !continued && let Some((line, text)) = current.take() {
             instructions.push(DockerfileInstruction {
                 line,
-                text: normalize(&text),
+                text: text.split_whitespace().collect::<Vec<_>>().join(" "),
             });
         }
     }
-    let start = instructions
+    instructions
+}
+
+/// Where the final stage starts in `instructions`: its `FROM`, if there is one.
+pub fn final_stage_start(instructions: &[DockerfileInstruction]) -> Option<usize> {
+    instructions
         .iter()
         .rposition(|i| i.text.to_ascii_uppercase().starts_with("FROM "))
-        .unwrap_or(0);
-    instructions.split_off(start)
+}
+
+/// The instructions of the final stage, its `FROM` first, normalised as history records
+/// them.
+pub fn final_stage(dockerfile: &str) -> Vec<DockerfileInstruction> {
+    let mut all = instructions(dockerfile);
+    let start = final_stage_start(&all).unwrap_or(0);
+    all.split_off(start)
+        .into_iter()
+        .map(|i| DockerfileInstruction {
+            line: i.line,
+            text: normalize(&i.text),
+        })
+        .collect()
 }
 
 /// The Dockerfile line of each layer instruction (`None` where nothing matches), each

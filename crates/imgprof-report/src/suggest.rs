@@ -223,32 +223,14 @@ impl Steps {
     /// The instructions of the final stage of the user's Dockerfile after its `FROM`,
     /// continuations joined, flags kept (`--chown`, `--from` matter here).
     fn from_dockerfile(text: &str) -> Steps {
-        let mut instructions: Vec<String> = Vec::new();
-        let mut current = String::new();
-        for raw in text.lines() {
-            let line = raw.trim();
-            if line.starts_with('#') || (current.is_empty() && line.is_empty()) {
-                continue;
-            }
-            let (continued, body) = match line.strip_suffix('\\') {
-                Some(body) => (true, body.trim()),
-                None => (false, line),
-            };
-            if !current.is_empty() {
-                current.push(' ');
-            }
-            current.push_str(body);
-            if !continued {
-                instructions.push(current.split_whitespace().collect::<Vec<_>>().join(" "));
-                current.clear();
-            }
-        }
-        let start = instructions
-            .iter()
-            .rposition(|i| i.to_ascii_uppercase().starts_with("FROM "))
-            .map_or(0, |p| p + 1);
+        let mut instructions = crate::dockerfile::instructions(text);
+        let after_from = crate::dockerfile::final_stage_start(&instructions).map_or(0, |from| from + 1);
         Steps {
-            steps: instructions.split_off(start).into_iter().map(|i| (i, None)).collect(),
+            steps: instructions
+                .split_off(after_from)
+                .into_iter()
+                .map(|i| (i.text, None))
+                .collect(),
         }
     }
 }
