@@ -81,6 +81,23 @@ pub struct CacheArgs {
     pub dir: CacheDirArg,
 }
 
+/// How layers are read, for every command that reads them.
+#[derive(Debug, Args)]
+pub struct ReadingArgs {
+    /// Layers analysed at once (default: the number of cores).
+    #[arg(long, short = 'j')]
+    pub jobs: Option<usize>,
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+impl ReadingArgs {
+    pub fn jobs(&self) -> usize {
+        self.jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// The image: a `docker save` tarball, an OCI layout directory (`DIR` or `DIR:TAG`),
@@ -147,11 +164,8 @@ pub struct ReportArgs {
     /// The rules file (default: .imgprof.toml, else .dive-ci, in the working directory).
     #[arg(long, value_name = "PATH")]
     pub config: Option<std::path::PathBuf>,
-    /// Layers analysed at once (default: the number of cores).
-    #[arg(long, short = 'j')]
-    pub jobs: Option<usize>,
     #[command(flatten)]
-    pub cache: CacheArgs,
+    pub reading: ReadingArgs,
 }
 
 #[derive(Debug, Args)]
@@ -161,11 +175,8 @@ pub struct PlatformsArgs {
     /// Only the compressed sizes, from the manifests: no layer is read.
     #[arg(long)]
     pub compressed_only: bool,
-    /// Layers analysed at once (default: the number of cores).
-    #[arg(long, short = 'j')]
-    pub jobs: Option<usize>,
     #[command(flatten)]
-    pub cache: CacheArgs,
+    pub reading: ReadingArgs,
 }
 
 #[derive(Debug, Args)]
@@ -211,11 +222,8 @@ pub struct CompareArgs {
     /// No warnings or progress on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
-    /// Layers analysed at once (default: the number of cores).
-    #[arg(long, short = 'j')]
-    pub jobs: Option<usize>,
     #[command(flatten)]
-    pub cache: CacheArgs,
+    pub reading: ReadingArgs,
 }
 
 #[derive(Debug, Args)]
@@ -235,11 +243,8 @@ pub struct SuggestArgs {
     /// The image this one was built FROM (as for `report --base`).
     #[arg(long, value_name = "SOURCE")]
     pub base: Option<String>,
-    /// Layers analysed at once (default: the number of cores).
-    #[arg(long, short = 'j')]
-    pub jobs: Option<usize>,
     #[command(flatten)]
-    pub cache: CacheArgs,
+    pub reading: ReadingArgs,
 }
 
 impl CompareArgs {
@@ -278,11 +283,8 @@ pub struct InspectArgs {
     /// marked as the base instead of guessing from history.
     #[arg(long, value_name = "SOURCE")]
     pub base: Option<String>,
-    /// Layers analysed at once (default: the number of cores).
-    #[arg(long, short = 'j')]
-    pub jobs: Option<usize>,
     #[command(flatten)]
-    pub cache: CacheArgs,
+    pub reading: ReadingArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

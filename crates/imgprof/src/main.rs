@@ -56,11 +56,11 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     } else {
         None
     };
-    let cache = open_cache(&args.cache, args.quiet);
+    let cache = open_cache(&args.reading.cache, args.quiet);
     let cache = cache.as_ref();
     let image = open_image(&args.source)?;
     timer.lap("open");
-    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let jobs = args.reading.jobs();
     let options = imgprof_report::ReportOptions { top: args.top };
     let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
     let exclude = rules.as_ref().map(|r| r.exclude().to_vec()).unwrap_or_default();
@@ -146,10 +146,10 @@ fn inspect(args: InspectArgs) -> Result<()> {
             args.source.source
         );
     }
-    let cache = open_cache(&args.cache, false).map(std::sync::Arc::new);
+    let cache = open_cache(&args.reading.cache, false).map(std::sync::Arc::new);
     let image = open_image(&args.source)?;
     let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
-    let jobs = args.jobs.unwrap_or_else(default_jobs);
+    let jobs = args.reading.jobs();
     let app = imgprof_tui::App::loading(
         args.source.source.clone(),
         imgprof_tui::PendingLayer::of(&image),
@@ -203,7 +203,7 @@ fn suggest(args: SuggestArgs) -> Result<()> {
         Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?),
         None => None,
     };
-    let cache = open_cache(&args.cache, false);
+    let cache = open_cache(&args.reading.cache, false);
     let image = open_image(&args.source)?;
     let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
     let analysis = imgprof_waste::Options {
@@ -211,7 +211,7 @@ fn suggest(args: SuggestArgs) -> Result<()> {
         exclude: &[],
     };
     let reading = Reading {
-        jobs: args.jobs.unwrap_or_else(default_jobs),
+        jobs: args.reading.jobs(),
         cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
         quiet: false,
     };
@@ -271,10 +271,10 @@ fn analyse_source<T>(
 /// once (with `--no-cache` too). Exit 1 when `--fail-if-grows` breaks.
 fn compare(args: CompareArgs) -> Result<ExitCode> {
     let timer = PhaseTimer::from_env();
-    let disk = open_cache(&args.cache, args.quiet);
+    let disk = open_cache(&args.reading.cache, args.quiet);
     let shared = imgprof_layers::MemoryCache::new(disk.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache));
     let reading = Reading {
-        jobs: args.jobs.unwrap_or_else(default_jobs),
+        jobs: args.reading.jobs(),
         cache: Some(&shared),
         quiet: args.quiet,
     };
@@ -538,10 +538,10 @@ fn platforms(args: PlatformsArgs) -> Result<()> {
     let cache = if args.compressed_only {
         None
     } else {
-        open_cache(&args.cache, false)
+        open_cache(&args.reading.cache, false)
     };
     let reading = Reading {
-        jobs: args.jobs.unwrap_or_else(default_jobs),
+        jobs: args.reading.jobs(),
         cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
         quiet: false,
     };
@@ -590,10 +590,6 @@ fn open_image(args: &SourceArgs) -> Result<imgprof_source::Image> {
         platform.as_ref(),
         &args.registry_options(),
     )?)
-}
-
-fn default_jobs() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn use_color() -> bool {
