@@ -892,12 +892,11 @@ impl Analysis<'_, '_> {
             .map(str::to_owned)
             .collect();
         let base: HashSet<String> = wanted.iter().cloned().collect();
-        wanted.extend(
-            apt_lines
-                .iter()
-                .flat_map(|t| crate::layer_order::requested_packages(t))
-                .map(|p| p.split('=').next().unwrap_or(&p).to_owned()),
-        );
+        let requested: Vec<String> = apt_lines
+            .iter()
+            .flat_map(|t| crate::layer_order::requested_packages(t))
+            .collect();
+        wanted.extend(requested.iter().map(|p| p.split('=').next().unwrap_or(p).to_owned()));
         let dpkg: Vec<&crate::Package> = self
             .packages
             .list
@@ -950,10 +949,6 @@ impl Analysis<'_, '_> {
         let mut names: Vec<&str> = recommended.into_iter().collect();
         names.sort_unstable();
         let shown: Vec<&str> = names.iter().take(12).copied().collect();
-        let requested: Vec<String> = apt_lines
-            .iter()
-            .flat_map(|t| crate::layer_order::requested_packages(t))
-            .collect();
         self.finish(Draft {
             id: "IMG021",
             severity: None,
