@@ -141,16 +141,16 @@ fn is_python_install(instruction: &str) -> bool {
 /// A `RUN` whose every command is `rm`: a deletion that cannot take bytes out of the
 /// layers below; the paths belong in `.dockerignore` (or the step that made them).
 fn deleted_paths(instruction: &str) -> Option<Vec<String>> {
-    let script = instruction.strip_prefix("RUN ")?;
-    let mut paths = Vec::new();
-    for command in script.split("&&") {
-        let words: Vec<&str> = command.split_whitespace().collect();
-        if words.first() != Some(&"rm") {
-            return None;
-        }
-        paths.extend(words[1..].iter().filter(|w| !w.starts_with('-')).map(|w| w.to_string()));
+    let commands = imgprof_waste::run_commands(instruction);
+    if commands.is_empty() || commands.iter().any(|(tool, _)| *tool != "rm") {
+        return None;
     }
-    Some(paths)
+    Some(
+        commands
+            .iter()
+            .flat_map(|(_, args)| args.iter().filter(|w| !w.starts_with('-')).map(|w| w.to_string()))
+            .collect(),
+    )
 }
 
 fn exec_form(words: &[String]) -> String {

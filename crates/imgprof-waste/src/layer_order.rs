@@ -43,7 +43,7 @@ fn program(word: &str) -> &str {
 
 /// The commands of a `RUN` instruction as (program name, arguments), with leading env
 /// assignments skipped (`DEBIAN_FRONTEND=noninteractive apt-get ...`).
-fn run_commands(instruction: &str) -> Vec<(&str, Vec<&str>)> {
+pub fn run_commands(instruction: &str) -> Vec<(&str, Vec<&str>)> {
     let Some(script) = instruction.strip_prefix("RUN ") else {
         return Vec::new();
     };

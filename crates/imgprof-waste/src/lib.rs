@@ -31,7 +31,7 @@ pub use categories::CategoryBytes;
 pub use findings::{Finding, PathBytes, Severity};
 pub use glob::Glob;
 pub use identity::{BaseIdentity, BaseVariant, Compiler};
-pub use layer_order::{Install, installs as dependency_installs, is_broad_copy, requested_packages};
+pub use layer_order::{Install, installs as dependency_installs, is_broad_copy, requested_packages, run_commands};
 pub use packages::{Manager, Package};
 
 use categories::{FileFacts, classify};
