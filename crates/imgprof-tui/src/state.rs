@@ -325,12 +325,6 @@ impl App {
         let len = b.packages.matching.len();
         let cursor = &mut b.packages.cursor;
         match action {
-            Action::Up => cursor.move_by(-1, len, page),
-            Action::Down => cursor.move_by(1, len, page),
-            Action::PageUp => cursor.move_by(-(page as isize), len, page),
-            Action::PageDown => cursor.move_by(page as isize, len, page),
-            Action::Top => cursor.select(0, page),
-            Action::Bottom => cursor.select(len.saturating_sub(1), page),
             Action::Scroll { down, .. } => cursor.move_by(if down { 3 } else { -3 }, len, page),
             Action::StartFilter => {
                 self.prompt = Some(Prompt {
@@ -338,7 +332,7 @@ impl App {
                     text: b.packages.filter.clone(),
                 })
             }
-            _ => {}
+            movement => move_cursor(cursor, movement, len, page),
         }
     }
 
