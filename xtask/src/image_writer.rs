@@ -524,3 +524,16 @@ pub fn docker_archive_25(image: &BuiltImage, repo_tag: &str) -> Result<FileSet> 
     );
     Ok(uncompressed)
 }
+
+/// Deterministic filler bytes that do not compress away (xorshift64).
+pub fn noise(seed: u64, len: usize) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}

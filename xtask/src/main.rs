@@ -1,5 +1,6 @@
 //! Project automation: `cargo xtask <task>`. See `cargo xtask help`.
 
+mod bad_inputs;
 mod bench;
 mod ci;
 mod floor;

@@ -64,7 +64,7 @@ pub fn generate(root: &Path) -> Result<()> {
         .and_then(|img| oci_layout(&[(&img, "alpine")]))?
         .write_dir(&fixtures.join("alpine-wheels.oci"))?;
 
-    write_bad_inputs(&bad)?;
+    crate::bad_inputs::write(&bad)?;
     docker_archive_classic(&sample_image().build()?, "sample-app:latest")?.write_tar(&sample.join("sample-app.tar"))?;
     Ok(())
 }
@@ -316,134 +316,6 @@ fn tiny_image(architecture: &'static str, variant: Option<&'static str>, marker:
         empty_history: vec![],
         config: json!({}),
     }
-}
-
-/// Broken inputs, one fault each; the tests name the error each must produce.
-fn write_bad_inputs(bad: &Path) -> Result<()> {
-    fs::write(bad.join("not-an-image.txt"), b"hello, I am not an image\n")?;
-    fs::write(bad.join("empty.tar"), b"")?;
-    fs::create_dir_all(bad.join("empty-dir"))?;
-    fs::write(bad.join("empty-dir/.keep"), b"")?;
-
-    let base = || tiny_image("amd64", None, "bad");
-    let good = base().build()?;
-
-    // The layer's gzip stream is cut short; its descriptor matches the cut bytes, so the
-    // failure is the decompression, not the digest.
-    let mut truncated = base().build()?;
-    let cut = truncated.layers[0].0.len() / 2;
-    truncated.layers[0].0.truncate(cut);
-    rewrite_manifest(&mut truncated)?;
-    oci_layout(&[(&truncated, "bad")])?.write_dir(&bad.join("truncated-gzip.oci"))?;
-
-    // An uncompressed layer cut in the middle of an entry, digests matching the cut bytes.
-    let mut cut_tar = base().build()?;
-    let full = LayerTar::default().file("big.bin", &[7u8; 4096]).finish();
-    let short = full[..2048].to_vec();
-    cut_tar.layers[0] = (short.clone(), short);
-    rewrite_config_and_manifest(&mut cut_tar)?;
-    oci_layout(&[(&cut_tar, "bad")])?.write_dir(&bad.join("truncated-tar.oci"))?;
-
-    // One byte of the layer blob flipped after the manifest was written.
-    let mut flipped = base().build()?;
-    let last = flipped.layers[0].0.len() - 1;
-    let mut set = oci_layout(&[(&flipped, "bad")])?;
-    let blob_path = format!("blobs/sha256/{}", sha256_hex(&flipped.layers[0].0));
-    flipped.layers[0].0[last] ^= 0xff;
-    set.add(blob_path.clone(), flipped.layers[0].0.clone());
-    set.write_dir(&bad.join("digest-mismatch.oci"))?;
-
-    // The manifest names a layer blob that is not there.
-    let mut missing = oci_layout(&[(&good, "bad")])?;
-    missing
-        .files
-        .remove(&format!("blobs/sha256/{}", sha256_hex(&good.layers[0].0)));
-    missing.write_dir(&bad.join("missing-blob.oci"))?;
-
-    // The config lists two diff_ids for one layer.
-    let mut counts = base().build()?;
-    let mut config: serde_json::Value = serde_json::from_slice(&counts.config)?;
-    config["rootfs"]["diff_ids"]
-        .as_array_mut()
-        .expect("array")
-        .push(json!(digest(b"extra")));
-    counts.config = serde_json::to_vec(&config)?;
-    rewrite_manifest(&mut counts)?;
-    oci_layout(&[(&counts, "bad")])?.write_dir(&bad.join("diffid-count.oci"))?;
-
-    // The uncompressed stream does not match the config's diff_id.
-    let mut wrong_diff = base().build()?;
-    let mut config: serde_json::Value = serde_json::from_slice(&wrong_diff.config)?;
-    config["rootfs"]["diff_ids"][0] = json!(digest(b"something else"));
-    wrong_diff.config = serde_json::to_vec(&config)?;
-    rewrite_manifest(&mut wrong_diff)?;
-    oci_layout(&[(&wrong_diff, "bad")])?.write_dir(&bad.join("diffid-mismatch.oci"))?;
-
-    // A tar entry that climbs out of the root, and one with an absolute name.
-    for (name, entry) in [
-        ("escape-path.oci", "../../etc/passwd"),
-        ("absolute-path.oci", "/abs/path"),
-    ] {
-        let mut img = base().build()?;
-        let tar = LayerTar::default().raw_name_file(entry, b"root:x:0:0\n").finish();
-        img.layers[0] = (tar.clone(), tar);
-        rewrite_config_and_manifest(&mut img)?;
-        oci_layout(&[(&img, "bad")])?.write_dir(&bad.join(name))?;
-    }
-
-    // A docker-archive whose manifest.json names a layer file that is not in the tar.
-    let mut archive = docker_archive_classic(&good, "bad:missing-layer")?;
-    let layer = archive
-        .files
-        .keys()
-        .find(|k| k.ends_with("layer.tar"))
-        .cloned()
-        .expect("one layer");
-    archive.files.remove(&layer);
-    archive.write_tar(&bad.join("missing-layer.docker.tar"))?;
-
-    // A docker-archive compressed as a whole (`docker save | gzip`).
-    let plain = docker_archive_classic(&good, "bad:gz")?.to_tar();
-    fs::write(bad.join("compressed.docker.tar.gz"), Compression::Gzip.apply(&plain)?)?;
-    Ok(())
-}
-
-fn rewrite_manifest(image: &mut BuiltImage) -> Result<()> {
-    let mut manifest: serde_json::Value = serde_json::from_slice(&image.manifest)?;
-    manifest["config"]["digest"] = json!(digest(&image.config));
-    manifest["config"]["size"] = json!(image.config.len());
-    for (i, (blob, _)) in image.layers.iter().enumerate() {
-        manifest["layers"][i]["digest"] = json!(digest(blob));
-        manifest["layers"][i]["size"] = json!(blob.len());
-    }
-    image.manifest = serde_json::to_vec(&manifest)?;
-    Ok(())
-}
-
-fn rewrite_config_and_manifest(image: &mut BuiltImage) -> Result<()> {
-    let mut config: serde_json::Value = serde_json::from_slice(&image.config)?;
-    let diff_ids: Vec<String> = image.layers.iter().map(|(_, tar)| digest(tar)).collect();
-    config["rootfs"]["diff_ids"] = json!(diff_ids);
-    image.config = serde_json::to_vec(&config)?;
-    let mut manifest: serde_json::Value = serde_json::from_slice(&image.manifest)?;
-    for layer in manifest["layers"].as_array_mut().expect("array") {
-        layer["mediaType"] = json!(Compression::None.media_type());
-    }
-    image.manifest = serde_json::to_vec(&manifest)?;
-    rewrite_manifest(image)
-}
-
-/// Deterministic filler bytes that do not compress away (xorshift64).
-fn noise(seed: u64, len: usize) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state as u8
-        })
-        .collect()
 }
 
 /// The README's sample: a small Python web service image in the shape of the bloated

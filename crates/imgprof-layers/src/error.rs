@@ -20,6 +20,16 @@ pub enum LayerError {
         expected: Digest,
         actual: Digest,
     },
+    #[error(
+        "{location}: the {stage} stream expands past {limit} bytes, the limit for a blob of {stored} bytes: \
+         a decompression bomb, or a layer of unusually compressible files"
+    )]
+    ExpansionLimit {
+        location: String,
+        stage: &'static str,
+        limit: u64,
+        stored: u64,
+    },
     #[error("{location}: tar entry {path:?}: {reason}")]
     BadEntry {
         location: String,

@@ -13,6 +13,7 @@ pub mod dive;
 mod error;
 mod hashing;
 mod index;
+mod limits;
 mod memory;
 mod progress;
 mod stack;
@@ -27,6 +28,7 @@ use imgprof_source::{Digest, Image, SourceError};
 pub use compression::Compression;
 pub use error::LayerError;
 pub use index::{CapturedFile, Entry, EntryCounts, EntryKind, INDEX_VERSION, LayerIndex};
+pub use limits::{DEFAULT_MAX_EXPANSION, EXPANSION_FLOOR, Limits, MAX_ENTRY_METADATA};
 pub use memory::MemoryCache;
 pub use progress::{LayerOutcome, LayerProgress};
 pub use stack::{FinalCounts, Inode, LayerChanges, LossCause, LostCopy, Removal, Slot, Stack};
@@ -67,6 +69,7 @@ pub struct IndexOptions<'a> {
     pub capture: CapturePolicy,
     pub cache: Option<&'a dyn IndexCache>,
     pub progress: Option<&'a dyn LayerProgress>,
+    pub limits: Limits,
 }
 
 /// Indexes every layer of `image`, largest first, `jobs` at a time, verifying every
@@ -89,6 +92,7 @@ pub fn index_image_then<T>(
         capture,
         cache,
         progress,
+        limits,
     } = options;
     let count = image.layers.len();
     let jobs = jobs.clamp(1, count.max(1));
@@ -103,6 +107,7 @@ pub fn index_image_then<T>(
             digest: layer.digest.as_ref(),
             diff_id: &layer.diff_id,
             capture,
+            max_uncompressed: limits.max_uncompressed(layer.size),
         })
         .collect();
     // Local files whose bytes are an uncompressed tar get their sha256 on the hash pool

@@ -90,6 +90,7 @@ mod tests {
             capture: |_| None,
             cache: Some(cache),
             progress: Some(&outcomes),
+            limits: Default::default(),
         };
         index_image_then(&image, options, |_| ()).unwrap();
         let mut seen = outcomes.0.into_inner().unwrap();

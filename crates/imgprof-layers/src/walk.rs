@@ -10,6 +10,7 @@ use crate::compression::{Compression, Decoder, sniff};
 use crate::error::LayerError;
 use crate::hashing::HashingReader;
 use crate::index::{CapturedFile, Entry, EntryKind, LayerIndex};
+use crate::limits::{ExpansionGuard, MetadataBudget};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_MARKER: &str = ".wh..wh..opq";
@@ -30,6 +31,8 @@ pub struct LayerExpectation<'a> {
     pub diff_id: &'a Digest,
     /// Which files' contents to keep (see [`CapturePolicy`]).
     pub capture: CapturePolicy,
+    /// The most bytes a compressed blob may expand to (see [`crate::Limits`]).
+    pub max_uncompressed: Option<u64>,
 }
 
 /// Says, for a normalised path, how many leading bytes of a regular file's content to
@@ -66,8 +69,10 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
         compressed.get_mut().stop_hashing();
     }
     let decoder = Decoder::new(compression, compressed).map_err(read_error(compression.name()))?;
-    let uncompressed = HashingReader::new(decoder);
-    let mut archive = tar::Archive::new(BufReader::with_capacity(BUFFER, uncompressed));
+    let limit = expect.max_uncompressed.filter(|_| compression != Compression::None);
+    let uncompressed = HashingReader::new(ExpansionGuard::new(decoder, limit));
+    let budget = MetadataBudget::default();
+    let mut archive = tar::Archive::new(budget.reader(BufReader::with_capacity(BUFFER, uncompressed)));
 
     let stage = if compression == Compression::None {
         "tar"
@@ -81,15 +86,16 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
             stage,
             source,
         })
-        .and_then(|entries| walk(entries, &expect, stage, None));
+        .and_then(|entries| walk(entries, &expect, stage, None, &budget));
 
     // Past the end-of-archive marker: hash the padding, then the rest of the blob. After
     // a failed walk the blob is still hashed to the end, so a corrupted blob is reported
     // as a digest mismatch rather than as whatever the corruption broke first.
-    let mut uncompressed = archive.into_inner().into_inner();
+    let mut uncompressed = archive.into_inner().into_inner().into_inner();
     let drained = uncompressed.drain().map_err(read_error(stage));
-    let (decoder, diff_id, tar_bytes) = uncompressed.finish();
-    let mut compressed = decoder.into_inner().into_inner();
+    let (guard, diff_id, tar_bytes) = uncompressed.finish();
+    let tripped = guard.tripped();
+    let mut compressed = guard.into_inner().into_inner().into_inner();
     let compressed_drained = compressed.drain().map_err(read_error("read"));
     let hashed = compressed.is_hashing();
     let (_, digest, compressed_bytes) = compressed.finish();
@@ -99,6 +105,14 @@ pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<Laye
         && (hashed || drained.is_ok())
     {
         check_digest(location, "blob digest", expected, &digest)?;
+    }
+    if let Some(limit) = tripped {
+        return Err(LayerError::ExpansionLimit {
+            location: location.to_owned(),
+            stage,
+            limit,
+            stored: compressed_bytes,
+        });
     }
     let walked = walked?;
     drained?;
@@ -127,7 +141,8 @@ pub(crate) fn is_uncompressed(blob: &BlobFile) -> io::Result<bool> {
 /// Walks an uncompressed local blob's tar headers, seeking past contents. Its digest is
 /// computed separately (`sha256_of`) and checked by `verify_digest`.
 pub(crate) fn skim_layer(blob: &BlobFile, expect: &LayerExpectation<'_>) -> Result<Walked, LayerError> {
-    let mut archive = tar::Archive::new(Skimmer(BufReader::with_capacity(SKIM_BUFFER, blob.reader())));
+    let budget = MetadataBudget::default();
+    let mut archive = tar::Archive::new(budget.reader(Skimmer(BufReader::with_capacity(SKIM_BUFFER, blob.reader()))));
     archive
         .entries_with_seek()
         .map_err(|source| LayerError::Read {
@@ -135,7 +150,7 @@ pub(crate) fn skim_layer(blob: &BlobFile, expect: &LayerExpectation<'_>) -> Resu
             stage: "tar",
             source,
         })
-        .and_then(|entries| walk(entries, expect, "tar", Some(blob.len())))
+        .and_then(|entries| walk(entries, expect, "tar", Some(blob.len()), &budget))
 }
 
 /// Checks a skimmed blob's sha256 against its descriptor digest and diff_id (for an
@@ -223,6 +238,7 @@ fn walk<R: Read>(
     expect: &LayerExpectation<'_>,
     stage: &'static str,
     skip_within: Option<u64>,
+    budget: &MetadataBudget,
 ) -> Result<Walked, LayerError> {
     let location = expect.location;
     let read_error = |source: io::Error| LayerError::Read {
@@ -238,9 +254,10 @@ fn walk<R: Read>(
     };
     let mut buf = vec![0u8; 64 << 10];
     for entry in entries {
-        let mut entry = entry.map_err(read_error)?;
+        let mut entry = entry.map_err(|error| read_error(header_error(error, walked.entries.len())))?;
+        budget.pause();
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-        let mut record = entry_record(&entry, location, &mut walked.absolute_paths)?;
+        let mut record = entry_record(&mut entry, location, &mut walked.absolute_paths)?;
         if let Some(record) = &record
             && record.kind == EntryKind::File
             && let Some(limit) = (expect.capture)(&record.path)
@@ -283,8 +300,20 @@ fn walk<R: Read>(
         if let Some(record) = record {
             walked.entries.push(record);
         }
+        budget.reset();
     }
     Ok(walked)
+}
+
+/// The tar reader's complaint about a header, without the header bytes it quotes (which
+/// for a stream that is no tar are binary noise).
+fn header_error(error: io::Error, entries_before: usize) -> io::Error {
+    if error.kind() != io::ErrorKind::Other {
+        return error;
+    }
+    let text = error.to_string();
+    let reason = text.split(':').next().unwrap_or(&text).trim();
+    io::Error::other(format!("malformed tar header after {entries_before} entries: {reason}"))
 }
 
 /// Feeds what is left of `reader` to `hasher`, through `buf`.
@@ -331,11 +360,26 @@ impl Walked {
 }
 
 fn entry_record<R: Read>(
-    entry: &tar::Entry<'_, R>,
+    entry: &mut tar::Entry<'_, R>,
     location: &str,
     absolute_paths: &mut u64,
 ) -> Result<Option<Entry>, LayerError> {
     use tar::EntryType as T;
+    if let Some(records) = entry.pax_extensions().map_err(|source| LayerError::Read {
+        location: location.to_owned(),
+        stage: "tar",
+        source,
+    })? {
+        for record in records {
+            if let Err(error) = record {
+                return Err(LayerError::BadEntry {
+                    location: location.to_owned(),
+                    path: String::from_utf8_lossy(&entry.path_bytes()).into_owned(),
+                    reason: format!("malformed PAX header: {error}"),
+                });
+            }
+        }
+    }
     let header = entry.header();
     let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
     let normalized = normalize_path(&raw_name).map_err(|reason| LayerError::BadEntry {

@@ -161,6 +161,36 @@ pub(crate) fn check_layer_count(config: &ImageConfig, layers: usize, what: &str)
     Ok(())
 }
 
+/// Refuses layers that are not filesystem changesets (artifacts such as Helm charts or
+/// WASM modules, encrypted layers, empty blobs): their bytes would be read as a tar, or
+/// fail as one, and either way the report would describe something that is not there.
+pub(crate) fn check_layer_descriptors(manifest: &ImageManifest, what: &str) -> Result<(), SourceError> {
+    for (index, layer) in manifest.layers.iter().enumerate() {
+        let media_type = layer.media_type.as_str();
+        let is_layer = media_type.is_empty()
+            || media_type.starts_with("application/vnd.oci.image.layer.")
+            || media_type.starts_with("application/vnd.docker.image.rootfs.");
+        let reason = if layer.size == 0 {
+            "an empty blob (0 bytes); even an empty layer holds a tar end-of-archive marker"
+        } else if media_type.ends_with("+encrypted") {
+            "an encrypted layer (ocicrypt), which cannot be read without its key"
+        } else if !is_layer {
+            "not an image layer; expected application/vnd.oci.image.layer.v1.tar[+gzip|+zstd] \
+             or application/vnd.docker.image.rootfs.diff.tar[.gzip]"
+        } else {
+            continue;
+        };
+        return Err(SourceError::invalid(
+            what,
+            format!(
+                "layer {index} ({}) has media type {media_type:?}: {reason}",
+                layer.digest
+            ),
+        ));
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------- docker-archive
 
 pub(crate) fn open_docker_archive(
@@ -298,6 +328,7 @@ fn open_oci_layout(
     let config: ImageConfig = read_verified_json(&files, config_descriptor)?;
     let config_what = files.describe(&blob_path(&config_descriptor.digest));
     check_layer_count(&config, manifest.layers.len(), &config_what)?;
+    check_layer_descriptors(&manifest, &files.describe(&blob_path(&chosen.descriptor.digest)))?;
     check_platform(&config, platform, &index_what)?;
 
     let mut layers = Vec::with_capacity(manifest.layers.len());

@@ -87,6 +87,11 @@ pub struct ReadingArgs {
     /// Layers analysed at once (default: the number of cores).
     #[arg(long, short = 'j')]
     pub jobs: Option<usize>,
+    /// Stop reading a compressed layer that expands past RATIO times its stored size
+    /// (and past 1 GiB): a decompression bomb. 0 turns the check off [default: 250, or
+    /// IMGPROF_MAX_EXPANSION].
+    #[arg(long, value_name = "RATIO")]
+    pub max_expansion: Option<u64>,
     #[command(flatten)]
     pub cache: CacheArgs,
 }
@@ -95,6 +100,20 @@ impl ReadingArgs {
     pub fn jobs(&self) -> usize {
         self.jobs
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
+
+    /// The limits from `--max-expansion`, else `IMGPROF_MAX_EXPANSION`, else the default.
+    pub fn limits(&self) -> anyhow::Result<imgprof_layers::Limits> {
+        let ratio = match (self.max_expansion, std::env::var("IMGPROF_MAX_EXPANSION")) {
+            (Some(ratio), _) => ratio,
+            (None, Ok(value)) => value.trim().parse().map_err(|_| {
+                anyhow::anyhow!("IMGPROF_MAX_EXPANSION={value:?}: expected a whole number (0 turns the check off)")
+            })?,
+            (None, Err(_)) => imgprof_layers::DEFAULT_MAX_EXPANSION,
+        };
+        Ok(imgprof_layers::Limits {
+            max_expansion: (ratio > 0).then_some(ratio),
+        })
     }
 }
 

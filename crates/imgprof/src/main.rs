@@ -29,7 +29,11 @@ fn main() -> ExitCode {
             if is_broken_pipe(&error) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("imgprof: error: {error:#}");
+            eprintln!(
+                "imgprof: error: {}{}",
+                escape_controls(&format!("{error:#}")),
+                hint(&error)
+            );
             ExitCode::from(EXIT_ERROR)
         }
     }
@@ -70,6 +74,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     };
     let reading = Reading {
         jobs,
+        limits: args.reading.limits()?,
         cache: cache.map(|c| c as &dyn imgprof_layers::IndexCache),
         quiet: args.quiet,
     };
@@ -150,6 +155,7 @@ fn inspect(args: InspectArgs) -> Result<()> {
     let image = open_image(&args.source)?;
     let base_diff_ids = base_diff_ids(args.base.as_deref(), &args.source)?;
     let jobs = args.reading.jobs();
+    let limits = args.reading.limits()?;
     let app = imgprof_tui::App::loading(
         args.source.source.clone(),
         imgprof_tui::PendingLayer::of(&image),
@@ -166,6 +172,7 @@ fn inspect(args: InspectArgs) -> Result<()> {
             capture: imgprof_waste::capture_policy,
             cache: reader_cache.as_deref().map(|c| c as &dyn imgprof_layers::IndexCache),
             progress: Some(&progress),
+            limits,
         };
         let analysis = imgprof_waste::Options {
             base_diff_ids: base_diff_ids.as_deref(),
@@ -212,6 +219,7 @@ fn suggest(args: SuggestArgs) -> Result<()> {
     };
     let reading = Reading {
         jobs: args.reading.jobs(),
+        limits: args.reading.limits()?,
         cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
         quiet: false,
     };
@@ -235,6 +243,7 @@ fn suggest(args: SuggestArgs) -> Result<()> {
 /// How layers are read: threads, the layer cache, whether progress may be drawn.
 struct Reading<'a> {
     jobs: usize,
+    limits: imgprof_layers::Limits,
     cache: Option<&'a dyn imgprof_layers::IndexCache>,
     quiet: bool,
 }
@@ -254,6 +263,7 @@ fn analyse_source<T>(
         capture: imgprof_waste::capture_policy,
         cache: reading.cache,
         progress: bars.as_ref().map(|b| b as &dyn imgprof_layers::LayerProgress),
+        limits: reading.limits,
     };
     let indexed = imgprof_layers::index_image_then(image, index_options, |layers| {
         timer.lap("walk layers");
@@ -275,6 +285,7 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
     let shared = imgprof_layers::MemoryCache::new(disk.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache));
     let reading = Reading {
         jobs: args.reading.jobs(),
+        limits: args.reading.limits()?,
         cache: Some(&shared),
         quiet: args.quiet,
     };
@@ -542,6 +553,7 @@ fn platforms(args: PlatformsArgs) -> Result<()> {
     };
     let reading = Reading {
         jobs: args.reading.jobs(),
+        limits: args.reading.limits()?,
         cache: cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache),
         quiet: false,
     };
@@ -601,6 +613,37 @@ fn write_stdout(text: &str) -> Result<()> {
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
     Ok(())
+}
+
+/// What to do about an error, when there is something to say beyond its message.
+fn hint(error: &anyhow::Error) -> &'static str {
+    use imgprof_layers::{IndexError, LayerError};
+    let bomb = error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<IndexError>(),
+            Some(IndexError::Layer(LayerError::ExpansionLimit { .. }))
+        ) || matches!(
+            cause.downcast_ref::<LayerError>(),
+            Some(LayerError::ExpansionLimit { .. })
+        )
+    });
+    if bomb {
+        "; if the layer is genuine, raise the limit with --max-expansion RATIO or IMGPROF_MAX_EXPANSION (0 turns it off)"
+    } else {
+        ""
+    }
+}
+
+/// Error text quotes names from the image (tar entries, tags, JSON) that a hostile image
+/// may fill with terminal escape sequences: control characters are shown escaped.
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c {
+            '\n' | '\t' => vec![c],
+            c if c.is_control() => c.escape_default().collect(),
+            c => vec![c],
+        })
+        .collect()
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -16,6 +16,7 @@ pub fn indexed<T>(
         capture: imgprof_waste::capture_policy,
         cache: None,
         progress: None,
+        limits: Default::default(),
     };
     imgprof_layers::index_image_then(&image, options, |layers| analyze(&image, layers)).expect("the image is indexed")
 }
