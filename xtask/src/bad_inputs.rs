@@ -262,6 +262,14 @@ fn tar_faults(bad: &Path) -> Result<()> {
         RawTar::default().file(b"etc/caf\xe9", b"latin-1").finish(),
         &bad.join("tar-non-utf8-name.oci"),
     )?;
+    // Terminal control sequences in a name: a window-title OSC, clear-screen and a
+    // carriage return that would overwrite the line printed before it.
+    layout_of_tar(
+        RawTar::default()
+            .file(b"app/\x1b]0;owned\x07\x1b[2J\rnot-what-it-seems", &vec![b'x'; 4096])
+            .finish(),
+        &bad.join("tar-control-chars-in-name.oci"),
+    )?;
 
     // An entry type no tar writer uses.
     layout_of_tar(

@@ -63,6 +63,9 @@ pub struct LayerChanges {
     pub whiteouts_without_target: u64,
     /// Paths written more than once in this very layer (the last one wins).
     pub duplicate_paths: u64,
+    /// Hard links whose target neither a lower layer nor an earlier entry of this layer
+    /// shows: they carry no bytes here, and Docker and containerd refuse to apply them.
+    pub dangling_hard_links: u64,
     /// Bytes this layer shipped that the final filesystem does not show.
     pub redundant_bytes: u64,
 }
@@ -285,11 +288,13 @@ impl<'a> Builder<'a> {
                     layer,
                     entry: index as u32,
                 }),
-                EntryKind::HardLink => entry
-                    .link
-                    .as_deref()
-                    .and_then(|target| self.visible.get(target))
-                    .and_then(|slot| slot.inode),
+                EntryKind::HardLink => {
+                    let target = entry.link.as_deref().and_then(|target| self.visible.get(target));
+                    if target.is_none() {
+                        changes.dangling_hard_links += 1;
+                    }
+                    target.and_then(|slot| slot.inode)
+                }
                 _ => None,
             };
             let slot = Slot {
@@ -465,6 +470,7 @@ mod tests {
         let stack = Stack::build(&layers);
         assert_eq!(stack.final_bytes(), 0);
         assert_eq!(stack.shipped_bytes(), 0);
+        assert_eq!(stack.changes()[0].dangling_hard_links, 1);
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod model;
 pub mod rules;
 mod sarif;
 pub mod suggest;
+mod terminal;
 mod text;
 
 pub use build::{ReportOptions, build};
@@ -16,6 +17,7 @@ pub use imgprof_waste::human;
 pub use markdown::render_markdown;
 pub use model::*;
 pub use sarif::{SarifTarget, render_sarif};
+pub use terminal::terminal_safe;
 pub use text::{Style, pull_time, render, render_rules};
 
 /// The report as one JSON document (pretty-printed, newline-terminated).

@@ -14,7 +14,7 @@ use ratatui::widgets::Paragraph;
 use imgprof_report::compare::{Alignment, Comparison, Delta, FileChangeKind, PackageStatus};
 
 use crate::TuiError;
-use crate::draw::{Theme, pane, size};
+use crate::draw::{Theme, pane, scrub_controls, size};
 
 /// The sections of the lower pane, in Tab order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,6 +208,7 @@ pub fn draw(frame: &mut Frame<'_>, view: &CompareView) {
         .chain([Span::styled(" Tab ↑↓ q quit", theme.dim())])
         .collect();
     frame.render_widget(Paragraph::new(Line::from(tabs)), status);
+    scrub_controls(frame.buffer_mut());
 }
 
 fn draw_totals(frame: &mut Frame<'_>, view: &CompareView, theme: &Theme, area: Rect) {

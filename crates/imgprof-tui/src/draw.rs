@@ -25,6 +25,18 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     if app.help {
         draw_help(frame, &theme, area);
     }
+    scrub_controls(frame.buffer_mut());
+}
+
+/// Names from the image may hold terminal control characters; ratatui gives them no width
+/// and would write them to the terminal as they are. They are dropped from the frame.
+pub(crate) fn scrub_controls(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buffer.content {
+        if cell.symbol().chars().any(char::is_control) {
+            let visible: String = cell.symbol().chars().filter(|c| !c.is_control()).collect();
+            cell.set_symbol(if visible.is_empty() { " " } else { &visible });
+        }
+    }
 }
 
 /// Colours, or none (NO_COLOR): modifiers (bold, reverse) stay either way.

@@ -334,3 +334,27 @@ fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
         "three layers up from the top one"
     );
 }
+
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let inspected = common::indexed("bad/tar-control-chars-in-name.oci", |image, layers| {
+        Inspected::analyse(image, layers, &imgprof_waste::Options::default())
+    })
+    .1;
+    let mut app = App::ready("tar-control-chars-in-name.oci".into(), inspected, false);
+    app.resize(100, 30);
+    let terminal = terminal(&app);
+    let buffer = terminal.backend().buffer();
+    let controls: Vec<&str> = buffer
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .filter(|s| s.chars().any(char::is_control))
+        .collect();
+    assert!(controls.is_empty(), "cells with control characters: {controls:?}");
+    assert!(
+        common::text_of(buffer).contains("not-what-it-seems"),
+        "{}",
+        common::text_of(buffer)
+    );
+}

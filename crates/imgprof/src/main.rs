@@ -31,7 +31,7 @@ fn main() -> ExitCode {
             }
             eprintln!(
                 "imgprof: error: {}{}",
-                escape_controls(&format!("{error:#}")),
+                imgprof_report::terminal_safe(&format!("{error:#}")),
                 hint(&error)
             );
             ExitCode::from(EXIT_ERROR)
@@ -109,7 +109,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     {
         warn_cache_problems(cache);
     }
-    warn_absolute_paths(&image, &layers, args.quiet);
+    warn_layer_anomalies(&image, &layers, &report, args.quiet);
     let style = imgprof_report::Style::new(use_color());
     let format = if args.json { Format::Json } else { args.format };
     let text = match (format, &report.rules) {
@@ -133,7 +133,11 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
         ),
         (Format::Table, None) => imgprof_report::render(&report, &style),
     };
-    write_stdout(&text)?;
+    if matches!(format, Format::Json | Format::Sarif) {
+        write_document(&text)?;
+    } else {
+        write_stdout(&text)?;
+    }
     let broken = report.rules.as_ref().is_some_and(|r| !r.passed);
     Ok(if broken {
         ExitCode::from(EXIT_RULE_BROKEN)
@@ -302,7 +306,7 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
             analyse_with_files(&image, layers, &analysis)
         })
         .with_context(|| format!("image {label}"))?;
-        warn_absolute_paths(&image, &layers, args.quiet);
+        warn_layer_anomalies(&image, &layers, &analysed.0, args.quiet);
         sides.push(analysed);
     }
     if let Some(cache) = &disk
@@ -327,7 +331,12 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
         let color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
         imgprof_tui::compare::run(imgprof_tui::compare::CompareView::new(comparison, color))?;
     } else {
-        write_stdout(&render_comparison(&comparison, &args)?)?;
+        let text = render_comparison(&comparison, &args)?;
+        if args.json || args.format == Some(CompareFormat::Json) {
+            write_document(&text)?;
+        } else {
+            write_stdout(&text)?;
+        }
     }
     Ok(if passed {
         ExitCode::SUCCESS
@@ -355,15 +364,31 @@ fn render_comparison(comparison: &imgprof_report::compare::Comparison, args: &Co
 }
 
 /// One warning per layer whose entries had absolute names.
-fn warn_absolute_paths(image: &imgprof_source::Image, layers: &[imgprof_layers::LayerIndex], quiet: bool) {
+/// Warns about layers that engines would treat differently from how imgprof shows them.
+fn warn_layer_anomalies(
+    image: &imgprof_source::Image,
+    layers: &[imgprof_layers::LayerIndex],
+    report: &imgprof_report::Report,
+    quiet: bool,
+) {
     if quiet {
         return;
     }
-    for (blob, layer) in image.layers.iter().zip(layers).filter(|(_, l)| l.absolute_paths > 0) {
-        eprintln!(
-            "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
-            blob.location, layer.absolute_paths
-        );
+    for ((blob, layer), shown) in image.layers.iter().zip(layers).zip(&report.layers) {
+        if layer.absolute_paths > 0 {
+            eprintln!(
+                "imgprof: warning: {}: {} entries have absolute names; shown relative to the root",
+                blob.location, layer.absolute_paths
+            );
+        }
+        let dangling = shown.changes.dangling_hard_links;
+        if dangling > 0 {
+            eprintln!(
+                "imgprof: warning: {}: {dangling} hard links point to paths no layer holds; \
+                 counted without content (docker and containerd refuse to apply such a layer)",
+                blob.location
+            );
+        }
     }
 }
 
@@ -608,7 +633,14 @@ fn use_color() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stdout().is_terminal()
 }
 
+/// Writes text for people: names from the image (tar entries, history, labels) may carry
+/// terminal control sequences, shown escaped. JSON and SARIF go out through
+/// [`write_document`], whose own string escaping already covers them.
 fn write_stdout(text: &str) -> Result<()> {
+    write_document(&imgprof_report::terminal_safe(text))
+}
+
+fn write_document(text: &str) -> Result<()> {
     let mut stdout = io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
@@ -632,18 +664,6 @@ fn hint(error: &anyhow::Error) -> &'static str {
     } else {
         ""
     }
-}
-
-/// Error text quotes names from the image (tar entries, tags, JSON) that a hostile image
-/// may fill with terminal escape sequences: control characters are shown escaped.
-fn escape_controls(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| match c {
-            '\n' | '\t' => vec![c],
-            c if c.is_control() => c.escape_default().collect(),
-            c => vec![c],
-        })
-        .collect()
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
