@@ -293,3 +293,831 @@ fn progress_bars_on_a_terminal_only() {
     assert!(out.status.success());
     assert_eq!(stderr(&out), "", "no progress when stderr is not a terminal");
 }
+
+// ---------------------------------------------------------------------------------------
+// The fault table: each case ends in the documented behaviour, a whole report after
+// retries, or exit 2 with one line naming the reference or blob and the HTTP status.
+// Never a panic (exit 101), never a hang, never a credential on screen.
+// ---------------------------------------------------------------------------------------
+
+/// What a case must end in.
+enum Expect {
+    /// Exit 0 with the same report as the layout's.
+    Report,
+    /// Exit 2, stdout empty, one `imgprof: error:` line holding every one of these.
+    Fails(Vec<String>),
+}
+
+/// Where the client finds its credentials in a case.
+#[derive(Clone, Copy)]
+enum Stored {
+    /// The test account as a base64 `auth` entry for the proxy's host.
+    Password,
+    /// An `identitytoken` entry for the proxy's host.
+    IdentityToken,
+}
+
+/// A check on the requests a proxy saw.
+type Check = dyn Fn(&[Seen]) -> Result<(), String> + Send + Sync;
+
+/// How a token endpoint answers.
+type Answer = Box<dyn Fn() -> Action + Send + Sync>;
+
+struct Case {
+    name: &'static str,
+    /// The repository and tag on the proxy's host (`private/layers:gzip` by default).
+    image: String,
+    plan: std::sync::Arc<common::proxy::Plan>,
+    stored: Stored,
+    expect: Expect,
+    /// Strings that must never reach stdout or stderr, besides the test account's.
+    secrets: Vec<String>,
+    /// Checks on what the proxy saw.
+    check: Option<Box<Check>>,
+    /// The run is killed (and the case fails) after this long.
+    within: std::time::Duration,
+    /// The child's peak resident memory must stay under this.
+    max_rss_mib: u64,
+}
+
+impl Case {
+    fn new(name: &'static str, plan: Box<common::proxy::Plan>, expect: Expect) -> Case {
+        Case {
+            name,
+            image: "private/layers:gzip".to_owned(),
+            plan: std::sync::Arc::from(plan),
+            stored: Stored::Password,
+            expect,
+            secrets: Vec::new(),
+            check: None,
+            within: std::time::Duration::from_secs(40),
+            max_rss_mib: 150,
+        }
+    }
+
+    fn image(mut self, image: &str) -> Case {
+        self.image = image.to_owned();
+        self
+    }
+
+    fn stored(mut self, stored: Stored) -> Case {
+        self.stored = stored;
+        self
+    }
+
+    fn secret(mut self, secret: &str) -> Case {
+        self.secrets.push(secret.to_owned());
+        self
+    }
+
+    fn check(mut self, check: impl Fn(&[Seen]) -> Result<(), String> + Send + Sync + 'static) -> Case {
+        self.check = Some(Box::new(check));
+        self
+    }
+
+    fn within(mut self, secs: u64) -> Case {
+        self.within = std::time::Duration::from_secs(secs);
+        self
+    }
+
+    fn max_rss_mib(mut self, mib: u64) -> Case {
+        self.max_rss_mib = mib;
+        self
+    }
+}
+
+fn fails(needles: &[&str]) -> Expect {
+    Expect::Fails(needles.iter().map(|n| n.to_string()).collect())
+}
+
+/// `action(earlier)` for requests to `path`, everything else forwarded.
+fn at(path: &str, action: impl Fn(usize) -> Action + Send + Sync + 'static) -> Box<common::proxy::Plan> {
+    let path = path.to_owned();
+    Box::new(move |seen: &Seen, earlier| {
+        if seen.path == path {
+            action(earlier)
+        } else {
+            Action::Forward
+        }
+    })
+}
+
+/// The same answer to every request.
+fn always(action: impl Fn() -> Action + Send + Sync + 'static) -> Box<common::proxy::Plan> {
+    Box::new(move |_: &Seen, _| action())
+}
+
+fn respond(status: u16, headers: &[(&str, &str)], body: &[u8]) -> Action {
+    Action::Respond {
+        status,
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        body: body.to_vec(),
+    }
+}
+
+fn registry_error(status: u16, code: &str, message: &str) -> Action {
+    let body = serde_json::json!({ "errors": [{ "code": code, "message": message }] }).to_string();
+    respond(status, &[("Content-Type", "application/json")], body.as_bytes())
+}
+
+/// At most `max` requests for `path`.
+fn at_most(path: &str, max: usize) -> impl Fn(&[Seen]) -> Result<(), String> + Send + Sync + 'static {
+    let path = path.to_owned();
+    move |seen: &[Seen]| {
+        let n = seen.iter().filter(|s| s.path == path).count();
+        if n <= max {
+            Ok(())
+        } else {
+            Err(format!("{n} requests for {path}, more than {max}"))
+        }
+    }
+}
+
+/// How a run ended.
+struct Run {
+    /// `None` when it was killed at the deadline.
+    code: Option<i32>,
+    signal: Option<i32>,
+    stdout: Vec<u8>,
+    stderr: String,
+    elapsed: std::time::Duration,
+    max_rss_kib: i64,
+}
+
+/// Runs imgprof with `env`, killed after `within`; reaps it with `wait4` for its peak
+/// memory.
+fn run_bounded(args: &[String], env: &[(&str, std::ffi::OsString)], within: std::time::Duration) -> Run {
+    use std::io::Read as _;
+    use std::os::unix::process::ExitStatusExt as _;
+    let cache = tempfile::tempdir().unwrap();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_imgprof"));
+    command
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("IMGPROF_CACHE_DIR", cache.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let started = std::time::Instant::now();
+    // Reaped below with wait4, which `Child::wait` cannot do (it gives no rusage).
+    #[allow(clippy::zombie_processes)]
+    let mut child = command.spawn().expect("imgprof starts");
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let pid = child.id() as libc::pid_t;
+    let (mut status, mut killed) = (0, false);
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: `pid` is our own unreaped child; `status` and `usage` are valid for writes.
+        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        if reaped == pid {
+            break;
+        }
+        assert!(reaped == 0, "wait4 failed");
+        if !killed && started.elapsed() > within {
+            let _ = child.kill();
+            killed = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let elapsed = started.elapsed();
+    let exit = std::process::ExitStatus::from_raw(status);
+    Run {
+        code: if killed { None } else { exit.code() },
+        signal: exit.signal(),
+        stdout: stdout.join().unwrap(),
+        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
+        elapsed,
+        max_rss_kib: usage.ru_maxrss,
+    }
+}
+
+/// Runs one case against `registry` through a proxy of its own; the problems found.
+fn run_case(case: &Case, registry: &str, layout_report: &Value) -> Vec<String> {
+    let plan = std::sync::Arc::clone(&case.plan);
+    let proxy = FaultProxy::start(
+        "127.0.0.1",
+        Some(registry.to_owned()),
+        Box::new(move |seen: &Seen, earlier| plan(seen, earlier)),
+    );
+    let config = match case.stored {
+        Stored::Password => registry::docker_config(&proxy.host(), false, registry::PASSWORD),
+        Stored::IdentityToken => registry::docker_config(&proxy.host(), true, registry::PASSWORD),
+    };
+    let empty = tempfile::tempdir().unwrap();
+    let args: Vec<String> = ["report", "--json", "--top", "1000", "--timeout", "2"]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!("{}/{}", proxy.host(), case.image)])
+        .collect();
+    let env = [
+        ("DOCKER_CONFIG", config.path().as_os_str().to_owned()),
+        ("REGISTRY_AUTH_FILE", empty.path().join("none.json").into_os_string()),
+        // Retries wait at most a second here, so storms end quickly.
+        ("IMGPROF_RETRY_MAX_WAIT", "1".into()),
+        // Whatever logging a dependency might do, at its most verbose.
+        ("RUST_LOG", "trace".into()),
+        ("IMGPROF_LOG", "debug".into()),
+    ];
+    let run = run_bounded(&args, &env, case.within);
+    let mut problems = Vec::new();
+    let mut problem = |p: String| problems.push(format!("{}: {p}", case.name));
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    match run.code {
+        None => problem(format!(
+            "still running after {:?} (a hang): {}",
+            case.within, run.stderr
+        )),
+        Some(101) => problem(format!("exit 101 (a panic): {}", run.stderr)),
+        _ if run.signal.is_some() => problem(format!("killed by signal {:?}: {}", run.signal, run.stderr)),
+        _ => {}
+    }
+    if run.stderr.contains("panicked") {
+        problem(format!("a panic: {}", run.stderr));
+    }
+    match &case.expect {
+        Expect::Report if run.code.is_some() => {
+            if run.code != Some(0) {
+                problem(format!("exit {:?}, wanted a report: {}", run.code, run.stderr));
+            } else {
+                match serde_json::from_slice::<Value>(&run.stdout) {
+                    Ok(report) if without_source(report.clone()) == *layout_report => {}
+                    Ok(_) => problem("the report differs from the layout's".to_owned()),
+                    Err(e) => problem(format!("stdout is not a report: {e}")),
+                }
+                if !run.stderr.is_empty() {
+                    problem(format!("stderr is not empty: {}", run.stderr));
+                }
+            }
+        }
+        Expect::Fails(needles) if run.code.is_some() => {
+            if run.code != Some(2) {
+                problem(format!("exit {:?}, wanted 2: {}", run.code, run.stderr));
+            }
+            if !run.stdout.is_empty() {
+                problem(format!("stdout is not empty: {stdout:.200}"));
+            }
+            let lines: Vec<&str> = run.stderr.lines().collect();
+            if lines.len() != 1 || !lines[0].starts_with("imgprof: error: ") {
+                problem(format!(
+                    "stderr is not one error line: {:?}",
+                    truncate(&run.stderr, 2000)
+                ));
+            }
+            if run.stderr.len() > 1200 {
+                problem(format!("the message is {} bytes long", run.stderr.len()));
+            }
+            for needle in needles {
+                if !run.stderr.contains(needle.as_str()) {
+                    problem(format!(
+                        "the message does not name {needle:?}: {}",
+                        truncate(&run.stderr, 2000)
+                    ));
+                }
+            }
+        }
+        _ => {}
+    }
+    let shown = format!("{stdout}{}", run.stderr);
+    for secret in registry::secrets().iter().chain(&case.secrets) {
+        if shown.contains(secret.as_str()) {
+            problem(format!("a secret ({:.6}...) reached the output", secret));
+        }
+    }
+    if run.max_rss_kib > (case.max_rss_mib as i64) << 10 {
+        problem(format!(
+            "peak memory {} MiB, more than {} MiB",
+            run.max_rss_kib >> 10,
+            case.max_rss_mib
+        ));
+    }
+    if let Some(check) = &case.check
+        && let Err(e) = check(&proxy.seen())
+    {
+        problem(e);
+    }
+    eprintln!(
+        "{}: exit {:?} in {:.1?}, {} MiB: {}",
+        case.name,
+        run.code,
+        run.elapsed,
+        run.max_rss_kib >> 10,
+        truncate(run.stderr.trim_end(), 300)
+    );
+    problems
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}... ({} bytes)", &text[..end], text.len())
+}
+
+/// Runs the cases a few at a time and fails with every problem found.
+fn run_table(cases: Vec<Case>, registry: &TestRegistry) {
+    let layout = without_source(report_json(&format!("{}:gzip", testdata("fixtures/layers-gzip.oci"))));
+    let queue = std::sync::Mutex::new(cases.into_iter());
+    let problems = std::sync::Mutex::new(Vec::new());
+    let host = registry.host();
+    std::thread::scope(|scope| {
+        for _ in 0..6 {
+            scope.spawn(|| {
+                loop {
+                    let Some(case) = queue.lock().unwrap().next() else {
+                        return;
+                    };
+                    let found = run_case(&case, &host, &layout);
+                    problems.lock().unwrap().extend(found);
+                }
+            });
+        }
+    });
+    let problems = problems.into_inner().unwrap();
+    assert!(
+        problems.is_empty(),
+        "{} problems:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// A token endpoint of its own (another loopback host) answering every request with
+/// `answer`, and the challenge that sends clients there.
+fn token_endpoint(answer: impl Fn() -> Action + Send + Sync + 'static) -> (FaultProxy, String) {
+    let endpoint = FaultProxy::start("127.0.0.3", None, always(answer));
+    let challenge = format!(
+        "Bearer realm=\"http://{}/token\",service=\"imgprof-test\",scope=\"repository:private/layers:pull\"",
+        endpoint.host()
+    );
+    (endpoint, challenge)
+}
+
+fn unauthorized(challenge: &str) -> Action {
+    let body = br#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#;
+    respond(
+        401,
+        &[("WWW-Authenticate", challenge), ("Content-Type", "application/json")],
+        body,
+    )
+}
+
+const FAKE_TOKEN: &str = "tok3n-from-the-endpoint-never-shown";
+
+#[test]
+fn every_registry_fault_ends_as_documented() {
+    if !common::has_tool("skopeo") {
+        return;
+    }
+    let Some(registry) = registry_with_fixture() else {
+        return;
+    };
+    let fixture = Fixture::read();
+    let manifest = "/v2/private/layers/manifests/gzip".to_owned();
+    let config = blob_path(&fixture.config);
+    let layer = blob_path(&fixture.layers[0]);
+    let layer_digest = fixture.layers[0].as_str();
+    let config_digest = fixture.config.as_str();
+    let reference = "private/layers/manifests/gzip";
+    let mut endpoints = Vec::new();
+    let mut cases = Vec::new();
+
+    // The happy path, for the credential checks of a success.
+    cases.push(Case::new("no fault", always(|| Action::Forward), Expect::Report));
+
+    // Authentication that never succeeds.
+    cases.push(
+        Case::new(
+            "401 after Basic credentials, every time",
+            always(|| unauthorized("Basic realm=\"imgprof-test\"")),
+            fails(&["401", reference]),
+        )
+        .check(at_most(&manifest, 3)),
+    );
+    let (endpoint, bearer) = token_endpoint(|| {
+        let body = format!(r#"{{"token":"{FAKE_TOKEN}","expires_in":300}}"#);
+        respond(200, &[("Content-Type", "application/json")], body.as_bytes())
+    });
+    endpoints.push(endpoint);
+    {
+        let bearer = bearer.clone();
+        cases.push(
+            Case::new(
+                "401 after a Bearer token, every time",
+                always(move || unauthorized(&bearer)),
+                fails(&["401", reference]),
+            )
+            .secret(FAKE_TOKEN)
+            .check(at_most(&manifest, 3)),
+        );
+    }
+    cases.push(
+        Case::new(
+            "401 alternating Basic and Bearer challenges",
+            Box::new(move |_: &Seen, earlier| {
+                if earlier % 2 == 0 {
+                    unauthorized("Basic realm=\"imgprof-test\"")
+                } else {
+                    unauthorized(&bearer)
+                }
+            }),
+            fails(&["401", reference]),
+        )
+        .secret(FAKE_TOKEN)
+        .check(at_most(&manifest, 4)),
+    );
+    cases.push(Case::new(
+        "401 with a 30 kB unparsable challenge",
+        always(|| unauthorized(&format!("Bearer {}", "x".repeat(30_000)))),
+        fails(&["401", reference]),
+    ));
+
+    // Refusals and absences.
+    cases.push(Case::new(
+        "403 on the manifest",
+        at(&manifest, |_| {
+            registry_error(403, "DENIED", "requested access to the resource is denied")
+        }),
+        fails(&["403", reference, "DENIED"]),
+    ));
+    cases.push(
+        Case::new(
+            "404 on the manifest (unknown tag)",
+            always(|| Action::Forward),
+            fails(&["404", "private/layers/manifests/no-such-tag"]),
+        )
+        .image("private/layers:no-such-tag"),
+    );
+    cases.push(Case::new(
+        "404 on a layer blob",
+        at(&layer, |_| {
+            registry_error(404, "BLOB_UNKNOWN", "blob unknown to registry")
+        }),
+        fails(&["404", layer_digest]),
+    ));
+    cases.push(Case::new(
+        "404 on the config blob",
+        at(&config, |_| {
+            registry_error(404, "BLOB_UNKNOWN", "blob unknown to registry")
+        }),
+        fails(&["404", config_digest]),
+    ));
+
+    // Throttling.
+    cases.push(Case::new(
+        "429 three times, then served",
+        at(&manifest, |earlier| {
+            if earlier < 3 {
+                Action::status(429, &[("Retry-After", "1")])
+            } else {
+                Action::Forward
+            }
+        }),
+        Expect::Report,
+    ));
+    cases.push(
+        Case::new(
+            "429 storm asking to wait a day",
+            always(|| registry_error(429, "TOOMANYREQUESTS", "slow down")),
+            fails(&["429", reference, "gave up after 5 attempts"]),
+        )
+        .check(at_most(&manifest, 5))
+        .within(20),
+    );
+    cases.push(
+        Case::new(
+            "429 storm with Retry-After: 86400",
+            at(&manifest, |_| Action::status(429, &[("Retry-After", "86400")])),
+            fails(&["429", reference, "86400"]),
+        )
+        .check(at_most(&manifest, 5))
+        .within(20),
+    );
+
+    // Server errors, passing and lasting.
+    for (status, path, name) in [
+        (500, manifest.clone(), "500 twice on the manifest, then served"),
+        (502, config.clone(), "502 twice on the config, then served"),
+        (503, layer.clone(), "503 twice on a layer, then served"),
+    ] {
+        cases.push(Case::new(
+            name,
+            at(&path, move |earlier| {
+                if earlier < 2 {
+                    Action::status(status, &[])
+                } else {
+                    Action::Forward
+                }
+            }),
+            Expect::Report,
+        ));
+    }
+    for (status, name) in [(500, "500 for good"), (502, "502 for good"), (503, "503 for good")] {
+        cases.push(
+            Case::new(
+                name,
+                at(&manifest, move |_| Action::status(status, &[])),
+                fails(&[&status.to_string(), reference, "gave up after 5 attempts"]),
+            )
+            .check(at_most(&manifest, 5))
+            .within(20),
+        );
+    }
+    cases.push(Case::new(
+        "503 for good on a layer",
+        at(&layer, |_| Action::status(503, &[])),
+        fails(&["503", layer_digest]),
+    ));
+
+    // Connections that stall or break.
+    cases.push(
+        Case::new(
+            "the manifest request is never answered",
+            at(&manifest, |_| Action::Hang),
+            fails(&[reference, "timed out"]),
+        )
+        .within(30),
+    );
+    cases.push(
+        Case::new(
+            "a layer stalls on every attempt",
+            at(&layer, |_| Action::StallAfter(0)),
+            fails(&[layer_digest, "timed out"]),
+        )
+        .within(30),
+    );
+    cases.push(Case::new(
+        "a layer is reset before its first byte, every time",
+        at(&layer, |_| Action::ResetAfter(0)),
+        fails(&[layer_digest]),
+    ));
+
+    // Lengths that lie.
+    cases.push(
+        Case::new(
+            "a layer body shorter than its Content-Length, once",
+            at(&layer, |earlier| {
+                if earlier == 0 {
+                    Action::CutBody(100)
+                } else {
+                    Action::Forward
+                }
+            }),
+            Expect::Report,
+        )
+        .check({
+            let layer = layer.clone();
+            move |seen| match seen.iter().rfind(|s| s.path == layer) {
+                Some(s) if s.range.as_deref() == Some("bytes=100-") => Ok(()),
+                other => Err(format!("the layer did not resume at byte 100: {other:?}")),
+            }
+        }),
+    );
+    cases.push(Case::new(
+        "a layer body shorter than its Content-Length, every time",
+        at(&layer, |_| Action::CutBody(0)),
+        fails(&[layer_digest]),
+    ));
+    cases.push(Case::new(
+        "a layer announced shorter than it is, once",
+        at(&layer, |earlier| {
+            if earlier == 0 {
+                Action::AnnounceLength(100)
+            } else {
+                Action::Forward
+            }
+        }),
+        Expect::Report,
+    ));
+    cases.push(Case::new(
+        "a layer longer than its descriptor",
+        at(&layer, |_| Action::Append(vec![b'x'; 4096])),
+        fails(&[layer_digest, "more than"]),
+    ));
+    cases.push(Case::new(
+        "the config body shorter than its Content-Length, once",
+        at(&config, |earlier| {
+            if earlier == 0 {
+                Action::CutBody(20)
+            } else {
+                Action::Forward
+            }
+        }),
+        Expect::Report,
+    ));
+    cases.push(Case::new(
+        "the config body shorter than its Content-Length, every time",
+        at(&config, |_| Action::CutBody(20)),
+        fails(&[config_digest]),
+    ));
+    cases.push(Case::new(
+        "the config longer than announced by its digest",
+        at(&config, |_| Action::Append(b"    ".to_vec())),
+        fails(&[config_digest]),
+    ));
+
+    // Redirects.
+    {
+        let again = layer.clone();
+        cases.push(
+            Case::new(
+                "a layer redirects to itself",
+                at(&layer, move |_| Action::status(307, &[("Location", &again)])),
+                fails(&[layer_digest, "redirect"]),
+            )
+            .check(at_most(&layer, 20)),
+        );
+    }
+    cases.push(
+        Case::new(
+            "the manifest and another path redirect to each other",
+            Box::new(|seen: &Seen, _| match seen.path.as_str() {
+                "/v2/private/layers/manifests/gzip" => {
+                    Action::status(302, &[("Location", "/v2/private/layers/manifests/other")])
+                }
+                "/v2/private/layers/manifests/other" => Action::status(302, &[("Location", "gzip")]),
+                _ => Action::Forward,
+            }),
+            fails(&[reference, "redirect"]),
+        )
+        .check(at_most(&manifest, 20)),
+    );
+    cases.push(Case::new(
+        "a redirect to an unusable Location holding a password",
+        at(&layer, |_| {
+            let location = format!("http://{}:{}@[bad/x", registry::USERNAME, registry::PASSWORD);
+            Action::status(307, &[("Location", &location)])
+        }),
+        fails(&[layer_digest, "307", "refusing"]),
+    ));
+    cases.push(Case::new(
+        "a redirect to an unusable Location",
+        at(&layer, |_| Action::status(307, &[("Location", "http://[bad/x")])),
+        fails(&[layer_digest, "307", "unusable Location"]),
+    ));
+
+    // Token endpoints that fail.
+    let token_cases: Vec<(&'static str, Answer, Vec<&str>)> = vec![
+        (
+            "the token endpoint answers 500 with an HTML page",
+            Box::new(|| {
+                let page = format!("<html><body>Internal error {FAKE_TOKEN}</body></html>");
+                respond(500, &[("Content-Type", "text/html")], page.as_bytes())
+            }),
+            vec!["token endpoint", "500"],
+        ),
+        (
+            "the token endpoint answers HTML with 200",
+            Box::new(|| {
+                let page = format!("<html><body>token={FAKE_TOKEN}</body></html>");
+                respond(200, &[("Content-Type", "text/html")], page.as_bytes())
+            }),
+            vec!["token endpoint", "JSON"],
+        ),
+        (
+            "the token endpoint answers JSON without a token",
+            Box::new(|| {
+                let body = format!(r#"{{"expires_in":300,"tokn":"{FAKE_TOKEN}"}}"#);
+                respond(200, &[("Content-Type", "application/json")], body.as_bytes())
+            }),
+            vec!["token endpoint", "no usable token"],
+        ),
+        (
+            "the token endpoint answers a token with a line break in it",
+            Box::new(|| {
+                let body = format!(r#"{{"token":"{FAKE_TOKEN}\r\nX-Injected: 1"}}"#);
+                respond(200, &[("Content-Type", "application/json")], body.as_bytes())
+            }),
+            vec!["token endpoint", "no usable token"],
+        ),
+        (
+            "the token endpoint refuses the credentials",
+            Box::new(|| registry_error(401, "UNAUTHORIZED", "bad credentials")),
+            vec!["token endpoint", "401"],
+        ),
+        (
+            "the token endpoint never answers",
+            Box::new(|| Action::Hang),
+            vec!["token endpoint", "timed out"],
+        ),
+    ];
+    for (name, answer, needles) in token_cases {
+        let (endpoint, challenge) = token_endpoint(answer);
+        endpoints.push(endpoint);
+        cases.push(
+            Case::new(name, always(move || unauthorized(&challenge)), fails(&needles))
+                .secret(FAKE_TOKEN)
+                .within(30),
+        );
+    }
+    {
+        let (endpoint, challenge) = token_endpoint(|| Action::status(500, &[]));
+        endpoints.push(endpoint);
+        cases.push(
+            Case::new(
+                "an identity token exchanged at an endpoint that fails",
+                always(move || unauthorized(&challenge)),
+                fails(&["token endpoint", "500"]),
+            )
+            .stored(Stored::IdentityToken),
+        );
+    }
+    {
+        let (endpoint, _) = token_endpoint(|| Action::status(500, &[]));
+        let challenge = format!(
+            "Bearer realm=\"http://{}:{}@{}/token\",service=\"imgprof-test\"",
+            registry::USERNAME,
+            registry::PASSWORD,
+            endpoint.host()
+        );
+        endpoints.push(endpoint);
+        cases.push(Case::new(
+            "a token realm with a password in its URL",
+            always(move || unauthorized(&challenge)),
+            fails(&["token endpoint", "refusing"]),
+        ));
+    }
+
+    // Error bodies that are not the registry's JSON.
+    cases.push(
+        Case::new(
+            "500 with a 2 MiB HTML page",
+            at(&manifest, |_| {
+                let page = format!(
+                    "<html><body>{}</body></html>",
+                    "<p>Internal Server Error</p>\n".repeat(70_000)
+                );
+                respond(500, &[("Content-Type", "text/html")], page.as_bytes())
+            }),
+            fails(&["500", reference]),
+        )
+        .check(at_most(&manifest, 5)),
+    );
+    cases.push(Case::new(
+        "500 whose body breaks off",
+        at(&manifest, |_| {
+            Action::Raw(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"errors\":[{\"code\":\"UNKN".to_vec())
+        }),
+        fails(&["500", reference]),
+    ));
+    cases.push(Case::new(
+        "404 with a thousand long errors and escape sequences",
+        at(&manifest, |_| {
+            let errors: Vec<Value> = (0..1000)
+                .map(|i| serde_json::json!({ "code": format!("CODE_{i}\u{1b}[31m"), "message": "\u{1b}]0;owned\u{7}".repeat(50) }))
+                .collect();
+            let body = serde_json::json!({ "errors": errors }).to_string();
+            respond(404, &[("Content-Type", "application/json")], body.as_bytes())
+        }),
+        fails(&["404", reference]),
+    ));
+    cases.push(Case::new(
+        "404 with a hundred errors",
+        at(&manifest, |_| {
+            let errors: Vec<Value> = (0..100)
+                .map(|i| serde_json::json!({ "code": format!("MANIFEST_UNKNOWN_{i}"), "message": "m".repeat(100) }))
+                .collect();
+            let body = serde_json::json!({ "errors": errors }).to_string();
+            respond(404, &[("Content-Type", "application/json")], body.as_bytes())
+        }),
+        fails(&["404", reference, "MANIFEST_UNKNOWN_0", "(and 97 more)"]),
+    ));
+
+    // Response heads out of proportion.
+    cases.push(Case::new(
+        "a 1 MB response header",
+        at(&manifest, |_| {
+            let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Big: ".to_vec();
+            head.extend(std::iter::repeat_n(b'a', 1 << 20));
+            head.extend_from_slice(b"\r\nContent-Length: 2\r\n\r\n{}");
+            Action::Raw(head)
+        }),
+        fails(&[reference, "header"]),
+    ));
+    cases.push(
+        Case::new(
+            "a response header that never ends",
+            at(&manifest, |_| Action::EndlessHeader),
+            fails(&[reference, "header"]),
+        )
+        .max_rss_mib(60),
+    );
+
+    run_table(cases, &registry);
+    drop(endpoints);
+}

@@ -78,10 +78,15 @@ impl BlobReader {
     fn resume(&mut self, error: io::Error) -> io::Result<()> {
         self.body = None;
         if self.resumes >= MAX_RESUMES_WITHOUT_PROGRESS {
+            let reason = if http::is_timeout_io(&error) {
+                http::describe_timeout(self.client.stall_timeout())
+            } else {
+                http::excerpt(&error.to_string(), 300)
+            };
             return Err(io::Error::new(
                 error.kind(),
                 format!(
-                    "{error} at byte {} of {} (gave up after {} resumed attempts)",
+                    "{reason} (at byte {} of {}; gave up after {} resumed attempts)",
                     self.received, self.size, self.resumes
                 ),
             ));

@@ -15,8 +15,9 @@ pub enum Challenge {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unusable WWW-Authenticate header {header:?}: {reason}")]
+#[error("unusable WWW-Authenticate header \"{header}\": {reason}")]
 pub struct ChallengeError {
+    /// The start of the header, escaped: a server may send tens of kilobytes.
     pub header: String,
     pub reason: String,
 }
@@ -24,7 +25,7 @@ pub struct ChallengeError {
 impl Challenge {
     pub fn parse(header: &str) -> Result<Challenge, ChallengeError> {
         let fail = |reason: &str| ChallengeError {
-            header: header.to_owned(),
+            header: crate::registry::http::excerpt(header, 120),
             reason: reason.to_owned(),
         };
         let header_trimmed = header.trim();
@@ -132,5 +133,13 @@ mod tests {
         ] {
             assert!(Challenge::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn errors_quote_only_the_start_of_a_long_header() {
+        let header = format!("Bearer {}\u{1b}", "x".repeat(30_000));
+        let message = Challenge::parse(&header).unwrap_err().to_string();
+        assert!(message.len() < 250, "{} bytes", message.len());
+        assert!(!message.contains('\u{1b}'));
     }
 }

@@ -50,7 +50,7 @@ impl Default for RegistryOptions {
         RegistryOptions {
             insecure: Vec::new(),
             credentials: CredentialSources::from_env(),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::from_env(),
             connect_timeout: Duration::from_secs(15),
             stall_timeout: Duration::from_secs(30),
         }
@@ -164,7 +164,9 @@ impl RegistryClient {
     ) -> Result<Response<ureq::Body>, SourceError> {
         let what = self.what(path);
         let url = format!("{}/v2/{}{path}", self.inner.origin, self.reference.repository);
-        let mut answered: Option<Challenge> = None;
+        // Each kind of challenge is answered once: a second 401 of a kind already answered
+        // means the credentials were refused, so a registry alternating kinds stops too.
+        let mut answered: Vec<Challenge> = Vec::new();
         loop {
             let request = Request {
                 url: url.clone(),
@@ -180,9 +182,9 @@ impl RegistryClient {
                     let header = header.ok_or_else(|| {
                         SourceError::invalid(&what, "HTTP 401 Unauthorized without a WWW-Authenticate challenge")
                     })?;
-                    let challenge =
-                        Challenge::parse(&header).map_err(|e| SourceError::invalid(&what, e.to_string()))?;
-                    if answered.as_ref().is_some_and(|a| auth::same_kind(a, &challenge)) {
+                    let challenge = Challenge::parse(&header)
+                        .map_err(|e| SourceError::invalid(&what, format!("HTTP 401 Unauthorized with an {e}")))?;
+                    if answered.iter().any(|a| auth::same_kind(a, &challenge)) {
                         return Err(SourceError::invalid(
                             what,
                             format!(
@@ -194,7 +196,7 @@ impl RegistryClient {
                     }
                     let header = self.answer(&challenge, &what)?;
                     *self.lock_auth() = Some(header);
-                    answered = Some(challenge);
+                    answered.push(challenge);
                 }
             }
         }
@@ -258,13 +260,23 @@ impl RegistryClient {
         credential: Option<&Credential>,
         what: &str,
     ) -> Result<AuthHeader, SourceError> {
+        let shown_realm = http::display_url(realm);
+        let token_what = format!("{what}: token endpoint {shown_realm}");
+        if http::has_userinfo(realm) {
+            return Err(SourceError::invalid(
+                token_what,
+                "the registry's challenge names a token endpoint URL with a user name or password in it; \
+                 refusing it",
+            ));
+        }
         let realm_authority = http::authority(realm).unwrap_or_default();
         if realm.starts_with("http://") && !self.inner.options.allows_plain_http_to(&realm_authority) {
             return Err(SourceError::invalid(
                 what,
                 format!(
-                    "the registry's token endpoint {realm} is plain HTTP; refusing to send credentials there \
-                     (name it with --insecure {realm_authority} if it is trusted)"
+                    "the registry's token endpoint {shown_realm} is plain HTTP; refusing to send credentials there \
+                     (name it with --insecure {} if it is trusted)",
+                    http::excerpt(&realm_authority, 100)
                 ),
             ));
         }
@@ -291,7 +303,6 @@ impl RegistryClient {
                 authorization: None,
             },
         };
-        let token_what = format!("{what}: token endpoint {realm}");
         match self.exchange(request) {
             Ok(response) => {
                 auth::parse_token_response(response.into_body()).map_err(|r| SourceError::invalid(token_what, r))
@@ -320,16 +331,28 @@ impl RegistryClient {
         let policy = &self.inner.options.retry;
         let home = http::authority(&request.url);
         let mut retry = 0;
+        // The longest `Retry-After` that was cut to the policy's cap, for the message.
+        let mut capped: Option<Duration> = None;
         loop {
             let (reason, wait) = match self.follow_redirects(&request, home.as_deref())? {
                 Ok(response) => return Ok(response),
                 Err(retryable) => retryable,
             };
-            if retry + 1 >= policy.attempts {
-                return Err(Failure::Other(format!(
-                    "{reason} (gave up after {} attempts)",
-                    policy.attempts
-                )));
+            if let Some(asked) = wait.filter(|w| *w > policy.max_delay) {
+                capped = capped.max(Some(asked));
+            }
+            if retry + 1 >= policy.attempts.max(1) {
+                let mut text = format!("{reason} (gave up after {} attempts", policy.attempts.max(1));
+                if let Some(asked) = capped {
+                    text.push_str(&format!(
+                        "; the registry asked to wait {} s, more than the {} s imgprof waits at most ({})",
+                        asked.as_secs(),
+                        policy.max_delay.as_secs(),
+                        http::MAX_WAIT_ENV
+                    ));
+                }
+                text.push(')');
+                return Err(Failure::Other(text));
             }
             std::thread::sleep(policy.delay(retry, wait));
             retry += 1;
@@ -348,10 +371,21 @@ impl RegistryClient {
         for _ in 0..=MAX_REDIRECTS {
             let at_home = home.is_some() && http::authority(&url).as_deref() == home;
             let authorization = request.authorization.as_ref().filter(|_| at_home);
+            let stall = self.inner.options.stall_timeout;
             let response = match self.call(&url, request, authorization) {
                 Ok(response) => response,
-                Err(e) if http::is_retryable_error(&e) => return Ok(Err((format!("request failed: {e}"), None))),
-                Err(e) => return Err(Failure::Other(format!("request failed: {e}"))),
+                Err(e) if http::is_retryable_error(&e) => {
+                    return Ok(Err((
+                        format!("request failed: {}", http::describe_error(&e, stall)),
+                        None,
+                    )));
+                }
+                Err(e) => {
+                    return Err(Failure::Other(format!(
+                        "request failed: {}",
+                        http::describe_error(&e, stall)
+                    )));
+                }
             };
             let status = response.status();
             if status == StatusCode::OK || status == StatusCode::PARTIAL_CONTENT {
@@ -360,8 +394,21 @@ impl RegistryClient {
             if status.is_redirection()
                 && let Some(location) = http::header(&response, "location")
             {
+                let status = status.as_u16();
+                if http::has_userinfo(location) {
+                    return Err(Failure::Other(format!(
+                        "HTTP {status} redirect to a URL with a user name or password in it ({}); refusing it",
+                        http::display_url(location)
+                    )));
+                }
                 url = http::resolve_location(&url, location)
-                    .ok_or_else(|| Failure::Other(format!("HTTP {status} to an unusable Location {location:?}")))?;
+                    .filter(|next| http::authority(next).is_some())
+                    .ok_or_else(|| {
+                        Failure::Other(format!(
+                            "HTTP {status} redirect to an unusable Location \"{}\"",
+                            http::display_url(location)
+                        ))
+                    })?;
                 continue;
             }
             if status == StatusCode::UNAUTHORIZED && at_home {
@@ -413,15 +460,7 @@ impl RegistryClient {
     /// when asked for by digest.
     pub fn manifest(&self, reference: &str) -> Result<(Vec<u8>, String, Digest), SourceError> {
         let path = format!("/manifests/{reference}");
-        let response = self.send(&path, Some(MANIFEST_ACCEPT), None)?;
-        let content_type = http::header(&response, "content-type")
-            .unwrap_or("")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_owned();
-        let bytes = read_limited(response.into_body(), &self.what(&path))?;
+        let (bytes, content_type) = self.document(&path, Some(MANIFEST_ACCEPT))?;
         let digest = Digest::of(&bytes);
         if let Ok(expected) = reference.parse::<Digest>()
             && expected != digest
@@ -443,7 +482,7 @@ impl RegistryClient {
     /// A small blob (a config) whole, verified.
     pub fn small_blob(&self, digest: &Digest) -> Result<Vec<u8>, SourceError> {
         let path = format!("/blobs/{digest}");
-        let bytes = read_limited(self.send(&path, None, None)?.into_body(), &self.what(&path))?;
+        let (bytes, _) = self.document(&path, None)?;
         crate::local::verify_bytes(&bytes, digest, &self.what(&path))?;
         Ok(bytes)
     }
@@ -457,19 +496,67 @@ impl RegistryClient {
     pub(crate) fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.options.retry
     }
+
+    pub(crate) fn stall_timeout(&self) -> Duration {
+        self.inner.options.stall_timeout
+    }
+
+    /// A document (manifest, config) whole, with its media type: asked for again when
+    /// its body breaks off (a reset, a stall, fewer bytes than announced), per the
+    /// retry policy.
+    fn document(&self, path: &str, accept: Option<&str>) -> Result<(Vec<u8>, String), SourceError> {
+        let what = self.what(path);
+        let policy = &self.inner.options.retry;
+        let mut retry = 0;
+        loop {
+            let response = self.send(path, accept, None)?;
+            let content_type = http::header(&response, "content-type")
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            let error = match read_limited(response.into_body()) {
+                Ok(bytes) => return Ok((bytes, content_type)),
+                Err(ReadError::TooLarge) => {
+                    return Err(SourceError::invalid(what, format!("larger than {MAX_DOCUMENT} bytes")));
+                }
+                Err(ReadError::Io(error)) => error,
+            };
+            let reason = if http::is_timeout_io(&error) {
+                http::describe_timeout(self.inner.options.stall_timeout)
+            } else {
+                http::excerpt(&error.to_string(), 300)
+            };
+            if !http::is_retryable_io(&error) || retry + 1 >= policy.attempts.max(1) {
+                return Err(SourceError::invalid(
+                    what,
+                    format!(
+                        "the response broke off: {reason} (gave up after {} attempts)",
+                        retry + 1
+                    ),
+                ));
+            }
+            std::thread::sleep(policy.delay(retry, None));
+            retry += 1;
+        }
+    }
 }
 
-fn read_limited(body: ureq::Body, what: &str) -> Result<Vec<u8>, SourceError> {
+enum ReadError {
+    TooLarge,
+    Io(std::io::Error),
+}
+
+fn read_limited(body: ureq::Body) -> Result<Vec<u8>, ReadError> {
     let mut bytes = Vec::new();
     body.into_reader()
         .take(MAX_DOCUMENT + 1)
         .read_to_end(&mut bytes)
-        .map_err(|source| SourceError::Io {
-            location: what.to_owned(),
-            source,
-        })?;
+        .map_err(ReadError::Io)?;
     if bytes.len() as u64 > MAX_DOCUMENT {
-        return Err(SourceError::invalid(what, format!("larger than {MAX_DOCUMENT} bytes")));
+        return Err(ReadError::TooLarge);
     }
     Ok(bytes)
 }

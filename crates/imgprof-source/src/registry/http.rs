@@ -1,7 +1,8 @@
 //! The HTTP side of the registry client: one request with retries (408, 429, 5xx and
-//! connection resets, with backoff that honours `Retry-After`), redirects followed by
-//! hand so that the `Authorization` header only ever goes to the host it was meant for,
-//! and registry error bodies turned into readable reasons.
+//! connection resets, with backoff that honours `Retry-After` up to a cap), redirects
+//! followed by hand so that the `Authorization` header only ever goes to the host it was
+//! meant for, and registry error bodies turned into short readable reasons (never more
+//! than a few hundred characters of what a server sent, and never a URL's credentials).
 
 use std::io::Read;
 use std::time::Duration;
@@ -15,21 +16,39 @@ pub struct RetryPolicy {
     pub attempts: u32,
     /// The first backoff; it doubles on each retry.
     pub base_delay: Duration,
-    /// No wait is longer than this, `Retry-After` included.
+    /// No wait is longer than this, `Retry-After` included (a registry asking for a day
+    /// gets this, and after `attempts` a clear error).
     pub max_delay: Duration,
 }
+
+/// The environment variable that lowers or raises [`RetryPolicy::max_delay`], in whole
+/// seconds.
+pub const MAX_WAIT_ENV: &str = "IMGPROF_RETRY_MAX_WAIT";
 
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
             attempts: 5,
             base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(30),
+            max_delay: Duration::from_secs(10),
         }
     }
 }
 
 impl RetryPolicy {
+    /// The default policy, with `max_delay` from `IMGPROF_RETRY_MAX_WAIT` when it holds a
+    /// whole number of seconds (anything else is ignored).
+    pub fn from_env() -> RetryPolicy {
+        let mut policy = RetryPolicy::default();
+        if let Some(secs) = std::env::var(MAX_WAIT_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            policy.max_delay = Duration::from_secs(secs);
+        }
+        policy
+    }
+
     /// The wait before retry number `retry` (0-based), or the server's `Retry-After`.
     pub fn delay(&self, retry: u32, retry_after: Option<Duration>) -> Duration {
         let backoff = self.base_delay.saturating_mul(1u32 << retry.min(16));
@@ -64,8 +83,8 @@ pub fn is_retryable_io(error: &std::io::Error) -> bool {
     )
 }
 
-/// `Retry-After` as seconds (the HTTP-date form is rare on registries; it falls back to
-/// the backoff).
+/// `Retry-After` as seconds, as the server asked (the HTTP-date form is rare on
+/// registries; it falls back to the backoff). [`RetryPolicy::delay`] caps it.
 pub fn retry_after(response: &Response<ureq::Body>) -> Option<Duration> {
     header(response, "retry-after")?
         .trim()
@@ -82,6 +101,80 @@ pub fn header<'a>(response: &'a Response<ureq::Body>, name: &str) -> Option<&'a 
 pub fn authority(url: &str) -> Option<String> {
     let uri: Uri = url.parse().ok()?;
     uri.authority().map(|a| a.as_str().to_ascii_lowercase())
+}
+
+/// Whether a URL names a user (and maybe a password) before its host: `http://u:p@host/`.
+/// Such URLs are refused rather than followed or shown.
+pub fn has_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    authority.contains('@')
+}
+
+/// A URL as messages show it: without credentials before the host, without the query
+/// (pre-signed storage URLs carry signatures there), escaped and cut to 200 characters.
+pub fn display_url(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").map_or(("", url), |(s, r)| (s, r));
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let path = tail.split(['?', '#']).next().unwrap_or("");
+    let mut shown = String::new();
+    if !scheme.is_empty() {
+        shown.push_str(scheme);
+        shown.push_str("://");
+    }
+    if authority.contains('@') {
+        shown.push_str("(credentials removed)@");
+    }
+    shown.push_str(host);
+    shown.push_str(path);
+    if path.len() < tail.len() {
+        shown.push_str("?...");
+    }
+    excerpt(&shown, 200)
+}
+
+/// At most `max` characters of text a server sent, control characters escaped.
+pub fn excerpt(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push_str("...");
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A transport failure as one clause: a timeout says how long imgprof waited and how to
+/// wait longer.
+pub fn describe_error(error: &ureq::Error, stall: Duration) -> String {
+    match error {
+        ureq::Error::Timeout(_) => describe_timeout(stall),
+        other => excerpt(&other.to_string(), 300),
+    }
+}
+
+pub fn describe_timeout(stall: Duration) -> String {
+    format!(
+        "timed out: no answer for {} s (wait longer with --timeout SECS)",
+        stall.as_secs()
+    )
+}
+
+/// Whether an I/O error from a response body is ureq's read timeout.
+pub fn is_timeout_io(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::TimedOut
+        || error
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<ureq::Error>())
+            .is_some_and(|e| matches!(e, ureq::Error::Timeout(_)))
 }
 
 /// Where a redirect points, resolved against the URL that sent it.
@@ -111,6 +204,7 @@ pub fn failure_reason(response: Response<ureq::Body>) -> String {
         .trim_end()
         .to_owned();
     let mut body = Vec::new();
+    // A broken or endless body still gives the status: what arrived is all there is.
     let _ = response.into_body().into_reader().take(16 << 10).read_to_end(&mut body);
     if let Some(detail) = registry_errors(&body) {
         text.push_str(": ");
@@ -119,7 +213,11 @@ pub fn failure_reason(response: Response<ureq::Body>) -> String {
     text
 }
 
-/// `{"errors":[{"code":"DENIED","message":"..."}]}` as `DENIED: ...`.
+/// Registry errors shown of one body; the rest are counted.
+const MAX_ERRORS_SHOWN: usize = 3;
+
+/// `{"errors":[{"code":"DENIED","message":"..."}]}` as `DENIED: ...`: the first few
+/// errors, each code and message cut short and escaped.
 fn registry_errors(body: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Errors {
@@ -137,16 +235,24 @@ fn registry_errors(body: &[u8]) -> Option<String> {
         .errors
         .iter()
         .map(|e| {
-            let message: String = e.message.chars().filter(|c| !c.is_control()).take(200).collect();
-            match (e.code.is_empty(), message.is_empty()) {
-                (false, false) => format!("{}: {message}", e.code),
-                (false, true) => e.code.clone(),
+            let code = excerpt(&e.code, 40);
+            let message = excerpt(&e.message, 160);
+            match (code.is_empty(), message.is_empty()) {
+                (false, false) => format!("{code}: {message}"),
+                (false, true) => code,
                 _ => message,
             }
         })
         .filter(|p| !p.is_empty())
         .collect();
-    (!parts.is_empty()).then(|| parts.join("; "))
+    if parts.is_empty() {
+        return None;
+    }
+    let mut text = parts[..parts.len().min(MAX_ERRORS_SHOWN)].join("; ");
+    if parts.len() > MAX_ERRORS_SHOWN {
+        text.push_str(&format!(" (and {} more)", parts.len() - MAX_ERRORS_SHOWN));
+    }
+    Some(text)
 }
 
 #[cfg(test)]
@@ -204,5 +310,46 @@ mod tests {
             Some("MANIFEST_UNKNOWN: manifest unknown")
         );
         assert_eq!(registry_errors(b"<html>502 Bad Gateway</html>"), None);
+    }
+
+    #[test]
+    fn long_error_bodies_are_cut_and_escaped() {
+        let errors: Vec<_> = (0..50)
+            .map(|i| serde_json::json!({ "code": format!("C{i}\u{1b}[31m"), "message": "m".repeat(500) }))
+            .collect();
+        let body = serde_json::json!({ "errors": errors }).to_string();
+        let text = registry_errors(body.as_bytes()).unwrap();
+        assert!(text.len() < 700, "{} bytes", text.len());
+        assert!(text.ends_with("(and 47 more)"), "{text}");
+        assert!(!text.contains('\u{1b}'), "{text}");
+        assert!(text.starts_with("C0\\u{1b}[31m: mmm"), "{text}");
+    }
+
+    #[test]
+    fn urls_are_shown_without_credentials_or_queries() {
+        assert!(has_userinfo("http://u:p@host:5000/token"));
+        assert!(has_userinfo("u:p@host/x"));
+        assert!(!has_userinfo("https://host/path@x"));
+        assert!(!has_userinfo("https://host/p?u=a@b"));
+        assert_eq!(
+            display_url("http://user:hunter2@127.0.0.1:5000/token?scope=x"),
+            "http://(credentials removed)@127.0.0.1:5000/token?..."
+        );
+        assert_eq!(
+            display_url("https://storage.example/b/c?X-Amz-Signature=abc"),
+            "https://storage.example/b/c?..."
+        );
+        assert_eq!(display_url("https://auth.example/token"), "https://auth.example/token");
+        assert!(display_url(&format!("https://h/{}", "a".repeat(1000))).len() < 210);
+    }
+
+    #[test]
+    fn retry_after_is_capped_by_the_policy() {
+        let policy = RetryPolicy::default();
+        assert_eq!(policy.max_delay, Duration::from_secs(10));
+        assert_eq!(
+            policy.delay(0, Some(Duration::from_secs(86_400))),
+            Duration::from_secs(10)
+        );
     }
 }

@@ -1,8 +1,10 @@
 //! A fault-injecting HTTP proxy on loopback: real sockets between imgprof and a real
 //! registry. For each request a plan decides: forward it, answer it itself (429, 503,
 //! a redirect, a blob from disk), or forward it and break the response (reset after N
-//! body bytes, stall, flip a byte). Every request is recorded with whether it carried
-//! an `Authorization` header, so tests can assert where credentials went.
+//! body bytes, stall, flip a byte, lie about the length), or misbehave at the HTTP level
+//! (never answer, send raw bytes, a header that never ends). Every request is recorded
+//! with whether it carried an `Authorization` header, so tests can assert where
+//! credentials went.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -34,6 +36,21 @@ pub enum Action {
     StallAfter(usize),
     /// Forward with the body byte at this offset inverted.
     FlipByte(usize),
+    /// Forward the head as is (its Content-Length included), send this many body bytes,
+    /// then close the connection cleanly: a body shorter than announced.
+    CutBody(usize),
+    /// Forward the whole body but announce this Content-Length instead of the real one.
+    AnnounceLength(u64),
+    /// Forward the body with these bytes after it, the Content-Length grown to match:
+    /// a body longer than the descriptor says.
+    Append(Vec<u8>),
+    /// Read the request and never answer (the connection stays open for a minute).
+    Hang,
+    /// Write these bytes as the whole response, then close.
+    Raw(Vec<u8>),
+    /// A 200 whose head never ends: one header line of up to 256 MiB, written until the
+    /// client hangs up.
+    EndlessHeader,
 }
 
 impl Action {
@@ -145,6 +162,25 @@ fn handle(client: TcpStream, upstream: Option<&str>, plan: &Plan, log: &Mutex<Ve
     };
     let mut client = client;
     let action = plan(&seen, earlier);
+    match &action {
+        Action::Hang => {
+            std::thread::sleep(Duration::from_secs(60));
+            return Ok(());
+        }
+        Action::Raw(bytes) => {
+            client.write_all(bytes)?;
+            return client.shutdown(Shutdown::Both);
+        }
+        Action::EndlessHeader => {
+            client.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Endless: ")?;
+            let chunk = [b'a'; 64 << 10];
+            for _ in 0..(256 << 20) / chunk.len() {
+                client.write_all(&chunk)?;
+            }
+            return client.shutdown(Shutdown::Both);
+        }
+        _ => {}
+    }
     if let Action::Respond { status, headers, body } = &action {
         let mut response = format!(
             "HTTP/1.1 {status} Fault\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -178,9 +214,25 @@ fn handle(client: TcpStream, upstream: Option<&str>, plan: &Plan, log: &Mutex<Ve
             client.write_all(b"Connection: close\r\n\r\n")?;
             break;
         }
-        if !line.to_ascii_lowercase().starts_with("connection:") {
-            client.write_all(line.as_bytes())?;
+        let lower = line.to_ascii_lowercase();
+        if lower.starts_with("connection:") {
+            continue;
         }
+        if let Some(value) = lower.strip_prefix("content-length:") {
+            let real: u64 = value.trim().parse().unwrap_or(0);
+            match &action {
+                Action::AnnounceLength(announced) => {
+                    client.write_all(format!("Content-Length: {announced}\r\n").as_bytes())?;
+                    continue;
+                }
+                Action::Append(extra) => {
+                    client.write_all(format!("Content-Length: {}\r\n", real + extra.len() as u64).as_bytes())?;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        client.write_all(line.as_bytes())?;
     }
     let mut sent = 0usize;
     let mut buf = [0u8; 8192];
@@ -206,10 +258,17 @@ fn handle(client: TcpStream, upstream: Option<&str>, plan: &Plan, log: &Mutex<Ve
             Action::FlipByte(offset) if (sent..sent + n).contains(&offset) => {
                 chunk[offset - sent] ^= 0xff;
             }
+            Action::CutBody(limit) if sent + n >= limit => {
+                client.write_all(&chunk[..limit - sent])?;
+                return client.shutdown(Shutdown::Both);
+            }
             _ => {}
         }
         client.write_all(chunk)?;
         sent += n;
+    }
+    if let Action::Append(extra) = &action {
+        client.write_all(extra)?;
     }
     client.shutdown(Shutdown::Both)
 }
