@@ -8,6 +8,7 @@ mod common;
 
 use std::path::PathBuf;
 
+use base64::Engine as _;
 use common::proxy::{Action, FaultProxy, Seen};
 use common::registry::{self, RegistryAuth, TestRegistry};
 use common::{report_json, testdata};
@@ -315,7 +316,11 @@ enum Stored {
     Password,
     /// An `identitytoken` entry for the proxy's host.
     IdentityToken,
+    /// The test account with [`WRONG_PASSWORD`].
+    WrongPassword,
 }
+
+const WRONG_PASSWORD: &str = "wr0ng-Pa55word-never-shown";
 
 /// A check on the requests a proxy saw.
 type Check = dyn Fn(&[Seen]) -> Result<(), String> + Send + Sync;
@@ -504,16 +509,17 @@ fn run_bounded(args: &[String], env: &[(&str, std::ffi::OsString)], within: std:
 }
 
 /// Runs one case against `registry` through a proxy of its own; the problems found.
-fn run_case(case: &Case, registry: &str, layout_report: &Value) -> Vec<String> {
+fn run_case(case: &Case, registry: &TestRegistry, layout_report: &Value) -> Vec<String> {
     let plan = std::sync::Arc::clone(&case.plan);
     let proxy = FaultProxy::start(
         "127.0.0.1",
-        Some(registry.to_owned()),
+        Some(registry.host()),
         Box::new(move |seen: &Seen, earlier| plan(seen, earlier)),
     );
     let config = match case.stored {
         Stored::Password => registry::docker_config(&proxy.host(), false, registry::PASSWORD),
         Stored::IdentityToken => registry::docker_config(&proxy.host(), true, registry::PASSWORD),
+        Stored::WrongPassword => registry::docker_config(&proxy.host(), false, WRONG_PASSWORD),
     };
     let empty = tempfile::tempdir().unwrap();
     let args: Vec<String> = ["report", "--json", "--top", "1000", "--timeout", "2"]
@@ -590,7 +596,16 @@ fn run_case(case: &Case, registry: &str, layout_report: &Value) -> Vec<String> {
         _ => {}
     }
     let shown = format!("{stdout}{}", run.stderr);
-    for secret in registry::secrets().iter().chain(&case.secrets) {
+    let mut secrets = registry::secrets();
+    secrets.extend(case.secrets.iter().cloned());
+    secrets.push(WRONG_PASSWORD.to_owned());
+    secrets.push(base64::engine::general_purpose::STANDARD.encode(format!("{}:{WRONG_PASSWORD}", registry::USERNAME)));
+    // Every token the registry's issuer handed out, and each of its three parts.
+    for token in registry.issuer.iter().flat_map(|issuer| issuer.issued()) {
+        secrets.extend(token.split('.').filter(|part| part.len() > 16).map(str::to_owned));
+        secrets.push(token);
+    }
+    for secret in &secrets {
         if shown.contains(secret.as_str()) {
             problem(format!("a secret ({:.6}...) reached the output", secret));
         }
@@ -634,7 +649,6 @@ fn run_table(cases: Vec<Case>, registry: &TestRegistry) {
     let layout = without_source(report_json(&format!("{}:gzip", testdata("fixtures/layers-gzip.oci"))));
     let queue = std::sync::Mutex::new(cases.into_iter());
     let problems = std::sync::Mutex::new(Vec::new());
-    let host = registry.host();
     std::thread::scope(|scope| {
         for _ in 0..6 {
             scope.spawn(|| {
@@ -642,7 +656,7 @@ fn run_table(cases: Vec<Case>, registry: &TestRegistry) {
                     let Some(case) = queue.lock().unwrap().next() else {
                         return;
                     };
-                    let found = run_case(&case, &host, &layout);
+                    let found = run_case(&case, registry, &layout);
                     problems.lock().unwrap().extend(found);
                 }
             });
@@ -1120,4 +1134,117 @@ fn every_registry_fault_ends_as_documented() {
 
     run_table(cases, &registry);
     drop(endpoints);
+}
+
+/// A registry with the fixture pushed as `private/layers:gzip`, behind Bearer tokens from
+/// the test's token issuer.
+fn token_registry_with_fixture() -> Option<TestRegistry> {
+    let registry = TestRegistry::start_with(RegistryAuth::Token)?;
+    registry.push(
+        &format!("oci:{}:gzip", testdata("fixtures/layers-gzip.oci")),
+        "private/layers:gzip",
+        false,
+    );
+    Some(registry)
+}
+
+/// No password, `auth` value, identity token or issued token reaches stdout or stderr,
+/// whether the pull works or fails after the credentials were used (every case of the
+/// table above checks the same against the Basic registry, under `RUST_LOG=trace`).
+#[test]
+fn credentials_never_reach_the_output() {
+    if !common::has_tool("skopeo") || !common::has_tool("openssl") {
+        return;
+    }
+    let Some(registry) = token_registry_with_fixture() else {
+        return;
+    };
+    let fixture = Fixture::read();
+    let layer = blob_path(&fixture.layers[0]);
+    let layer_digest = fixture.layers[0].as_str();
+    let challenge = format!(
+        "Bearer realm=\"{}\",service=\"{}\",scope=\"repository:private/layers:pull\"",
+        registry.issuer.as_ref().unwrap().realm(),
+        common::token::SERVICE
+    );
+    let reference = "private/layers/manifests/gzip";
+    let cases = vec![
+        Case::new(
+            "bearer: a token for a password",
+            always(|| Action::Forward),
+            Expect::Report,
+        ),
+        Case::new(
+            "bearer: a token for an identity token",
+            always(|| Action::Forward),
+            Expect::Report,
+        )
+        .stored(Stored::IdentityToken),
+        Case::new(
+            "bearer: a wrong password",
+            always(|| Action::Forward),
+            fails(&["401", "refused", reference]),
+        )
+        .stored(Stored::WrongPassword),
+        Case::new(
+            "bearer: 403 on a layer after the token",
+            at(&layer, |_| registry_error(403, "DENIED", "access denied")),
+            fails(&["403", layer_digest]),
+        ),
+        Case::new(
+            "bearer: the token is refused on a layer",
+            at(&layer, move |_| unauthorized(&challenge)),
+            fails(&["401", layer_digest]),
+        ),
+        Case::new(
+            "bearer: 502 for good on a layer after the token",
+            at(&layer, |_| Action::status(502, &[])),
+            fails(&["502", layer_digest]),
+        ),
+    ];
+    run_table(cases, &registry);
+    assert!(
+        !registry.issuer.as_ref().unwrap().issued().is_empty(),
+        "tokens were issued (and checked)"
+    );
+}
+
+/// A reference that carries the password before its host is refused with a message
+/// that does not show it (or would work without showing it).
+#[test]
+#[ignore = "needs parse_source (imgprof-source/src/lib.rs) to call registry::refuse_credentials_in_reference"]
+fn a_password_in_the_reference_is_never_shown() {
+    if !common::has_tool("skopeo") {
+        return;
+    }
+    let Some(registry) = registry_with_fixture() else {
+        return;
+    };
+    let nobody = tempfile::tempdir().unwrap();
+    let user_pass = format!("{}:{}", registry::USERNAME, registry::PASSWORD);
+    for image in [
+        format!("{user_pass}@{}/private/layers:gzip", registry.host()),
+        format!("{user_pass}@{}/private/layers", registry.host()),
+        format!("https://{user_pass}@{}/private/layers:gzip", registry.host()),
+        format!(
+            "{user_pass}@{}/private/layers@{}",
+            registry.host(),
+            "sha256:".to_owned() + &"0".repeat(64)
+        ),
+    ] {
+        let out = registry::report_with_config(&image, nobody.path(), &[]);
+        let shown = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+        for secret in registry::secrets() {
+            assert!(
+                !shown.contains(&secret),
+                "the password was shown: {}",
+                shown.replace(&secret, "<the secret>")
+            );
+        }
+        match out.status.code() {
+            Some(0) => {}
+            Some(2) => assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out)),
+            other => panic!("exit {other:?}: {}", stderr(&out)),
+        }
+    }
 }

@@ -28,6 +28,8 @@ pub struct TokenIssuer {
     pub port: u16,
     pub cert: PathBuf,
     pub requests: Arc<Mutex<Vec<TokenRequest>>>,
+    /// Every token handed out, so tests can check none reaches the output.
+    issued: Arc<Mutex<Vec<String>>>,
     _dir: tempfile::TempDir,
 }
 
@@ -67,16 +69,20 @@ impl TokenIssuer {
             identity_token: identity_token.to_owned(),
         };
         let log = Arc::clone(&requests);
+        let issued = Arc::new(Mutex::new(Vec::new()));
+        let handed_out = Arc::clone(&issued);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (key, der, accounts, log) = (key.clone(), der.clone(), accounts.clone(), Arc::clone(&log));
-                std::thread::spawn(move || serve(stream, &key, &der, &accounts, &log));
+                let handed_out = Arc::clone(&handed_out);
+                std::thread::spawn(move || serve(stream, &key, &der, &accounts, &log, &handed_out));
             }
         });
         TokenIssuer {
             port,
             cert,
             requests,
+            issued,
             _dir: dir,
         }
     }
@@ -87,6 +93,11 @@ impl TokenIssuer {
 
     pub fn requests(&self) -> Vec<TokenRequest> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// The tokens issued so far.
+    pub fn issued(&self) -> Vec<String> {
+        self.issued.lock().unwrap().clone()
     }
 }
 
@@ -100,7 +111,14 @@ fn certificate_der(cert: &Path) -> Vec<u8> {
     out.stdout
 }
 
-fn serve(stream: TcpStream, key: &Path, der: &[u8], accounts: &Accounts, log: &Mutex<Vec<TokenRequest>>) {
+fn serve(
+    stream: TcpStream,
+    key: &Path,
+    der: &[u8],
+    accounts: &Accounts,
+    log: &Mutex<Vec<TokenRequest>>,
+    issued: &Mutex<Vec<String>>,
+) {
     let mut reader = BufReader::new(stream.try_clone().expect("stream clone"));
     let mut request_line = String::new();
     if reader.read_line(&mut request_line).is_err() {
@@ -164,6 +182,7 @@ fn serve(stream: TcpStream, key: &Path, der: &[u8], accounts: &Accounts, log: &M
         .flat_map(|(_, v)| v.split(' '))
         .collect();
     let token = sign(key, der, &scopes);
+    issued.lock().unwrap().push(token.clone());
     let body = format!(r#"{{"token":"{token}","access_token":"{token}","expires_in":300}}"#);
     let _ = write!(
         stream,
