@@ -877,6 +877,14 @@ fn every_registry_fault_ends_as_documented() {
     );
     cases.push(
         Case::new(
+            "the manifest's head trickles in a byte a second",
+            at(&manifest, |_| Action::TrickleHeader(std::time::Duration::from_secs(1))),
+            fails(&[reference, "timed out"]),
+        )
+        .within(30),
+    );
+    cases.push(
+        Case::new(
             "a layer stalls on every attempt",
             at(&layer, |_| Action::StallAfter(0)),
             fails(&[layer_digest, "timed out"]),

@@ -132,6 +132,9 @@ impl RegistryClient {
             .max_redirects(0)
             .timeout_connect(Some(options.connect_timeout))
             .timeout_per_read(Some(options.stall_timeout))
+            // A head trickled in a byte at a time passes every per-read limit: the whole
+            // head gets the same time a single read does.
+            .timeout_recv_response(Some(options.stall_timeout))
             .tls_config(tls)
             .user_agent(concat!("imgprof/", env!("CARGO_PKG_VERSION")))
             .build()

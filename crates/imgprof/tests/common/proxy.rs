@@ -51,6 +51,9 @@ pub enum Action {
     /// A 200 whose head never ends: one header line of up to 256 MiB, written until the
     /// client hangs up.
     EndlessHeader,
+    /// A 200 whose head comes one byte at a time, each after this pause, for ever (until
+    /// the client hangs up): no single read waits long, the whole never arrives.
+    TrickleHeader(Duration),
 }
 
 impl Action {
@@ -176,6 +179,14 @@ fn handle(client: TcpStream, upstream: Option<&str>, plan: &Plan, log: &Mutex<Ve
             let chunk = [b'a'; 64 << 10];
             for _ in 0..(256 << 20) / chunk.len() {
                 client.write_all(&chunk)?;
+            }
+            return client.shutdown(Shutdown::Both);
+        }
+        Action::TrickleHeader(pause) => {
+            client.write_all(b"HTTP/1.1 200 OK\r\nX-Slow: ")?;
+            for _ in 0..100_000 {
+                std::thread::sleep(*pause);
+                client.write_all(b"a")?;
             }
             return client.shutdown(Shutdown::Both);
         }
