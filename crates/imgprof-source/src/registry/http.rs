@@ -64,8 +64,9 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 408 | 429 | 500..=599)
 }
 
-/// Transport failures worth asking again for: a dropped, reset or stalled connection,
-/// but not a refused one or an unknown host (those will not change in a second).
+/// Transport failures worth asking again for: a dropped, reset or stalled connection, a
+/// failed name lookup (DNS failures pass), but not a refused connection (nothing listens,
+/// and that will not change in a second).
 pub fn is_retryable_error(error: &ureq::Error) -> bool {
     match error {
         ureq::Error::Timeout(_) => true,
