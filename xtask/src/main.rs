@@ -4,6 +4,7 @@ mod bad_inputs;
 mod bench;
 mod ci;
 mod floor;
+mod fuzz;
 mod image_writer;
 mod real_images;
 mod registry;
@@ -25,6 +26,9 @@ tasks:
   floor DIR     the least work of a verifying read of an OCI layout: every layer hashed,
                 decompressed and hashed again, in parallel, no analysis (for bench)
   ci            install the test tools if missing, then fmt --check, clippy and all tests
+  fuzz [TARGET] [--minutes N]
+                run the cargo-fuzz targets in fuzz/ one after another, N minutes each
+                (default 10; needs nightly and cargo-fuzz); reports executions and crashes
   million-files write (or find in the cache) the docker-archive with a 1,000,000-file layer
   real-images   build (or reuse from the cache) the realistic naive and slim images
   testdata      regenerate the committed fixtures under testdata/
@@ -41,6 +45,7 @@ fn main() -> Result<()> {
             let layout = args.next().context("usage: cargo xtask floor OCI_LAYOUT")?;
             floor::floor(std::path::Path::new(&layout))
         }
+        "fuzz" => fuzz::fuzz(&project_root(), args),
         "million-files" => synthetic::million_files_archive().map(|p| println!("{}", p.display())),
         "real-images" => real_images::real_images().map(drop),
         "testdata" => testdata::generate(&project_root()),

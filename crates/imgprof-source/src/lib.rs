@@ -154,7 +154,7 @@ pub fn platforms(arg: &str, registry: &RegistryOptions) -> Result<Vec<PlatformEn
 }
 
 /// A daemon prefix (`docker-daemon:`, `podman:`) first; then a local path wins when it
-/// exists; otherwise a registry reference.
+/// exists; otherwise a registry reference, refused when it carries credentials.
 fn parse_source(arg: &str) -> Result<Source, SourceError> {
     if let Some(daemon) = daemon::DaemonRef::parse(arg) {
         return Ok(Source::Daemon(daemon?));
@@ -167,10 +167,29 @@ fn parse_source(arg: &str) -> Result<Source, SourceError> {
             location: arg.to_owned(),
         });
     }
+    registry::refuse_credentials_in_reference(arg)?;
     let reference = arg
         .parse::<reference::Reference>()
         .map_err(|e| SourceError::invalid(arg, e.reason))?;
     Ok(Source::Registry(reference))
+}
+
+/// Internal checks re-exported for the fuzz targets in `fuzz/`; not a stable API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::spec::{ImageConfig, ImageManifest};
+    use crate::{Platform, SourceError};
+
+    /// The checks an opener applies to a parsed manifest and its config, in its order.
+    pub fn check_manifest(
+        manifest: &ImageManifest,
+        config: &ImageConfig,
+        platform: Option<&Platform>,
+    ) -> Result<(), SourceError> {
+        crate::local::check_layer_count(config, manifest.layers.len(), "config")?;
+        crate::local::check_layer_descriptors(manifest, "manifest")?;
+        crate::local::check_platform(config, platform, "index")
+    }
 }
 
 enum Source {

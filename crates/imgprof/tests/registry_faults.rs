@@ -1228,7 +1228,6 @@ fn credentials_never_reach_the_output() {
 /// A reference that carries the password before its host is refused with a message
 /// that does not show it (or would work without showing it).
 #[test]
-#[ignore = "needs parse_source (imgprof-source/src/lib.rs) to call registry::refuse_credentials_in_reference"]
 fn a_password_in_the_reference_is_never_shown() {
     if !common::has_tool("skopeo") {
         return;
