@@ -11,7 +11,7 @@
 //! `efficiency = Σ min / Σ cum` and `wasted = Σ cum over paths seen in two or more layers`.
 //! Sizes are tar header sizes of every entry, as dive reads them.
 
-use std::collections::HashMap;
+use std::borrow::Cow;
 
 use serde::Serialize;
 
@@ -64,64 +64,86 @@ pub fn metrics(layers: &[LayerIndex]) -> DiveMetrics {
         })
         .collect();
 
-    let mut paths: HashMap<String, PathData> = HashMap::new();
-    let mut order: Vec<String> = Vec::new();
-    let mut lower = trees.first().cloned().unwrap_or_default();
+    // Every leaf visit, to be grouped by path afterwards: a sorted list of 32-byte records
+    // instead of a map keyed by path strings (which cost ~170 bytes a path).
+    let mut visits: Vec<Visit> = Vec::with_capacity(trees.iter().map(|t| t.nodes.len()).sum());
+    let mut lower: Option<Tree<'_>> = None;
     for (i, tree) in trees.iter().enumerate() {
         if i == 1 {
             // dive stacks layer 0 onto its own copy before stacking the rest.
-            lower.stack(&trees[0]);
+            let mut copy = trees[0].clone();
+            copy.stack(&trees[0]);
+            lower = Some(copy);
         }
+        let below = lower.as_ref().unwrap_or(&trees[0]);
+        let keys = tree.path_keys();
         tree.visit_leaves(|node| {
-            let path = tree.path(node);
-            let data = paths.entry(path.clone()).or_insert_with(|| PathData {
-                cum: 0,
-                min: -1,
-                count: 0,
-            });
-            let size = if tree.nodes[node].name.starts_with(WHITEOUT_PREFIX) {
-                let previous = lower.get(&path)?;
-                if lower.nodes[previous].is_dir {
-                    lower.subtree_size(previous)
+            let mut visit = Visit {
+                key: keys[node],
+                layer: i as u32,
+                node: node as u32,
+                size: TOUCHED,
+            };
+            visit.size = if tree.nodes[node].name.starts_with(WHITEOUT_PREFIX) {
+                // dive records the path before it looks the target up.
+                let Some(previous) = below.get(&tree.path(node)) else {
+                    visits.push(visit);
+                    return None;
+                };
+                if below.nodes[previous].is_dir {
+                    below.subtree_size(previous)
                 } else {
                     0
                 }
             } else {
                 tree.nodes[node].size
             };
-            data.cum += size;
-            if data.min < 0 || size < data.min {
-                data.min = size;
-            }
-            data.count += 1;
-            if data.count == 2 {
-                order.push(path);
-            }
+            visits.push(visit);
             Some(())
         });
-        if i >= 1 {
+        if let Some(lower) = lower.as_mut() {
             lower.stack(tree);
         }
     }
+    drop(lower);
 
-    let min_sum: i64 = paths.values().map(|d| d.min).sum();
-    let cum_sum: i64 = paths.values().map(|d| d.cum).sum();
+    visits.sort_unstable_by_key(|v| v.key);
+    let mut min_sum: i64 = 0;
+    let mut cum_sum: i64 = 0;
+    let mut inefficient_paths: Vec<DivePath> = Vec::new();
+    for same_key in visits.chunk_by(|a, b| a.key == b.key) {
+        let mut add = |path: Option<String>, visits: &[&Visit]| {
+            let data = PathData::of(visits.iter().map(|v| v.size));
+            min_sum += data.min;
+            cum_sum += data.cum;
+            if data.count >= 2 {
+                inefficient_paths.push(DivePath {
+                    path: path.unwrap_or_else(|| trees[visits[0].layer as usize].path(visits[0].node as usize)),
+                    count: data.count,
+                    bytes: data.cum.max(0) as u64,
+                });
+            }
+        };
+        if let [only] = same_key {
+            add(None, &[only]);
+            continue;
+        }
+        // Equal keys are equal paths but for a hash collision: group by the paths themselves.
+        let mut named: Vec<(String, &Visit)> = same_key
+            .iter()
+            .map(|v| (trees[v.layer as usize].path(v.node as usize), v))
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        for same_path in named.chunk_by(|a, b| a.0 == b.0) {
+            let visits: Vec<&Visit> = same_path.iter().map(|(_, v)| *v).collect();
+            add(Some(same_path[0].0.clone()), &visits);
+        }
+    }
     let efficiency = if cum_sum == 0 {
         1.0
     } else {
         min_sum as f64 / cum_sum as f64
     };
-    let mut inefficient_paths: Vec<DivePath> = order
-        .into_iter()
-        .map(|path| {
-            let d = &paths[&path];
-            DivePath {
-                count: d.count,
-                bytes: d.cum.max(0) as u64,
-                path,
-            }
-        })
-        .collect();
     inefficient_paths.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
     DiveMetrics {
         efficiency,
@@ -133,15 +155,50 @@ pub fn metrics(layers: &[LayerIndex]) -> DiveMetrics {
     }
 }
 
+/// A leaf dive visited: the path's key, where it is, and the size it counted.
+struct Visit {
+    key: u128,
+    layer: u32,
+    node: u32,
+    /// [`TOUCHED`] when dive recorded the path but counted nothing (a whiteout whose
+    /// target the lower layers lack).
+    size: i64,
+}
+
+const TOUCHED: i64 = i64::MIN;
+
+/// dive's record of one path over all layers.
 struct PathData {
     cum: i64,
+    /// -1 while nothing was counted.
     min: i64,
     count: u32,
 }
 
+impl PathData {
+    /// The record dive ends with for a path visited with `sizes` (in any order: Σ, min and
+    /// count do not depend on it).
+    fn of(sizes: impl Iterator<Item = i64>) -> PathData {
+        let mut data = PathData {
+            cum: 0,
+            min: -1,
+            count: 0,
+        };
+        for size in sizes.filter(|&s| s != TOUCHED) {
+            data.cum += size;
+            if data.min < 0 || size < data.min {
+                data.min = size;
+            }
+            data.count += 1;
+        }
+        data
+    }
+}
+
 #[derive(Clone)]
-struct Node {
-    name: Box<str>,
+struct Node<'a> {
+    /// Borrowed from the layer's entry paths; owned only for the `.wh.` names of whiteouts.
+    name: Cow<'a, str>,
     parent: u32,
     /// Child ids, kept sorted by name (byte order, as dive visits them).
     children: Vec<u32>,
@@ -151,15 +208,15 @@ struct Node {
 
 /// dive's file tree: node 0 is the root; removed nodes stay in the arena, detached.
 #[derive(Clone)]
-struct Tree {
-    nodes: Vec<Node>,
+struct Tree<'a> {
+    nodes: Vec<Node<'a>>,
 }
 
-impl Default for Tree {
+impl Default for Tree<'_> {
     fn default() -> Self {
         Tree {
             nodes: vec![Node {
-                name: "".into(),
+                name: Cow::Borrowed(""),
                 parent: 0,
                 children: Vec::new(),
                 size: 0,
@@ -169,23 +226,42 @@ impl Default for Tree {
     }
 }
 
-impl Tree {
-    fn from_layer(layer: &LayerIndex) -> Tree {
+impl<'a> Tree<'a> {
+    fn from_layer(layer: &'a LayerIndex) -> Tree<'a> {
         let mut tree = Tree::default();
         tree.nodes.reserve(layer.entries.len());
         for entry in &layer.entries {
             // dive keys nodes by the names in the tar: whiteouts keep their `.wh.` prefix.
             let name = match entry.kind {
-                EntryKind::Whiteout => with_last_prefixed(&entry.path, WHITEOUT_PREFIX),
-                EntryKind::OpaqueWhiteout => join(&entry.path, ".wh..wh..opq"),
-                _ => entry.path.to_string(),
+                EntryKind::Whiteout => Cow::Owned(with_last_prefixed(&entry.path, WHITEOUT_PREFIX)),
+                EntryKind::OpaqueWhiteout => Cow::Owned(join(&entry.path, ".wh..wh..opq")),
+                _ => Cow::Borrowed(&*entry.path),
             };
             if name.is_empty() {
                 continue;
             }
-            tree.add_path(&name, entry.size as i64, entry.kind == EntryKind::Dir);
+            tree.add_path(name, entry.size as i64, entry.kind == EntryKind::Dir);
         }
+        // Implicit parent directories may have doubled the reservation.
+        tree.nodes.shrink_to_fit();
         tree
+    }
+
+    /// A key per node that equal [`Tree::path`]s share: a hash of the parent's key and the
+    /// name (the `.wh.` prefix dropped, as `path` does for the last name). Nodes come after
+    /// their parents in the arena, so one pass in arena order computes them all.
+    fn path_keys(&self) -> Vec<u128> {
+        let mut keys = vec![0u128; self.nodes.len()];
+        let mut buffer = Vec::new();
+        for (id, node) in self.nodes.iter().enumerate().skip(1) {
+            let name: &str = &node.name;
+            let name = name.strip_prefix(WHITEOUT_PREFIX).unwrap_or(name);
+            buffer.clear();
+            buffer.extend_from_slice(&keys[node.parent as usize].to_le_bytes());
+            buffer.extend_from_slice(name.as_bytes());
+            keys[id] = xxhash_rust::xxh3::xxh3_128(&buffer);
+        }
+        keys
     }
 
     fn child(&self, node: usize, name: &str) -> Result<usize, usize> {
@@ -195,11 +271,19 @@ impl Tree {
             .map(|i| children[i] as usize)
     }
 
-    fn add_path(&mut self, path: &str, size: i64, is_dir: bool) {
-        let names: Vec<&str> = path.split('/').filter(|n| !n.is_empty()).collect();
+    fn add_path(&mut self, path: Cow<'a, str>, size: i64, is_dir: bool) {
+        let names: Vec<Cow<'a, str>> = match path {
+            Cow::Borrowed(path) => path.split('/').filter(|n| !n.is_empty()).map(Cow::Borrowed).collect(),
+            Cow::Owned(path) => path
+                .split('/')
+                .filter(|n| !n.is_empty())
+                .map(|n| Cow::Owned(n.to_owned()))
+                .collect(),
+        };
+        let last = names.len().saturating_sub(1);
         let mut node = 0;
-        for (i, name) in names.iter().enumerate() {
-            node = match self.child(node, name) {
+        for (i, name) in names.into_iter().enumerate() {
+            node = match self.child(node, &name) {
                 Ok(child) => child,
                 Err(position) => {
                     if name.starts_with(OPAQUE_PREFIX) {
@@ -207,7 +291,7 @@ impl Tree {
                     }
                     let child = self.nodes.len();
                     self.nodes.push(Node {
-                        name: (*name).into(),
+                        name,
                         parent: node as u32,
                         children: Vec::new(),
                         size: 0,
@@ -217,7 +301,7 @@ impl Tree {
                     child
                 }
             };
-            if i == names.len() - 1 {
+            if i == last {
                 self.nodes[node].size = size;
                 self.nodes[node].is_dir = is_dir;
             }
@@ -291,7 +375,7 @@ impl Tree {
     /// dive's `Stack`: every node of `upper`, child first: whiteouts remove, others add.
     /// dive resolves each node's path from the root; walking both trees together gives
     /// the same result without building a path per node.
-    fn stack(&mut self, upper: &Tree) {
+    fn stack(&mut self, upper: &Tree<'a>) {
         enum Step {
             /// Apply upper node `.0` under lower node `.1`: resolve (or create) it, then
             /// its children, then set its size.
@@ -325,7 +409,7 @@ impl Tree {
                         Err(position) => {
                             let node = self.nodes.len();
                             self.nodes.push(Node {
-                                name: name.into(),
+                                name: upper.nodes[u].name.clone(),
                                 parent: parent as u32,
                                 children: Vec::new(),
                                 size: 0,

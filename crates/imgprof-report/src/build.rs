@@ -1,6 +1,7 @@
 //! Building a [`Report`] from an opened image and its analysis.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 
 use imgprof_layers::Stack;
 use imgprof_layers::dive::DiveMetrics;
@@ -287,20 +288,32 @@ fn removed_paths(stack: &Stack<'_>, layer: usize, top: usize) -> Vec<RemovedPath
 
 fn largest_files(stack: &Stack<'_>, top: usize) -> Vec<FileSize> {
     let layers = stack.layers();
-    let mut files: Vec<FileSize> = stack
-        .visible()
-        .filter_map(|(path, slot)| {
-            let entry = &layers[slot.layer as usize].entries[slot.entry as usize];
-            (entry.content_size() > 0).then(|| FileSize {
-                path: display_path(path),
-                bytes: entry.size,
-                layer: slot.layer,
-            })
+    let files = stack.visible().filter_map(|(path, slot)| {
+        let entry = &layers[slot.layer as usize].entries[slot.entry as usize];
+        (entry.content_size() > 0).then_some((Reverse(entry.size), path, slot.layer))
+    });
+    least(files, top)
+        .into_iter()
+        .map(|(Reverse(bytes), path, layer)| FileSize {
+            path: display_path(path),
+            bytes,
+            layer,
         })
-        .collect();
-    files.sort_by(|a, b| b.bytes.cmp(&a.bytes).then_with(|| a.path.cmp(&b.path)));
-    files.truncate(top);
-    files
+        .collect()
+}
+
+/// The `n` least of `items`, in order, holding `n` at a time rather than every file.
+fn least<T: Ord>(items: impl Iterator<Item = T>, n: usize) -> Vec<T> {
+    let mut kept = BinaryHeap::with_capacity(n + 1);
+    for item in items {
+        if kept.len() < n {
+            kept.push(item);
+        } else if kept.peek().is_some_and(|worst| item < *worst) {
+            kept.pop();
+            kept.push(item);
+        }
+    }
+    kept.into_sorted_vec()
 }
 
 fn redundant_paths(stack: &Stack<'_>, top: usize) -> Vec<RedundantPath> {

@@ -613,7 +613,9 @@ impl Analysis<'_, '_> {
     /// The same content stored at several paths of the final filesystem, among the files
     /// no other finding removes and no OS package owns.
     fn duplicate_content_finding(&self) -> Option<Finding> {
-        let mut by_content: HashMap<(u64, u64), Vec<&Classified<'_>>> = HashMap::new();
+        // (size, content hash, file) sorted: equal contents end up side by side. A sorted
+        // list costs 24 bytes a file where a map of groups cost over a hundred.
+        let mut by_content: Vec<(u64, u64, &Classified<'_>)> = Vec::new();
         for f in &self.classified {
             let hash = self.stack.layers()[f.inode.layer as usize].entries[f.inode.entry as usize].hash;
             // Duplicates inside Debian or Alpine packages are the distribution's business;
@@ -623,15 +625,18 @@ impl Analysis<'_, '_> {
                 .owner_of(f.inode)
                 .is_some_and(|p| p.manager != Manager::Pip);
             if hash != 0 && !os_package && matches!(f.category, "other" | "python-packages") {
-                by_content.entry((f.bytes, hash)).or_default().push(f);
+                by_content.push((f.bytes, hash, f));
             }
         }
+        by_content.sort_unstable_by(|a, b| (a.0, a.1, a.2.path).cmp(&(b.0, b.1, b.2.path)));
         let mut extra: Vec<&Classified<'_>> = Vec::new();
         let mut groups = 0;
-        for copies in by_content.values_mut().filter(|c| c.len() > 1) {
-            copies.sort_by(|a, b| a.path.cmp(b.path));
+        for copies in by_content
+            .chunk_by(|a, b| (a.0, a.1) == (b.0, b.1))
+            .filter(|c| c.len() > 1)
+        {
             groups += 1;
-            extra.extend(copies.iter().skip(1).copied());
+            extra.extend(copies.iter().skip(1).map(|c| c.2));
         }
         let bytes: u64 = extra.iter().map(|f| f.bytes).sum();
         if extra.is_empty() {

@@ -7,11 +7,10 @@ use imgprof_layers::{EntryKind, Inode, LayerIndex, Slot, Stack};
 
 pub struct FinalFs<'s, 'a> {
     pub stack: &'s Stack<'a>,
-    /// The final filesystem by path, for the many look-ups of package file lists.
-    by_path: HashMap<&'a str, Slot>,
-    /// For each visible content, the path that carries it: the regular-file entry itself
-    /// when visible, else the first visible hard link (in path order).
-    owner_of_inode: HashMap<Inode, &'a str>,
+    /// The path that carries each visible content whose regular-file entry is hidden: its
+    /// first visible hard link (in path order). A content whose own entry is visible is
+    /// carried there, so nothing is kept for it (a million files cost nothing here).
+    owner_of_hidden_inode: HashMap<Inode, &'a str>,
 }
 
 /// A visible file with content.
@@ -25,20 +24,16 @@ pub struct FinalFile<'a> {
 
 impl<'s, 'a> FinalFs<'s, 'a> {
     pub fn new(stack: &'s Stack<'a>) -> Self {
-        let mut owner_of_inode: HashMap<Inode, &'a str> = HashMap::new();
+        let mut owner_of_hidden_inode: HashMap<Inode, &'a str> = HashMap::new();
         for (path, slot) in stack.visible() {
             let Some(inode) = slot.inode else { continue };
-            let is_data_entry = inode.layer == slot.layer && inode.entry == slot.entry;
-            if is_data_entry {
-                owner_of_inode.insert(inode, path);
-            } else {
-                owner_of_inode.entry(inode).or_insert(path);
+            if !is_data_entry(slot, inode) && !data_entry_visible(stack, inode) {
+                owner_of_hidden_inode.entry(inode).or_insert(path);
             }
         }
         FinalFs {
             stack,
-            by_path: stack.visible().collect(),
-            owner_of_inode,
+            owner_of_hidden_inode,
         }
     }
 
@@ -50,7 +45,8 @@ impl<'s, 'a> FinalFs<'s, 'a> {
     pub fn files(&self) -> impl Iterator<Item = FinalFile<'a>> + '_ {
         self.stack.visible().filter_map(move |(path, slot)| {
             let inode = slot.inode?;
-            (self.owner_of_inode.get(&inode) == Some(&path)).then(|| FinalFile {
+            let owns = is_data_entry(slot, inode) || self.owner_of_hidden_inode.get(&inode) == Some(&path);
+            owns.then(|| FinalFile {
                 path,
                 slot,
                 inode,
@@ -86,7 +82,7 @@ impl<'s, 'a> FinalFs<'s, 'a> {
     /// `bin/bash` finds `usr/bin/bash` when `bin -> usr/bin`); the last component is not
     /// followed.
     fn get(&self, path: &str) -> Option<Slot> {
-        self.by_path.get(path).copied()
+        self.stack.get(path)
     }
 
     pub fn lookup(&self, path: &str) -> Option<(String, Slot)> {
@@ -133,4 +129,15 @@ impl<'s, 'a> FinalFs<'s, 'a> {
         let slot = self.get(&joined)?;
         Some((joined, slot))
     }
+}
+
+/// Whether `slot` shows the regular-file entry that holds `inode`'s bytes (not a link to it).
+fn is_data_entry(slot: Slot, inode: Inode) -> bool {
+    inode.layer == slot.layer && inode.entry == slot.entry
+}
+
+/// Whether the regular-file entry holding `inode`'s bytes is itself visible.
+fn data_entry_visible(stack: &Stack<'_>, inode: Inode) -> bool {
+    let entry = &stack.layers()[inode.layer as usize].entries[inode.entry as usize];
+    stack.get(&entry.path).is_some_and(|slot| is_data_entry(slot, inode))
 }

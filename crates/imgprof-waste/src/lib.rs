@@ -193,24 +193,32 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
     let projection = analysis.projection(&findings);
     let categories = analysis.categories();
     let unowned_bytes = stack.final_bytes().saturating_sub(analysis.packages.owned_bytes());
-    let files = analysis
-        .classified
-        .iter()
+    let Analysis {
+        classified,
+        lost,
+        packages,
+        base,
+        ..
+    } = analysis;
+    // Consuming `classified` lets the collect reuse its allocation: with a million files
+    // the two lists would not be held at once.
+    let mut files: Vec<FileClass> = classified
+        .into_iter()
         .map(|c| FileClass {
             inode: c.inode,
             category: c.category,
-            package: analysis.packages.owner_index(c.inode),
+            package: packages.owner_index(c.inode),
         })
-        .chain(analysis.lost.iter().map(|c| FileClass {
-            inode: c.inode,
-            category: c.category,
-            package: None,
-        }))
         .collect();
+    files.extend(lost.iter().map(|c| FileClass {
+        inode: c.inode,
+        category: c.category,
+        package: None,
+    }));
     WasteReport {
-        base: analysis.base,
+        base,
         categories,
-        packages: analysis.packages.list,
+        packages: packages.list,
         unowned_bytes,
         findings,
         projection,

@@ -672,7 +672,8 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
 
-/// Phase durations on stderr when `IMGPROF_TIMINGS` is set, for performance work.
+/// Phase durations (and the peak memory so far) on stderr when `IMGPROF_TIMINGS` is set,
+/// for performance work.
 struct PhaseTimer {
     last: Option<std::cell::Cell<std::time::Instant>>,
 }
@@ -687,8 +688,21 @@ impl PhaseTimer {
     fn lap(&self, phase: &str) {
         if let Some(last) = &self.last {
             let now = std::time::Instant::now();
-            eprintln!("imgprof: timing: {phase}: {:.3} s", (now - last.get()).as_secs_f64());
+            eprintln!(
+                "imgprof: timing: {phase}: {:.3} s{}",
+                (now - last.get()).as_secs_f64(),
+                peak_rss()
+                    .map(|kb| format!(", peak RSS so far {} MB", kb / 1000))
+                    .unwrap_or_default()
+            );
             last.set(now);
         }
     }
+}
+
+/// The process's peak resident set so far in kB (Linux's `VmHWM`), where there is one.
+fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    line.trim().trim_end_matches("kB").trim().parse().ok()
 }
