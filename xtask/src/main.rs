@@ -23,8 +23,9 @@ tasks:
   bench         imgprof vs dive on the same images, then the inspect view's keystrokes on a
                 tree of a million entries; writes docs/benchmarks.md
   bench keys    only the inspect view's keystrokes (updates their section of docs/benchmarks.md)
-  floor DIR     the least work of a verifying read of an OCI layout: every layer hashed,
-                decompressed and hashed again, in parallel, no analysis (for bench)
+  floor INPUT   the least work of a verifying read, no analysis (for bench): of an OCI
+                layout, every layer hashed, decompressed and hashed again; of a docker-archive,
+                every layer hashed; layers in parallel
   ci            install the test tools if missing, then fmt --check, clippy and all tests
   fuzz [TARGET] [--minutes N]
                 run the cargo-fuzz targets in fuzz/ one after another, N minutes each
@@ -42,7 +43,9 @@ fn main() -> Result<()> {
         "bench" => bench::bench(),
         "ci" => ci::ci(),
         "floor" => {
-            let layout = args.next().context("usage: cargo xtask floor OCI_LAYOUT")?;
+            let layout = args
+                .next()
+                .context("usage: cargo xtask floor OCI_LAYOUT|DOCKER_ARCHIVE")?;
             floor::floor(std::path::Path::new(&layout))
         }
         "fuzz" => fuzz::fuzz(&project_root(), args),
