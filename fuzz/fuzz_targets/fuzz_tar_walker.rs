@@ -1,6 +1,7 @@
 //! The streaming layer walk over arbitrary bytes: each part of the input (split at
 //! `=LAYER=`) is indexed as it is (an uncompressed tar, or whatever its magic bytes say)
-//! and gzip-compressed, then the layers are stacked so whiteouts apply across them.
+//! and gzip-compressed, then the layers are stacked so whiteouts apply across them, and dive's figures computed
+//! over them.
 #![no_main]
 
 use std::io::Write;
@@ -69,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
         }
         layers.extend(plain.or(from_gzip.ok()));
     }
+    let _ = imgprof_layers::dive::metrics(&layers);
     let stack = Stack::build(&layers);
     exercise_stack(&stack);
 });

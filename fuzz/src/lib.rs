@@ -173,6 +173,7 @@ pub fn read_image(image: &Image) {
         limits: Limits { max_expansion: Some(4) },
     };
     let _ = index_image_then(image, options, |indexes| {
+        let _ = imgprof_layers::dive::metrics(indexes);
         let stack = Stack::build(indexes);
         exercise_stack(&stack);
     });
