@@ -6,6 +6,7 @@ mod ci;
 mod floor;
 mod fuzz;
 mod image_writer;
+mod large_image;
 mod real_images;
 mod registry;
 mod synthetic;
@@ -30,6 +31,8 @@ tasks:
   fuzz [TARGET] [--minutes N]
                 run the cargo-fuzz targets in fuzz/ one after another, N minutes each
                 (default 10; needs nightly and cargo-fuzz); reports executions and crashes
+  large-image   build (or reuse from the cache) the large image of real content: Debian,
+                python and numpy, scipy, pandas, scikit-learn, torch with its CUDA wheels
   million-files write (or find in the cache) the docker-archive with a 1,000,000-file layer
   real-images   build (or reuse from the cache) the realistic naive and slim images
   testdata      regenerate the committed fixtures under testdata/
@@ -49,6 +52,7 @@ fn main() -> Result<()> {
             floor::floor(std::path::Path::new(&layout))
         }
         "fuzz" => fuzz::fuzz(&project_root(), args),
+        "large-image" => large_image::large_image().map(drop),
         "million-files" => synthetic::million_files_archive().map(|p| println!("{}", p.display())),
         "real-images" => real_images::real_images().map(drop),
         "testdata" => testdata::generate(&project_root()),
