@@ -41,6 +41,7 @@ pub fn bench() -> Result<()> {
     let floor = root.join("target/release/xtask").display().to_string();
     let images = crate::real_images::real_images()?;
     let million = crate::synthetic::million_files_archive()?;
+    let large = crate::large_image::large_image()?;
 
     let mut cases = Vec::new();
     for (name, input) in [
@@ -53,6 +54,10 @@ pub fn bench() -> Result<()> {
         (
             "1,000,000-file layer, docker-archive (memory per file)",
             million.clone(),
+        ),
+        (
+            "large ML image (torch with its CUDA wheels), docker-archive",
+            large.join("large.tar"),
         ),
     ] {
         let path = input.display().to_string();
@@ -369,7 +374,8 @@ fn write_report(root: &Path, table: &str) -> Result<()> {
          - method: one warm-up run each, then {RUNS} alternating runs; medians; wall time measured around \
            the process, peak memory is GNU time's max RSS (for a pipeline, its largest process). Ratios are imgprof / peer (lower is better).\n\
          - inputs: `testdata/sample/sample-app.tar`, the realistic images of `cargo xtask real-images`, \
-           and `cargo xtask million-files` (one layer of 1,000,000 files of 24 bytes)\n\
+           `cargo xtask million-files` (one layer of 1,000,000 files of 24 bytes) and `cargo xtask large-image` \
+           (Debian, python, numpy, scipy, pandas, scikit-learn and torch with its CUDA wheels from PyPI)\n\
          - floor: `xtask floor LAYOUT` (release): every layer blob read once, sha256, gunzip, sha256 of the \
            tar, layers in parallel (one per core), no tar walk and no analysis: the least a verifying read \
            can do; the registry is given the same blobs (`skopeo copy oci:...`), so its cold run has this floor. \
