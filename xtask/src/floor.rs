@@ -16,17 +16,19 @@ use sha2::{Digest, Sha256};
 
 /// Verifies the layers of a layout directory or a docker-archive; prints the time taken.
 pub fn floor(input: &Path) -> Result<()> {
-    if input.is_dir() {
-        floor_layout(input)
+    let start = std::time::Instant::now();
+    let layers = if input.is_dir() {
+        floor_layout(input)?
     } else {
-        floor_archive(input)
-    }
+        floor_archive(input)?
+    };
+    println!("floor: {layers} layers in {:.3} s", start.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// Hashes every layer member of a `docker save` archive (found through its manifest.json)
 /// and checks it against the config's diff_ids.
-fn floor_archive(archive: &Path) -> Result<()> {
-    let start = std::time::Instant::now();
+fn floor_archive(archive: &Path) -> Result<usize> {
     // Member name -> (offset of its content, size).
     let mut members: HashMap<String, (u64, u64)> = HashMap::new();
     let mut documents: HashMap<String, Vec<u8>> = HashMap::new();
@@ -74,12 +76,7 @@ fn floor_archive(archive: &Path) -> Result<()> {
         }
         Ok(())
     })?;
-    println!(
-        "floor: {} layers in {:.3} s",
-        layers.len(),
-        start.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(layers.len())
 }
 
 fn sha256_of(mut reader: impl Read) -> Result<String> {
@@ -124,8 +121,7 @@ fn in_parallel<T: Sync + std::fmt::Debug>(layers: &[T], verify: impl Fn(&T) -> R
 }
 
 /// Reads the layout's first manifest's layers.
-fn floor_layout(layout: &Path) -> Result<()> {
-    let start = std::time::Instant::now();
+fn floor_layout(layout: &Path) -> Result<usize> {
     let blob = |digest: &str| layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
     let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json"))?)?;
     let manifest_digest = index["manifests"][0]["digest"]
@@ -148,12 +144,7 @@ fn floor_layout(layout: &Path) -> Result<()> {
     in_parallel(&layers, |(digest, media_type, _)| {
         verify(&blob(digest), digest, media_type)
     })?;
-    println!(
-        "floor: {} layers in {:.3} s",
-        layers.len(),
-        start.elapsed().as_secs_f64()
-    );
-    Ok(())
+    Ok(layers.len())
 }
 
 /// sha256 of the blob, then of its decompressed stream, in one read.
