@@ -180,15 +180,13 @@ pub mod fuzzing {
     use crate::spec::{ImageConfig, ImageManifest};
     use crate::{Platform, SourceError};
 
-    /// The checks an opener applies to a parsed manifest and its config, in its order.
+    /// The checks an opener applies to a parsed manifest and its config.
     pub fn check_manifest(
         manifest: &ImageManifest,
         config: &ImageConfig,
         platform: Option<&Platform>,
     ) -> Result<(), SourceError> {
-        crate::local::check_layer_count(config, manifest.layers.len(), "config")?;
-        crate::local::check_layer_descriptors(manifest, "manifest")?;
-        crate::local::check_platform(config, platform, "index")
+        crate::local::check_manifest(manifest, config, platform, "config", "manifest", "index")
     }
 }
 

@@ -138,7 +138,23 @@ pub(crate) fn verify_bytes(bytes: &[u8], expected: &Digest, what: &str) -> Resul
     Ok(())
 }
 
-pub(crate) fn check_platform(config: &ImageConfig, wanted: Option<&Platform>, what: &str) -> Result<(), SourceError> {
+/// The checks every opener applies to a manifest and its config, in this order; each
+/// failure names its own location: the config blob, the manifest, where the platform was
+/// chosen.
+pub(crate) fn check_manifest(
+    manifest: &ImageManifest,
+    config: &ImageConfig,
+    platform: Option<&Platform>,
+    config_what: &str,
+    manifest_what: &str,
+    platform_what: &str,
+) -> Result<(), SourceError> {
+    check_layer_count(config, manifest.layers.len(), config_what)?;
+    check_layer_descriptors(manifest, manifest_what)?;
+    check_platform(config, platform, platform_what)
+}
+
+fn check_platform(config: &ImageConfig, wanted: Option<&Platform>, what: &str) -> Result<(), SourceError> {
     let have = config.platform();
     match wanted {
         Some(w) if !have.satisfies(w) => Err(SourceError::PlatformNotFound {
@@ -150,7 +166,7 @@ pub(crate) fn check_platform(config: &ImageConfig, wanted: Option<&Platform>, wh
     }
 }
 
-pub(crate) fn check_layer_count(config: &ImageConfig, layers: usize, what: &str) -> Result<(), SourceError> {
+fn check_layer_count(config: &ImageConfig, layers: usize, what: &str) -> Result<(), SourceError> {
     let diff_ids = config.rootfs.diff_ids.len();
     if diff_ids != layers {
         return Err(SourceError::invalid(
@@ -164,7 +180,7 @@ pub(crate) fn check_layer_count(config: &ImageConfig, layers: usize, what: &str)
 /// Refuses layers that are not filesystem changesets (artifacts such as Helm charts or
 /// WASM modules, encrypted layers, empty blobs): their bytes would be read as a tar, or
 /// fail as one, and either way the report would describe something that is not there.
-pub(crate) fn check_layer_descriptors(manifest: &ImageManifest, what: &str) -> Result<(), SourceError> {
+fn check_layer_descriptors(manifest: &ImageManifest, what: &str) -> Result<(), SourceError> {
     for (index, layer) in manifest.layers.iter().enumerate() {
         let media_type = layer.media_type.as_str();
         let is_layer = media_type.is_empty()
@@ -327,9 +343,14 @@ fn open_oci_layout(
     let config_descriptor = &manifest.config;
     let config: ImageConfig = read_verified_json(&files, config_descriptor)?;
     let config_what = files.describe(&blob_path(&config_descriptor.digest));
-    check_layer_count(&config, manifest.layers.len(), &config_what)?;
-    check_layer_descriptors(&manifest, &files.describe(&blob_path(&chosen.descriptor.digest)))?;
-    check_platform(&config, platform, &index_what)?;
+    check_manifest(
+        &manifest,
+        &config,
+        platform,
+        &config_what,
+        &files.describe(&blob_path(&chosen.descriptor.digest)),
+        &index_what,
+    )?;
 
     let mut layers = Vec::with_capacity(manifest.layers.len());
     for (index, descriptor) in manifest.layers.iter().enumerate() {

@@ -3,7 +3,7 @@
 
 use crate::digest::Digest;
 use crate::error::SourceError;
-use crate::local::{check_layer_count, check_layer_descriptors, check_platform, parse_json};
+use crate::local::{check_manifest, parse_json};
 use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::registry::client::{RegistryClient, RegistryOptions};
@@ -23,9 +23,7 @@ pub(crate) fn open_registry(
     let (manifest_digest, manifest) = resolve(&client, bytes, &media, digest, platform, &what, 0)?;
     let config_what = format!("{what} config {}", manifest.config.digest);
     let config: ImageConfig = parse_json(&client.small_blob(&manifest.config.digest)?, &config_what)?;
-    check_layer_count(&config, manifest.layers.len(), &config_what)?;
-    check_layer_descriptors(&manifest, &what)?;
-    check_platform(&config, platform, &what)?;
+    check_manifest(&manifest, &config, platform, &config_what, &what, &what)?;
     let layers = manifest
         .layers
         .iter()
