@@ -79,16 +79,16 @@ pub fn fuzz(root: &Path, args: impl Iterator<Item = String>) -> Result<()> {
 fn parse_args(mut args: impl Iterator<Item = String>) -> Result<(Vec<&'static str>, u64)> {
     let mut targets = Vec::new();
     let mut minutes = DEFAULT_MINUTES;
+    let parse_minutes = |value: &str| -> Result<u64> {
+        value
+            .parse()
+            .with_context(|| format!("--minutes {value:?} is not a whole number\n{USAGE}"))
+    };
     while let Some(arg) = args.next() {
         if arg == "--minutes" {
-            let value = args.next().context(USAGE)?;
-            minutes = value
-                .parse()
-                .with_context(|| format!("--minutes {value:?} is not a whole number\n{USAGE}"))?;
+            minutes = parse_minutes(&args.next().context(USAGE)?)?;
         } else if let Some(value) = arg.strip_prefix("--minutes=") {
-            minutes = value
-                .parse()
-                .with_context(|| format!("--minutes {value:?} is not a whole number\n{USAGE}"))?;
+            minutes = parse_minutes(value)?;
         } else if let Some(&target) = TARGETS.iter().find(|t| **t == arg) {
             targets.push(target);
         } else {

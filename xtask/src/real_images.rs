@@ -74,7 +74,7 @@ pub fn cache_root() -> PathBuf {
 
 /// Hash of a recipe's inputs: every file under each of `inputs` (directories or files),
 /// by its path relative to `root` and its contents.
-pub(crate) fn recipe_hash(root: &Path, inputs: &[&Path]) -> Result<String> {
+fn recipe_hash(root: &Path, inputs: &[&Path]) -> Result<String> {
     let mut files = Vec::new();
     for input in inputs {
         if input.is_dir() {
