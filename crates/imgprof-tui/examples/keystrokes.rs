@@ -54,8 +54,10 @@ fn main() {
         }
     };
 
-    let mut timings: Vec<(String, Vec<f64>)> = Vec::new();
-    let mut press = |app: &mut App, name: &str, key: KeyEvent, times: usize| {
+    let mut timings: Vec<Timing> = Vec::new();
+    // One key as the event loop takes it: handled, the tree settled, a frame drawn. With
+    // `wait`, then each answer of the worker it asked for: taken in and drawn.
+    let mut press = |app: &mut App, name: &str, key: KeyEvent, times: usize, wait: bool| {
         for _ in 0..times {
             let start = Instant::now();
             let context = KeyContext {
@@ -63,44 +65,135 @@ fn main() {
                 typing: app.prompt.is_some(),
             };
             if let Some(action) = action_for_key(key, context) {
-                app.apply(action);
+                app.apply_deferred(action);
             }
+            app.settle();
             let _ = terminal.draw(|frame| imgprof_tui::draw::draw(frame, app));
-            let ms = start.elapsed().as_secs_f64() * 1000.0;
-            match timings.iter_mut().find(|(n, _)| n == name) {
-                Some((_, samples)) => samples.push(ms),
-                None => timings.push((name.to_owned(), vec![ms])),
+            let key_ms = ms(start);
+            let mut answers = Vec::new();
+            while wait && app.pending() {
+                let Some(done) = app.next_done() else { break };
+                let taken = Instant::now();
+                app.take(done);
+                let _ = terminal.draw(|frame| imgprof_tui::draw::draw(frame, app));
+                answers.push(ms(taken));
+            }
+            let at = match timings.iter().position(|t| t.name == name) {
+                Some(i) => i,
+                None => {
+                    timings.push(Timing::new(name));
+                    timings.len() - 1
+                }
+            };
+            let timing = &mut timings[at];
+            timing.key.push(key_ms);
+            if !answers.is_empty() {
+                timing.answer.extend(answers);
+                timing.result.push(ms(start));
             }
         }
     };
     let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
     let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
 
-    press(&mut app, "Tab (to the tree)", key(KeyCode::Tab), 1);
-    press(&mut app, "Down", key(KeyCode::Down), 300);
-    press(&mut app, "PageDown", key(KeyCode::PageDown), 100);
-    press(&mut app, "PageUp", key(KeyCode::PageUp), 50);
-    press(&mut app, "End", key(KeyCode::End), 1);
-    press(&mut app, "Home", key(KeyCode::Home), 1);
-    press(&mut app, "Down", key(KeyCode::Down), 2);
+    press(&mut app, "Tab (to the tree)", key(KeyCode::Tab), 1, true);
+    press(&mut app, "Down", key(KeyCode::Down), 300, true);
+    press(&mut app, "PageDown", key(KeyCode::PageDown), 100, true);
+    press(&mut app, "PageUp", key(KeyCode::PageUp), 50, true);
+    press(&mut app, "End", key(KeyCode::End), 1, true);
+    press(&mut app, "Home", key(KeyCode::Home), 1, true);
+    press(&mut app, "Down", key(KeyCode::Down), 2, true);
     // A top-level directory with a quarter of the tree below it.
-    press(&mut app, "Space (collapse, expand)", key(KeyCode::Char(' ')), 10);
-    press(&mut app, "Ctrl+Space (collapse all, expand all)", ctrl(' '), 4);
-    press(&mut app, "Ctrl+O (sort by name, by size)", ctrl('o'), 4);
-    press(&mut app, "U (unmodified off, on)", key(KeyCode::Char('U')), 4);
-    press(&mut app, "Ctrl+A (added off, on)", ctrl('a'), 4);
-    press(&mut app, "/ (open the filter)", key(KeyCode::Char('/')), 1);
+    press(&mut app, "Space (collapse, expand)", key(KeyCode::Char(' ')), 10, true);
+    press(&mut app, "Ctrl+Space (collapse all, expand all)", ctrl(' '), 4, true);
+    press(&mut app, "Ctrl+O (sort by name, by size)", ctrl('o'), 4, true);
+    press(&mut app, "U (unmodified off, on)", key(KeyCode::Char('U')), 4, true);
+    press(&mut app, "Ctrl+A (added off, on)", ctrl('a'), 4, true);
+    press(&mut app, "/ (open the filter)", key(KeyCode::Char('/')), 1, true);
+    // Each character filters the tree as it is typed.
     for c in "site-packages".chars() {
-        press(&mut app, "typing the filter", key(KeyCode::Char(c)), 1);
+        press(
+            &mut app,
+            "typing the filter (matched as typed)",
+            key(KeyCode::Char(c)),
+            1,
+            true,
+        );
     }
-    press(&mut app, "Enter (apply the regex filter)", key(KeyCode::Enter), 1);
-    press(&mut app, "Down", key(KeyCode::Down), 50);
-    press(&mut app, "Esc (clear the filter)", key(KeyCode::Esc), 1);
-    press(&mut app, "Shift+Tab (to the layers)", key(KeyCode::BackTab), 1);
-    press(&mut app, "Up (lower layers, views prefetched)", key(KeyCode::Up), 4);
-    press(&mut app, "Down (back up)", key(KeyCode::Down), 4);
-    press(&mut app, "Ctrl+L, Ctrl+A (switch mode: a new view)", ctrl('l'), 1);
-    press(&mut app, "Ctrl+L, Ctrl+A (switch mode: a new view)", ctrl('a'), 1);
+    press(
+        &mut app,
+        "Enter (close the filter prompt)",
+        key(KeyCode::Enter),
+        1,
+        true,
+    );
+    press(&mut app, "Down (filtered)", key(KeyCode::Down), 50, true);
+    press(
+        &mut app,
+        "U (unmodified off, on; filtered)",
+        key(KeyCode::Char('U')),
+        2,
+        true,
+    );
+    press(&mut app, "Esc (clear the filter)", key(KeyCode::Esc), 1, true);
+    press(&mut app, "/ (open the filter)", key(KeyCode::Char('/')), 1, true);
+    for c in r"\.so$".chars() {
+        press(
+            &mut app,
+            "typing a second filter, not waiting",
+            key(KeyCode::Char(c)),
+            1,
+            false,
+        );
+    }
+    press(
+        &mut app,
+        "Enter (apply the second filter)",
+        key(KeyCode::Enter),
+        1,
+        true,
+    );
+    press(&mut app, "Esc (clear the filter)", key(KeyCode::Esc), 1, true);
+    press(&mut app, "Shift+Tab (to the layers)", key(KeyCode::BackTab), 1, true);
+    press(
+        &mut app,
+        "Up (lower layers, views prefetched)",
+        key(KeyCode::Up),
+        4,
+        true,
+    );
+    press(&mut app, "Down (back up)", key(KeyCode::Down), 4, true);
+    press(
+        &mut app,
+        "Ctrl+L (changes of this layer: a new view)",
+        ctrl('l'),
+        1,
+        false,
+    );
+    // Keys answered on the view shown while the worker computes the next.
+    press(
+        &mut app,
+        "Tab, Shift+Tab while a view is computed",
+        key(KeyCode::Tab),
+        1,
+        false,
+    );
+    press(
+        &mut app,
+        "Tab, Shift+Tab while a view is computed",
+        key(KeyCode::BackTab),
+        1,
+        true,
+    );
+    press(
+        &mut app,
+        "Up (changes of lower layers: new views)",
+        key(KeyCode::Up),
+        4,
+        true,
+    );
+    press(&mut app, "Down (back up: kept views)", key(KeyCode::Down), 4, true);
+    press(&mut app, "Ctrl+A (everything up to it: kept view)", ctrl('a'), 1, true);
 
     println!("entries\t{entries}\t{}", app.browse().map_or(0, |b| b.data.tree.len()));
     println!("setup\ttree build\t{:.1}", tree_build.as_secs_f64() * 1000.0);
@@ -109,12 +202,51 @@ fn main() {
         analysis.as_secs_f64() * 1000.0
     );
     println!("setup\tfirst view\t{:.1}", open.as_secs_f64() * 1000.0);
-    for (name, mut samples) in timings {
-        samples.sort_by(f64::total_cmp);
-        let median = samples[samples.len() / 2];
-        let max = samples[samples.len() - 1];
-        println!("key\t{name}\t{}\t{median:.2}\t{max:.2}", samples.len());
+    for timing in timings {
+        let presses = timing.key.len();
+        let (Some(key_median), Some(key_max)) = median_max(timing.key) else {
+            continue;
+        };
+        let (_, answer_max) = median_max(timing.answer);
+        let (result_median, _) = median_max(timing.result);
+        println!(
+            "key\t{}\t{}\t{key_median:.2}\t{key_max:.2}\t{}\t{}",
+            timing.name,
+            presses,
+            answer_max.map_or("-".into(), |m| format!("{m:.2}")),
+            result_median.map_or("-".into(), |m| format!("{m:.2}")),
+        );
     }
+}
+
+/// The samples of one key: the frame after the key, the frames that showed the worker's
+/// answers, and the time from the key to the last of those.
+struct Timing {
+    name: String,
+    key: Vec<f64>,
+    answer: Vec<f64>,
+    result: Vec<f64>,
+}
+
+impl Timing {
+    fn new(name: &str) -> Timing {
+        Timing {
+            name: name.to_owned(),
+            key: Vec::new(),
+            answer: Vec::new(),
+            result: Vec::new(),
+        }
+    }
+}
+
+fn ms(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64() * 1000.0
+}
+
+/// The median and the maximum, as text-ready figures (`None` for no samples).
+fn median_max(mut samples: Vec<f64>) -> (Option<f64>, Option<f64>) {
+    samples.sort_by(f64::total_cmp);
+    (samples.get(samples.len() / 2).copied(), samples.last().copied())
 }
 
 fn entry(path: String, kind: EntryKind, size: u64) -> Entry {

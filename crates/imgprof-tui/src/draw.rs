@@ -408,11 +408,16 @@ fn draw_tree(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, a
             theme.dim(),
         ),
         Span::styled(
-            pane_state
-                .filter
-                .as_ref()
-                .map(|f| format!("  filter /{}/", f.as_str()))
-                .unwrap_or_default(),
+            match (pane_state.waiting_filter(), &pane_state.filter) {
+                (Some(f), _) => format!("  filter /{}/ (matching…)", f.as_str()),
+                (None, Some(f)) => format!("  filter /{}/", f.as_str()),
+                (None, None) => String::new(),
+            } + &match pane_state.waiting_view() {
+                Some((layer, TreeMode::LayerChanges)) => format!("  computing layer {layer}, changes only…"),
+                Some((layer, TreeMode::Aggregated)) => format!("  computing layer {layer}, all up to it…"),
+                None if pane_state.pending() && pane_state.waiting_filter().is_none() => "  updating…".into(),
+                None => String::new(),
+            },
             theme.fg(Color::Yellow),
         ),
     ]);
@@ -480,12 +485,15 @@ fn draw_tree(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, a
             theme.dim(),
         ));
     }
-    let mode = match pane_state.mode {
+    let title = format!(" Files: layer {}, {} ", view.layer, mode_name(view.mode));
+    frame.render_widget(Paragraph::new(lines).block(pane(title, focused, theme)), area);
+}
+
+fn mode_name(mode: TreeMode) -> &'static str {
+    match mode {
         TreeMode::LayerChanges => "changes of this layer",
         TreeMode::Aggregated => "everything up to it",
-    };
-    let title = format!(" Files: layer {}, {mode} ", view.layer);
-    frame.render_widget(Paragraph::new(lines).block(pane(title, focused, theme)), area);
+    }
 }
 
 fn draw_selection(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, area: Rect) {

@@ -10,12 +10,15 @@
 
 pub mod compare;
 pub mod draw;
+pub mod filter;
 pub mod keys;
 pub mod layout;
 pub mod model;
 pub mod state;
 pub mod terminal;
 pub mod tree;
+pub mod tree_pane;
+pub mod worker;
 
 pub use model::{ChannelProgress, Feed, Inspected, PendingLayer};
 pub use state::App;

@@ -2,6 +2,7 @@
 //! are still being read, their progress. Front ends build these; the view never reads
 //! an image.
 
+use std::sync::Arc;
 use std::sync::mpsc::Sender;
 
 use imgprof_layers::{LayerIndex, LayerOutcome, LayerProgress};
@@ -13,7 +14,8 @@ use crate::tree::{FileTree, LayerView, TreeMode};
 /// An analysed image, ready to browse.
 pub struct Inspected {
     pub report: Report,
-    pub tree: FileTree,
+    /// Shared with the tree pane's worker thread.
+    pub tree: Arc<FileTree>,
     /// Per layer: bytes its findings' fixes would save (removable bytes).
     pub removable: Vec<u64>,
     /// Aggregated views computed ahead (top layers first), so that moving through the
@@ -35,7 +37,7 @@ impl Inspected {
         }
         Inspected {
             report,
-            tree,
+            tree: Arc::new(tree),
             removable,
             views: Vec::new(),
         }

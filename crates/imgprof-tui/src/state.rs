@@ -1,18 +1,14 @@
 //! The application state and how actions and feed events change it. Nothing here draws
 //! or touches a terminal; `draw` reads this state, `keys` produces the actions.
 
-use regex::Regex;
-
+use crate::filter::PathFilter;
 use crate::keys::{Action, Pane};
 use crate::layout::{self, Areas};
 use crate::model::{Feed, Inspected, PendingLayer, ReadState};
-use crate::tree::{FileTree, LayerView, NodeId, ROOT, Rows, SortOrder, StatusToggles, TreeMode, shown_nodes};
+use crate::tree::{NodeId, TreeMode};
+use crate::tree_pane::{Reveal, TreePane};
+use crate::worker::Layout;
 
-/// Views of other layers kept for going back (each is ~15 bytes per tree node), unless
-/// the analysis prefetched more.
-const CACHED_VIEWS: usize = 4;
-/// Trees up to this many nodes are filtered at every key typed into the filter.
-const LIVE_FILTER_NODES: usize = 100_000;
 /// Rows one mouse wheel notch moves.
 const WHEEL_ROWS: usize = 3;
 
@@ -118,23 +114,6 @@ pub struct Browse {
     pub packages: PackagesPane,
 }
 
-/// The file tree pane: mode, order, toggles, filter, and the rows they give.
-pub struct TreePane {
-    pub mode: TreeMode,
-    pub sort: SortOrder,
-    pub toggles: StatusToggles,
-    pub filter: Option<Regex>,
-    pub view: LayerView,
-    pub shown: Vec<bool>,
-    pub rows: Rows,
-    collapsed: Vec<bool>,
-    all_collapsed: bool,
-    /// Views of recently selected layers and modes, least recent first.
-    cache: Vec<LayerView>,
-    cache_capacity: usize,
-    pub cursor: Cursor,
-}
-
 pub struct PackagesPane {
     pub filter: String,
     /// Indexes into the report's package list that match the filter, largest first.
@@ -218,10 +197,60 @@ impl App {
         }
     }
 
-    /// Applies `action` and brings the tree up to date with it.
+    /// Applies `action` and waits until the tree shows what it asked for: for tests and
+    /// scripted use. The event loop uses [`App::apply_deferred`] and [`App::receive`].
     pub fn apply(&mut self, action: Action) {
         self.apply_deferred(action);
         self.settle();
+        self.wait();
+    }
+
+    /// Whether the tree waits on the worker (the loop looks for its answers often).
+    pub fn pending(&self) -> bool {
+        self.browse().is_some_and(|b| b.tree.pending())
+    }
+
+    /// Takes in what the worker finished; true when the screen must be drawn again.
+    pub fn receive(&mut self) -> bool {
+        let mut changed = false;
+        while let Some(done) = self.browse().and_then(|b| b.tree.try_done()) {
+            self.take(done);
+            changed = true;
+        }
+        changed
+    }
+
+    /// The next thing the worker finishes, waiting for it; `None` when nothing is
+    /// pending or the worker is gone.
+    pub fn next_done(&self) -> Option<Layout> {
+        let b = self.browse().filter(|b| b.tree.pending())?;
+        b.tree.wait_done()
+    }
+
+    /// Draws the layout the worker finished, if the tree still wants it.
+    pub fn take(&mut self, done: Layout) {
+        let typing = self.prompt.is_some();
+        let Phase::Ready(b) = &mut self.phase else { return };
+        if let Some(note) = b.tree.take(&b.data.tree, done)
+            && !typing
+        {
+            self.message = Some(note);
+        }
+    }
+
+    /// Waits until the tree shows everything asked of it.
+    pub fn wait(&mut self) {
+        while self.pending() {
+            match self.next_done() {
+                Some(done) => self.take(done),
+                None => {
+                    if let Phase::Ready(b) = &mut self.phase {
+                        b.tree.abandon();
+                    }
+                    self.message = Some("the tree's worker stopped; showing the last view".into());
+                }
+            }
+        }
     }
 
     /// Applies `action`, leaving the tree of a newly selected layer to [`App::settle`]:
@@ -244,10 +273,11 @@ impl App {
 
     /// Shows the selected layer's tree if a layer move left it behind.
     pub fn settle(&mut self) {
-        if let Phase::Ready(b) = &mut self.phase
-            && b.tree.view.layer as usize != b.layer
-        {
-            b.tree.show(&b.data.tree, b.layer as u32, b.tree.mode);
+        if let Phase::Ready(b) = &mut self.phase {
+            let (layer, mode) = b.tree.wanted();
+            if layer as usize != b.layer {
+                b.tree.show(b.layer as u32, mode);
+            }
         }
     }
 
@@ -278,16 +308,15 @@ impl App {
             let Phase::Ready(b) = &mut self.phase else { return };
             match target {
                 PromptTarget::PackageFilter => b.filter_packages(&text),
-                // Small trees filter as the user types; large ones when Enter is pressed,
-                // since matching every path costs more than a frame.
-                PromptTarget::TreeFilter if b.data.tree.len() <= LIVE_FILTER_NODES => {
+                // The tree filters as the user types (on the worker: only the latest text
+                // is matched); a pattern that does not parse yet keeps the last one.
+                PromptTarget::TreeFilter => {
                     if text.is_empty() {
-                        b.set_filter(None);
-                    } else if let Ok(regex) = smart_case_regex(&text) {
-                        b.set_filter(Some(regex));
+                        b.tree.set_filter(None);
+                    } else if let Ok(filter) = PathFilter::new(&text) {
+                        b.tree.set_filter(Some(filter));
                     }
                 }
-                PromptTarget::TreeFilter => {}
             }
             return;
         }
@@ -347,16 +376,15 @@ impl App {
                     target: PromptTarget::TreeFilter,
                     text: b
                         .tree
-                        .filter
-                        .as_ref()
-                        .map(|r| r.as_str().to_owned())
+                        .wanted_filter()
+                        .map(|f| f.as_str().to_owned())
                         .unwrap_or_default(),
                 });
             }
             (_, Action::ShowLayerChanges) => b.set_mode(TreeMode::LayerChanges),
             (Pane::Layers | Pane::Findings, Action::ShowAggregated) => b.set_mode(TreeMode::Aggregated),
             (_, Action::ToggleBaseLayers) => b.toggle_base(),
-            (_, Action::ToggleSort) => b.tree.toggle_sort(&b.data.tree),
+            (_, Action::ToggleSort) => b.tree.toggle_sort(),
             (Pane::Tree, _) => b.tree_action(action, layout::list_rows(areas.tree, true)),
             (Pane::Layers, _) => b.layers_action(action, layout::list_rows(areas.layers, true)),
             (Pane::Findings, Action::Select) => {
@@ -377,13 +405,12 @@ impl App {
         let Phase::Ready(b) = &mut self.phase else { return };
         match prompt.target {
             PromptTarget::PackageFilter => b.filter_packages(&prompt.text),
-            PromptTarget::TreeFilter if prompt.text.is_empty() => b.set_filter(None),
-            PromptTarget::TreeFilter => match smart_case_regex(&prompt.text) {
-                Ok(regex) => {
-                    b.set_filter(Some(regex));
-                    if b.tree.rows.rows.is_empty() {
-                        self.message = Some(format!("no path matches /{}/", prompt.text));
-                    }
+            PromptTarget::TreeFilter if prompt.text.is_empty() => b.tree.set_filter(None),
+            PromptTarget::TreeFilter => match PathFilter::new(&prompt.text) {
+                Ok(filter) => {
+                    b.tree.set_filter(Some(filter));
+                    // Matched as it was typed: the note waited for the prompt to close.
+                    self.message = b.tree.empty_filter_note();
                 }
                 Err(error) => {
                     self.message = Some(format!("not a regex: {error}"));
@@ -396,7 +423,7 @@ impl App {
     fn clear_filter(&mut self, target: PromptTarget) {
         let Phase::Ready(b) = &mut self.phase else { return };
         match target {
-            PromptTarget::TreeFilter if b.tree.filter.is_some() => b.set_filter(None),
+            PromptTarget::TreeFilter if b.tree.wanted_filter().is_some() => b.tree.set_filter(None),
             PromptTarget::TreeFilter => {}
             PromptTarget::PackageFilter => b.filter_packages(""),
         }
@@ -426,14 +453,6 @@ impl App {
     }
 }
 
-/// A regex that ignores case unless the pattern has a capital letter (as ripgrep's
-/// smart case).
-fn smart_case_regex(pattern: &str) -> Result<Regex, regex::Error> {
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(!pattern.chars().any(char::is_uppercase))
-        .build()
-}
-
 fn next_pane(pane: Pane, step: isize) -> Pane {
     const ORDER: [Pane; 3] = [Pane::Layers, Pane::Tree, Pane::Findings];
     let at = ORDER.iter().position(|p| *p == pane).unwrap_or(0) as isize;
@@ -455,7 +474,8 @@ fn move_cursor(cursor: &mut Cursor, action: Action, len: usize, page: usize) {
 impl Browse {
     pub fn new(mut data: Inspected) -> Browse {
         let layer = data.report.layers.len().saturating_sub(1);
-        let tree = TreePane::new(&data.tree, layer as u32, std::mem::take(&mut data.views));
+        let views = std::mem::take(&mut data.views);
+        let tree = TreePane::new(&data.tree, layer as u32, views);
         Browse {
             layer,
             layers_offset: 0,
@@ -512,12 +532,7 @@ impl Browse {
     }
 
     fn set_mode(&mut self, mode: TreeMode) {
-        self.tree.show(&self.data.tree, self.layer as u32, mode);
-    }
-
-    fn set_filter(&mut self, filter: Option<Regex>) {
-        self.tree.filter = filter;
-        self.tree.refresh(&self.data.tree);
+        self.tree.show(self.layer as u32, mode);
     }
 
     fn tree_action(&mut self, action: Action, page: usize) {
@@ -526,13 +541,13 @@ impl Browse {
         let len = pane.rows.rows.len();
         match action {
             Action::ToggleCollapse | Action::Select => pane.toggle_collapse(tree),
-            Action::ToggleCollapseAll => pane.toggle_collapse_all(tree),
+            Action::ToggleCollapseAll => pane.toggle_collapse_all(),
             Action::Left => pane.collapse_or_parent(tree, page),
             Action::Right => pane.expand(tree),
-            Action::ToggleAdded => pane.toggle(tree, |t| t.added = !t.added),
-            Action::ToggleRemoved => pane.toggle(tree, |t| t.removed = !t.removed),
-            Action::ToggleModified => pane.toggle(tree, |t| t.modified = !t.modified),
-            Action::ToggleUnmodified => pane.toggle(tree, |t| t.unmodified = !t.unmodified),
+            Action::ToggleAdded => pane.toggle(|t| t.added = !t.added),
+            Action::ToggleRemoved => pane.toggle(|t| t.removed = !t.removed),
+            Action::ToggleModified => pane.toggle(|t| t.modified = !t.modified),
+            Action::ToggleUnmodified => pane.toggle(|t| t.unmodified = !t.unmodified),
             _ => move_cursor(&mut pane.cursor, action, len, page),
         }
         pane.cursor.scroll_into_view(page);
@@ -559,12 +574,18 @@ impl Browse {
             self.layer = layer;
             self.layers_offset = self.layers_offset.min(layer);
         }
-        self.tree.show(&self.data.tree, self.layer as u32, TreeMode::Aggregated);
         let Some(path) = path else {
+            self.tree.show(self.layer as u32, TreeMode::Aggregated);
             return Some(format!("{id}: layer {}", self.layer));
         };
-        match self.data.tree.find(&path) {
-            Some(node) if self.tree.reveal(&self.data.tree, node, page) => Some(format!(
+        let missing = format!("{id}: /{path} is not in layer {}'s tree", self.layer);
+        let Some(node) = self.data.tree.find(&path) else {
+            self.tree.show(self.layer as u32, TreeMode::Aggregated);
+            return Some(missing);
+        };
+        let reveal = Reveal {
+            node,
+            found: format!(
                 "{id}: layer {}, /{path}{}",
                 self.layer,
                 if count > 1 {
@@ -572,9 +593,13 @@ impl Browse {
                 } else {
                     String::new()
                 }
-            )),
-            _ => Some(format!("{id}: /{path} is not in layer {}'s tree", self.layer)),
-        }
+            ),
+            missing,
+            page,
+        };
+        let note = reveal.found.clone();
+        self.tree.reveal(&self.data.tree, self.layer as u32, reveal);
+        Some(note)
     }
 
     fn filter_packages(&mut self, text: &str) {
@@ -596,174 +621,5 @@ impl Browse {
     /// The tree node under the tree pane's selection.
     pub fn selected_node(&self) -> Option<NodeId> {
         self.tree.rows.rows.get(self.tree.cursor.selected).map(|r| r.node)
-    }
-}
-
-impl TreePane {
-    /// The pane on `layer`'s aggregated view; `prefetched` views (computed by the
-    /// analysis thread) are kept as long as the pane lives.
-    fn new(tree: &FileTree, layer: u32, mut prefetched: Vec<LayerView>) -> TreePane {
-        let mode = TreeMode::Aggregated;
-        let cache_capacity = CACHED_VIEWS.max(prefetched.len());
-        let view = match prefetched.iter().position(|v| v.layer == layer && v.mode == mode) {
-            Some(i) => prefetched.remove(i),
-            None => LayerView::compute(tree, layer, mode),
-        };
-        let toggles = StatusToggles::default();
-        let shown = shown_nodes(tree, &view, toggles, None);
-        let collapsed = vec![false; tree.len()];
-        let sort = SortOrder::Size;
-        let rows = Rows::build(tree, &view, &shown, &collapsed, sort);
-        TreePane {
-            mode,
-            sort,
-            toggles,
-            filter: None,
-            view,
-            shown,
-            rows,
-            collapsed,
-            all_collapsed: false,
-            cache: prefetched,
-            cache_capacity,
-            cursor: Cursor::default(),
-        }
-    }
-
-    /// Shows `layer` in `mode`, from the cache when it was seen recently.
-    fn show(&mut self, tree: &FileTree, layer: u32, mode: TreeMode) {
-        if self.view.layer == layer && self.view.mode == mode {
-            return;
-        }
-        let view = match self.cache.iter().position(|v| v.layer == layer && v.mode == mode) {
-            Some(i) => self.cache.remove(i),
-            None => LayerView::compute(tree, layer, mode),
-        };
-        let old = std::mem::replace(&mut self.view, view);
-        self.mode = mode;
-        self.cache.push(old);
-        if self.cache.len() > self.cache_capacity {
-            self.cache.remove(0);
-        }
-        self.refresh(tree);
-    }
-
-    /// Recomputes which nodes show and the rows, keeping the selected node when it
-    /// still shows (else its closest shown ancestor).
-    fn refresh(&mut self, tree: &FileTree) {
-        self.shown = shown_nodes(tree, &self.view, self.toggles, self.filter.as_ref());
-        self.rebuild_rows(tree);
-    }
-
-    fn rebuild_rows(&mut self, tree: &FileTree) {
-        let selected = self.rows.rows.get(self.cursor.selected).map(|r| r.node);
-        self.rows = Rows::build(tree, &self.view, &self.shown, &self.collapsed, self.sort);
-        let mut at = selected;
-        while let Some(node) = at {
-            if let Some(index) = self.shown[node as usize].then(|| self.rows.position(node)).flatten() {
-                self.cursor.selected = index;
-                return;
-            }
-            at = tree.parent(node).filter(|p| *p != ROOT);
-        }
-        self.cursor = Cursor::default();
-    }
-
-    fn toggle_sort(&mut self, tree: &FileTree) {
-        self.sort = match self.sort {
-            SortOrder::Size => SortOrder::Name,
-            SortOrder::Name => SortOrder::Size,
-        };
-        self.rebuild_rows(tree);
-    }
-
-    fn toggle(&mut self, tree: &FileTree, change: impl FnOnce(&mut StatusToggles)) {
-        change(&mut self.toggles);
-        self.refresh(tree);
-    }
-
-    pub fn is_collapsed(&self, node: NodeId) -> bool {
-        self.collapsed.get(node as usize).copied().unwrap_or(false)
-    }
-
-    fn selected_dir(&self) -> Option<(usize, NodeId)> {
-        let index = self.cursor.selected;
-        let row = self.rows.rows.get(index)?;
-        self.view.is_dir[row.node as usize].then_some((index, row.node))
-    }
-
-    fn toggle_collapse(&mut self, tree: &FileTree) {
-        let Some((index, node)) = self.selected_dir() else {
-            return;
-        };
-        if self.collapsed[node as usize] {
-            self.expand(tree);
-        } else {
-            self.collapsed[node as usize] = true;
-            self.rows.collapse(index);
-        }
-    }
-
-    fn expand(&mut self, tree: &FileTree) {
-        let Some((index, node)) = self.selected_dir() else {
-            return;
-        };
-        if self.collapsed[node as usize] {
-            self.collapsed[node as usize] = false;
-            self.rows
-                .expand(tree, &self.view, &self.shown, &self.collapsed, self.sort, index);
-        }
-    }
-
-    /// h / Left: collapse an open directory, else go to the parent.
-    fn collapse_or_parent(&mut self, tree: &FileTree, page: usize) {
-        if let Some((_, node)) = self.selected_dir()
-            && !self.collapsed[node as usize]
-        {
-            self.toggle_collapse(tree);
-            return;
-        }
-        let Some(row) = self.rows.rows.get(self.cursor.selected) else {
-            return;
-        };
-        if let Some(parent) = tree.parent(row.node).filter(|p| *p != ROOT)
-            && let Some(index) = self.rows.rows[..self.cursor.selected]
-                .iter()
-                .rposition(|r| r.node == parent)
-        {
-            self.cursor.select(index, page);
-        }
-    }
-
-    fn toggle_collapse_all(&mut self, tree: &FileTree) {
-        self.all_collapsed = !self.all_collapsed;
-        self.collapsed.fill(self.all_collapsed);
-        self.rebuild_rows(tree);
-    }
-
-    /// Makes `node` show and selects it: opens its ancestors, and drops toggles and the
-    /// filter if they hide it. False when this view does not have the path at all.
-    fn reveal(&mut self, tree: &FileTree, node: NodeId, page: usize) -> bool {
-        if !self.view.included[node as usize] {
-            return false;
-        }
-        if !self.shown[node as usize] {
-            self.toggles = StatusToggles::default();
-            self.filter = None;
-            self.shown = shown_nodes(tree, &self.view, self.toggles, None);
-        }
-        let mut at = tree.parent(node);
-        while let Some(dir) = at {
-            self.collapsed[dir as usize] = false;
-            at = tree.parent(dir);
-        }
-        self.rebuild_rows(tree);
-        match self.rows.position(node) {
-            Some(index) => {
-                self.cursor.select(index, page);
-                true
-            }
-            None => false,
-        }
     }
 }

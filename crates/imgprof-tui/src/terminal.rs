@@ -19,6 +19,8 @@ use crate::{TuiError, draw};
 
 /// How often the loop looks at the feed while no key comes.
 const FEED_POLL: Duration = Duration::from_millis(50);
+/// How often it looks while the tree waits on its worker: an answer shows within this.
+const WORKER_POLL: Duration = Duration::from_millis(2);
 
 /// Runs the view until the user quits. `feed` brings layer progress and, once the
 /// analysis is done, the data. Returns the app as it ended (its `failure`, if any).
@@ -55,11 +57,13 @@ fn event_loop(
                 }
             }
         }
+        dirty |= app.receive();
         if dirty {
             terminal.draw(|frame| draw::draw(frame, app))?;
             dirty = false;
         }
-        if !event::poll(FEED_POLL)? {
+        let poll = if app.pending() { WORKER_POLL } else { FEED_POLL };
+        if !event::poll(poll)? {
             continue;
         }
         // Every event already waiting is applied before the next frame.

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 
 use imgprof_layers::{EntryKind, Inode, LayerIndex};
 use imgprof_waste::FileClass;
-use regex::Regex;
 
 pub type NodeId = u32;
 pub const ROOT: NodeId = 0;
@@ -53,7 +52,7 @@ pub const NO_CATEGORY: u8 = u8::MAX;
 
 /// Every path of every layer, with its history.
 pub struct FileTree {
-    names: Vec<Box<str>>,
+    names: Names,
     parent: Vec<NodeId>,
     /// Children of node `n` are `children[child_range[n]]`, sorted by name.
     children: Vec<NodeId>,
@@ -136,7 +135,7 @@ impl FileTree {
                 ));
             }
         }
-        let node_count = builder.names.len();
+        let node_count = builder.parent.len();
         // Stable: keeps layer order and tar order within a layer.
         raw_events.sort_by_key(|(node, _)| *node);
         let mut event_range = vec![(0u32, 0u32); node_count];
@@ -169,7 +168,7 @@ impl FileTree {
         }
         for &(first, len) in &child_range {
             children[first as usize..(first + len) as usize]
-                .sort_unstable_by(|&a, &b| builder.names[a as usize].cmp(&builder.names[b as usize]));
+                .sort_unstable_by(|&a, &b| builder.names.get(a).cmp(builder.names.get(b)));
         }
         FileTree {
             names: builder.names,
@@ -185,11 +184,11 @@ impl FileTree {
     }
 
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.parent.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.len() <= 1
+        self.parent.len() <= 1
     }
 
     pub fn layer_count(&self) -> u32 {
@@ -197,11 +196,17 @@ impl FileTree {
     }
 
     pub fn name(&self, node: NodeId) -> &str {
-        &self.names[node as usize]
+        self.names.get(node)
     }
 
     pub fn parent(&self, node: NodeId) -> Option<NodeId> {
         (node != ROOT).then(|| self.parent[node as usize])
+    }
+
+    /// The parent of any node, the root's being itself: for passes over the nodes in
+    /// order, which need no `Option`.
+    pub(crate) fn parent_of(&self, node: NodeId) -> NodeId {
+        self.parent[node as usize]
     }
 
     /// Children sorted by name.
@@ -261,9 +266,33 @@ impl FileTree {
     }
 }
 
+/// Every node's name in one buffer, in node order: looking at the names of a million
+/// nodes one after another reads memory in order instead of chasing a pointer each.
+#[derive(Default)]
+struct Names {
+    bytes: String,
+    /// Node `n`'s name is `bytes[start[n]..start[n + 1]]`.
+    start: Vec<usize>,
+}
+
+impl Names {
+    fn push(&mut self, name: &str) {
+        if self.start.is_empty() {
+            self.start.push(0);
+        }
+        self.bytes.push_str(name);
+        self.start.push(self.bytes.len());
+    }
+
+    fn get(&self, node: NodeId) -> &str {
+        let n = node as usize;
+        &self.bytes[self.start[n]..self.start[n + 1]]
+    }
+}
+
 #[derive(Default)]
 struct Builder {
-    names: Vec<Box<str>>,
+    names: Names,
     parent: Vec<NodeId>,
     by_path: HashMap<Box<str>, NodeId>,
 }
@@ -279,8 +308,8 @@ impl Builder {
             None if path.is_empty() => (ROOT, ""),
             None => (ROOT, path),
         };
-        let node = self.names.len() as NodeId;
-        self.names.push(name.into());
+        let node = self.parent.len() as NodeId;
+        self.names.push(name);
         self.parent.push(parent);
         self.by_path.insert(path.into(), node);
         node
@@ -465,13 +494,10 @@ impl LayerView {
                 }
             }
         }
+        // Children are in name order: a stable sort by size keeps equal sizes by name.
         let mut by_size = tree.children.clone();
         for &(first, len) in tree.child_range.iter().filter(|(_, len)| *len > 1) {
-            by_size[first as usize..(first + len) as usize].sort_unstable_by(|&a, &b| {
-                size[b as usize]
-                    .cmp(&size[a as usize])
-                    .then_with(|| tree.names[a as usize].cmp(&tree.names[b as usize]))
-            });
+            by_size[first as usize..(first + len) as usize].sort_by_key(|&c| std::cmp::Reverse(size[c as usize]));
         }
         LayerView {
             layer,
@@ -548,17 +574,17 @@ impl StatusToggles {
     }
 }
 
-/// Which nodes pass the toggles and the path filter: a node shows when it passes itself
-/// or something below it does.
-pub fn shown_nodes(tree: &FileTree, view: &LayerView, toggles: StatusToggles, filter: Option<&Regex>) -> Vec<bool> {
+/// Which nodes pass the toggles and the path filter (`matches`, per node, from
+/// [`crate::filter::PathFilter::matches`]): a node shows when it passes itself or
+/// something below it does.
+pub fn shown_nodes(tree: &FileTree, view: &LayerView, toggles: StatusToggles, matches: Option<&[bool]>) -> Vec<bool> {
     let n = tree.len();
-    let matches = filter.map(|regex| path_matches(tree, view, regex));
     let mut shown = vec![false; n];
     for node in (1..n).rev() {
         // A directory with children shows only through them; an empty one by itself.
         let passes = view.included[node]
             && toggles.shows(view.status[node])
-            && matches.as_ref().is_none_or(|m| m[node])
+            && matches.is_none_or(|m| m[node])
             && (!view.is_dir[node] || tree.child_range[node].1 == 0);
         if passes || shown[node] {
             shown[node] = true;
@@ -567,27 +593,6 @@ pub fn shown_nodes(tree: &FileTree, view: &LayerView, toggles: StatusToggles, fi
     }
     shown[0] = true;
     shown
-}
-
-/// Whether each included node's full path matches, building paths in one buffer.
-fn path_matches(tree: &FileTree, view: &LayerView, regex: &Regex) -> Vec<bool> {
-    let mut matches = vec![false; tree.len()];
-    let mut path = String::new();
-    let mut stack: Vec<(NodeId, usize)> = tree.children(ROOT).iter().rev().map(|&c| (c, 0)).collect();
-    while let Some((node, prefix_len)) = stack.pop() {
-        if !view.included[node as usize] {
-            continue;
-        }
-        path.truncate(prefix_len);
-        if prefix_len > 0 {
-            path.push('/');
-        }
-        path.push_str(tree.name(node));
-        matches[node as usize] = regex.is_match(&path);
-        let len = path.len();
-        stack.extend(tree.children(node).iter().rev().map(|&c| (c, len)));
-    }
-    matches
 }
 
 /// One line of the tree pane.

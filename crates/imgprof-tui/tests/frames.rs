@@ -24,8 +24,10 @@ fn app(width: u16, height: u16) -> App {
     app
 }
 
-/// Presses keys as a terminal would report them: `^x` is Ctrl+x, names in `<>`.
-fn press(app: &mut App, keys: &[&str]) {
+/// Keys as a terminal would report them: `^x` is Ctrl+x, names in `<>`, other text one
+/// key per character.
+fn events(keys: &[&str]) -> Vec<KeyEvent> {
+    let mut events = Vec::new();
     for key in keys {
         let event = match *key {
             "<tab>" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
@@ -39,24 +41,45 @@ fn press(app: &mut App, keys: &[&str]) {
                 KeyEvent::new(KeyCode::Char(ctrl.chars().nth(1).unwrap_or('?')), KeyModifiers::CONTROL)
             }
             text => {
-                for c in text.chars() {
-                    send(app, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
-                }
+                events.extend(
+                    text.chars()
+                        .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+                );
                 continue;
             }
         };
-        send(app, event);
+        events.push(event);
+    }
+    events
+}
+
+/// Presses keys, each waiting until the tree shows what it asked for.
+fn press(app: &mut App, keys: &[&str]) {
+    for key in events(keys) {
+        if let Some(action) = action_for(app, key) {
+            app.apply(action);
+        }
     }
 }
 
-fn send(app: &mut App, key: KeyEvent) {
+/// Presses keys as the event loop takes them: no key waits for a layout; answers that
+/// are in by then are drawn between keys.
+fn press_without_waiting(app: &mut App, keys: &[&str]) {
+    for key in events(keys) {
+        if let Some(action) = action_for(app, key) {
+            app.apply_deferred(action);
+        }
+        app.settle();
+        app.receive();
+    }
+}
+
+fn action_for(app: &App, key: KeyEvent) -> Option<imgprof_tui::keys::Action> {
     let context = KeyContext {
         focus: app.focus,
         typing: app.prompt.is_some(),
     };
-    if let Some(action) = action_for_key(key, context) {
-        app.apply(action);
-    }
+    action_for_key(key, context)
 }
 
 fn terminal(app: &App) -> Terminal<TestBackend> {
@@ -126,6 +149,45 @@ fn filter_being_typed() {
     let mut app = app(120, 40);
     press(&mut app, &["^f", "\\.py$"]);
     insta::assert_snapshot!(screen(&app));
+}
+
+/// A key that needs a new view returns before it is computed: the pane draws the last
+/// layout and says what it waits for, then draws the answer once it is taken in.
+#[test]
+fn a_view_being_computed_is_announced_then_drawn() {
+    let mut app = app(120, 40);
+    // The analysis prefetches aggregated views only: changes of a layer are computed.
+    // Nothing is taken in before `wait`, so the frame is the one drawn while waiting.
+    let ctrl_l = events(&["^l"])[0];
+    if let Some(action) = action_for(&app, ctrl_l) {
+        app.apply_deferred(action);
+    }
+    assert!(app.pending());
+    insta::assert_snapshot!("tree_while_a_view_is_computed", screen(&app));
+    app.wait();
+    assert!(!app.pending());
+    let mut waited = self::app(120, 40);
+    press(&mut waited, &["^l"]);
+    assert_eq!(screen(&app), screen(&waited));
+    assert!(screen(&app).contains("Files: layer 4, changes of this layer"));
+}
+
+/// Keys pressed while layouts are computed all count, whatever the worker's timing:
+/// the end is the same as pressing each and waiting.
+#[test]
+fn keys_pressed_while_layouts_are_computed_all_count() {
+    let keys: &[&str] = &[
+        "^l", "<up>", "<up>", "<tab>", "U", "^o", "<down>", "<space>", "^a", "/", "py", "<esc>", "/", "pip", "<enter>",
+        "<down>", "^r", "^<space>", "^<space>",
+    ];
+    let mut waited = app(120, 40);
+    press(&mut waited, keys);
+    for _ in 0..20 {
+        let mut unwaited = app(120, 40);
+        press_without_waiting(&mut unwaited, keys);
+        unwaited.wait();
+        assert_eq!(screen(&unwaited), screen(&waited));
+    }
 }
 
 #[test]
@@ -356,5 +418,20 @@ fn control_characters_in_names_never_reach_the_terminal() {
         common::text_of(buffer).contains("not-what-it-seems"),
         "{}",
         common::text_of(buffer)
+    );
+}
+
+#[test]
+fn a_filter_that_matches_nothing_says_so_and_a_bad_one_stays_open() {
+    let mut app = app(120, 40);
+    press(&mut app, &["/", "zzqq", "<enter>"]);
+    assert_eq!(app.message.as_deref(), Some("no path matches /zzqq/"));
+    assert!(screen(&app).contains("(nothing to show: check the toggles and the filter)"));
+    press(&mut app, &["/", "<esc>", "/", "a(b", "<enter>"]);
+    assert!(app.prompt.is_some(), "the prompt stays open on a bad regex");
+    assert!(
+        app.message.as_deref().is_some_and(|m| m.starts_with("not a regex")),
+        "{:?}",
+        app.message
     );
 }

@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use imgprof_layers::{Compression, Entry, EntryKind, LayerIndex, Stack};
 use imgprof_source::Digest;
+use imgprof_tui::filter::PathFilter;
 use imgprof_tui::tree::{FileTree, LayerView, ROOT, Rows, SortOrder, Status, StatusToggles, TreeMode, shown_nodes};
 
 fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
@@ -141,8 +142,9 @@ fn toggles_and_filter_hide_rows_and_keep_their_directories() {
     let layers = tricky_layers();
     let tree = FileTree::build(&layers, &[]);
     let view = LayerView::compute(&tree, 2, TreeMode::Aggregated);
-    let names = |toggles: StatusToggles, filter: Option<&regex::Regex>| {
-        let shown = shown_nodes(&tree, &view, toggles, filter);
+    let names = |toggles: StatusToggles, filter: Option<&PathFilter>| {
+        let matches = filter.map(|f| f.matches(&tree));
+        let shown = shown_nodes(&tree, &view, toggles, matches.as_deref());
         let collapsed = vec![false; tree.len()];
         Rows::build(&tree, &view, &shown, &collapsed, SortOrder::Name)
             .rows
@@ -157,9 +159,9 @@ fn toggles_and_filter_hide_rows_and_keep_their_directories() {
         unmodified: false,
     };
     assert_eq!(names(only_added, None), ["d", "d/g", "opt", "opt/x", "opt/x/3"]);
-    let regex = regex::Regex::new("cache").expect("a regex");
+    let filter = PathFilter::new("cache").expect("a regex");
     assert_eq!(
-        names(StatusToggles::default(), Some(&regex)),
+        names(StatusToggles::default(), Some(&filter)),
         ["var", "var/cache", "var/cache/new"]
     );
 }
