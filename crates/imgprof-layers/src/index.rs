@@ -58,6 +58,21 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry owned by root, mode 0644, without a content hash or a link: for tests and
+    /// generated trees.
+    pub fn plain(path: &str, kind: EntryKind, size: u64) -> Entry {
+        Entry {
+            path: path.into(),
+            kind,
+            size,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            hash: 0,
+            link: None,
+        }
+    }
+
     /// Bytes of content this entry brings: its size for a regular file, 0 otherwise (a
     /// hard link shares its target's bytes; a link's header size is not content).
     pub fn content_size(&self) -> u64 {
@@ -107,6 +122,21 @@ pub struct CapturedFile {
 }
 
 impl LayerIndex {
+    /// An index of `entries` with no blob behind it (uncompressed, no bytes, the digests
+    /// of nothing, no captures): for tests and generated trees.
+    pub fn of_entries(entries: Vec<Entry>) -> LayerIndex {
+        LayerIndex {
+            compression: Compression::None,
+            compressed_bytes: 0,
+            tar_bytes: 0,
+            digest: Digest::of(b""),
+            diff_id: Digest::of(b""),
+            entries,
+            captured: Vec::new(),
+            absolute_paths: 0,
+        }
+    }
+
     /// The captured content of entry `entry`, if the capture policy kept it.
     pub fn captured(&self, entry: u32) -> Option<&[u8]> {
         self.captured

@@ -369,22 +369,13 @@ impl<'a> Builder<'a> {
 
 #[cfg(test)]
 mod tests {
-    use imgprof_source::Digest;
-
     use super::*;
-    use crate::compression::Compression;
     use crate::index::Entry;
 
     fn entry(path: &str, kind: EntryKind, size: u64, link: Option<&str>) -> Entry {
         Entry {
-            path: path.into(),
-            kind,
-            size,
-            mode: 0o644,
-            uid: 0,
-            gid: 0,
-            hash: 0,
             link: link.map(Into::into),
+            ..Entry::plain(path, kind, size)
         }
     }
 
@@ -393,16 +384,7 @@ mod tests {
     }
 
     fn layer(entries: Vec<Entry>) -> LayerIndex {
-        LayerIndex {
-            compression: Compression::None,
-            compressed_bytes: 0,
-            tar_bytes: 0,
-            digest: Digest::of(b""),
-            diff_id: Digest::of(b""),
-            entries,
-            captured: Vec::new(),
-            absolute_paths: 0,
-        }
+        LayerIndex::of_entries(entries)
     }
 
     #[test]

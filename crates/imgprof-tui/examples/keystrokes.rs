@@ -11,8 +11,7 @@
 
 use std::time::Instant;
 
-use imgprof_layers::{Compression, Entry, EntryKind, LayerIndex};
-use imgprof_source::Digest;
+use imgprof_layers::{Entry, EntryKind, LayerIndex};
 use imgprof_tui::keys::{KeyContext, action_for_key};
 use imgprof_tui::{App, Inspected};
 use ratatui::Terminal;
@@ -95,105 +94,64 @@ fn main() {
     };
     let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
     let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
-
-    press(&mut app, "Tab (to the tree)", key(KeyCode::Tab), 1, true);
-    press(&mut app, "Down", key(KeyCode::Down), 300, true);
-    press(&mut app, "PageDown", key(KeyCode::PageDown), 100, true);
-    press(&mut app, "PageUp", key(KeyCode::PageUp), 50, true);
-    press(&mut app, "End", key(KeyCode::End), 1, true);
-    press(&mut app, "Home", key(KeyCode::Home), 1, true);
-    press(&mut app, "Down", key(KeyCode::Down), 2, true);
-    // A top-level directory with a quarter of the tree below it.
-    press(&mut app, "Space (collapse, expand)", key(KeyCode::Char(' ')), 10, true);
-    press(&mut app, "Ctrl+Space (collapse all, expand all)", ctrl(' '), 4, true);
-    press(&mut app, "Ctrl+O (sort by name, by size)", ctrl('o'), 4, true);
-    press(&mut app, "U (unmodified off, on)", key(KeyCode::Char('U')), 4, true);
-    press(&mut app, "Ctrl+A (added off, on)", ctrl('a'), 4, true);
-    press(&mut app, "/ (open the filter)", key(KeyCode::Char('/')), 1, true);
-    // Each character filters the tree as it is typed.
-    for c in "site-packages".chars() {
-        press(
-            &mut app,
-            "typing the filter (matched as typed)",
-            key(KeyCode::Char(c)),
+    let typed = |text: &str| text.chars().map(|c| key(KeyCode::Char(c))).collect::<Vec<_>>();
+    // (what is measured, the keys, how often each, whether each waits for the layout it
+    // asked for: a key that does not leaves it computing while the next is pressed)
+    let script: Vec<(&str, Vec<KeyEvent>, usize, bool)> = vec![
+        ("Tab (to the tree)", vec![key(KeyCode::Tab)], 1, true),
+        ("Down", vec![key(KeyCode::Down)], 300, true),
+        ("PageDown", vec![key(KeyCode::PageDown)], 100, true),
+        ("PageUp", vec![key(KeyCode::PageUp)], 50, true),
+        ("End", vec![key(KeyCode::End)], 1, true),
+        ("Home", vec![key(KeyCode::Home)], 1, true),
+        ("Down", vec![key(KeyCode::Down)], 2, true),
+        // A top-level directory with a quarter of the tree below it.
+        ("Space (collapse, expand)", vec![key(KeyCode::Char(' '))], 10, true),
+        ("Ctrl+Space (collapse all, expand all)", vec![ctrl(' ')], 4, true),
+        ("Ctrl+O (sort by name, by size)", vec![ctrl('o')], 4, true),
+        ("U (unmodified off, on)", vec![key(KeyCode::Char('U'))], 4, true),
+        ("Ctrl+A (added off, on)", vec![ctrl('a')], 4, true),
+        ("/ (open the filter)", vec![key(KeyCode::Char('/'))], 1, true),
+        // Each character filters the tree as it is typed.
+        ("typing the filter (matched as typed)", typed("site-packages"), 1, true),
+        ("Enter (close the filter prompt)", vec![key(KeyCode::Enter)], 1, true),
+        ("Down (filtered)", vec![key(KeyCode::Down)], 50, true),
+        (
+            "U (unmodified off, on; filtered)",
+            vec![key(KeyCode::Char('U'))],
+            2,
+            true,
+        ),
+        ("Esc (clear the filter)", vec![key(KeyCode::Esc)], 1, true),
+        ("/ (open the filter)", vec![key(KeyCode::Char('/'))], 1, true),
+        ("typing a second filter, not waiting", typed(r"\.so$"), 1, false),
+        ("Enter (apply the second filter)", vec![key(KeyCode::Enter)], 1, true),
+        ("Esc (clear the filter)", vec![key(KeyCode::Esc)], 1, true),
+        ("Shift+Tab (to the layers)", vec![key(KeyCode::BackTab)], 1, true),
+        ("Up (lower layers, views prefetched)", vec![key(KeyCode::Up)], 4, true),
+        ("Down (back up)", vec![key(KeyCode::Down)], 4, true),
+        ("Ctrl+L (changes of this layer: a new view)", vec![ctrl('l')], 1, false),
+        // Keys answered on the view drawn while the worker computes the next.
+        (
+            "Tab, Shift+Tab while a view is computed",
+            vec![key(KeyCode::Tab), key(KeyCode::BackTab)],
             1,
             true,
-        );
+        ),
+        (
+            "Up (changes of lower layers: new views)",
+            vec![key(KeyCode::Up)],
+            4,
+            true,
+        ),
+        ("Down (back up: kept views)", vec![key(KeyCode::Down)], 4, true),
+        ("Ctrl+A (everything up to it: kept view)", vec![ctrl('a')], 1, true),
+    ];
+    for (name, keys, times, wait) in script {
+        for key in keys {
+            press(&mut app, name, key, times, wait);
+        }
     }
-    press(
-        &mut app,
-        "Enter (close the filter prompt)",
-        key(KeyCode::Enter),
-        1,
-        true,
-    );
-    press(&mut app, "Down (filtered)", key(KeyCode::Down), 50, true);
-    press(
-        &mut app,
-        "U (unmodified off, on; filtered)",
-        key(KeyCode::Char('U')),
-        2,
-        true,
-    );
-    press(&mut app, "Esc (clear the filter)", key(KeyCode::Esc), 1, true);
-    press(&mut app, "/ (open the filter)", key(KeyCode::Char('/')), 1, true);
-    for c in r"\.so$".chars() {
-        press(
-            &mut app,
-            "typing a second filter, not waiting",
-            key(KeyCode::Char(c)),
-            1,
-            false,
-        );
-    }
-    press(
-        &mut app,
-        "Enter (apply the second filter)",
-        key(KeyCode::Enter),
-        1,
-        true,
-    );
-    press(&mut app, "Esc (clear the filter)", key(KeyCode::Esc), 1, true);
-    press(&mut app, "Shift+Tab (to the layers)", key(KeyCode::BackTab), 1, true);
-    press(
-        &mut app,
-        "Up (lower layers, views prefetched)",
-        key(KeyCode::Up),
-        4,
-        true,
-    );
-    press(&mut app, "Down (back up)", key(KeyCode::Down), 4, true);
-    press(
-        &mut app,
-        "Ctrl+L (changes of this layer: a new view)",
-        ctrl('l'),
-        1,
-        false,
-    );
-    // Keys answered on the view shown while the worker computes the next.
-    press(
-        &mut app,
-        "Tab, Shift+Tab while a view is computed",
-        key(KeyCode::Tab),
-        1,
-        false,
-    );
-    press(
-        &mut app,
-        "Tab, Shift+Tab while a view is computed",
-        key(KeyCode::BackTab),
-        1,
-        true,
-    );
-    press(
-        &mut app,
-        "Up (changes of lower layers: new views)",
-        key(KeyCode::Up),
-        4,
-        true,
-    );
-    press(&mut app, "Down (back up: kept views)", key(KeyCode::Down), 4, true);
-    press(&mut app, "Ctrl+A (everything up to it: kept view)", ctrl('a'), 1, true);
 
     println!("entries\t{entries}\t{}", app.browse().map_or(0, |b| b.data.tree.len()));
     println!("setup\ttree build\t{:.1}", tree_build.as_secs_f64() * 1000.0);
@@ -250,28 +208,14 @@ fn median_max(mut samples: Vec<f64>) -> (Option<f64>, Option<f64>) {
 }
 
 fn entry(path: String, kind: EntryKind, size: u64) -> Entry {
-    Entry {
-        path: path.into(),
-        kind,
-        size,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        hash: 0,
-        link: None,
-    }
+    Entry::plain(&path, kind, size)
 }
 
 fn index(entries: Vec<Entry>) -> LayerIndex {
+    let tar_bytes = entries.iter().map(|e| 512 + e.size.div_ceil(512) * 512).sum();
     LayerIndex {
-        compression: Compression::None,
-        compressed_bytes: 0,
-        tar_bytes: entries.iter().map(|e| 512 + e.size.div_ceil(512) * 512).sum(),
-        digest: Digest::of(b""),
-        diff_id: Digest::of(b""),
-        entries,
-        captured: Vec::new(),
-        absolute_paths: 0,
+        tar_bytes,
+        ..LayerIndex::of_entries(entries)
     }
 }
 

@@ -126,34 +126,11 @@ fn walk_paths(regex: &Regex, tree: &FileTree) -> Vec<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imgprof_layers::{Compression, Entry, EntryKind, LayerIndex};
-    use imgprof_source::Digest;
+    use imgprof_layers::{Entry, EntryKind, LayerIndex};
 
     fn tree(paths: &[&str]) -> FileTree {
-        let entries = paths
-            .iter()
-            .map(|p| Entry {
-                path: (*p).into(),
-                kind: EntryKind::File,
-                size: 1,
-                mode: 0o644,
-                uid: 0,
-                gid: 0,
-                hash: 0,
-                link: None,
-            })
-            .collect();
-        let layer = LayerIndex {
-            compression: Compression::None,
-            compressed_bytes: 0,
-            tar_bytes: 0,
-            digest: Digest::of(b""),
-            diff_id: Digest::of(b""),
-            entries,
-            captured: Vec::new(),
-            absolute_paths: 0,
-        };
-        FileTree::build(&[layer], &[])
+        let entries = paths.iter().map(|p| Entry::plain(p, EntryKind::File, 1)).collect();
+        FileTree::build(&[LayerIndex::of_entries(entries)], &[])
     }
 
     /// The regex on each node's built path: what the DFA walk must agree with.

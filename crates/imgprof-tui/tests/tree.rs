@@ -6,35 +6,16 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use imgprof_layers::{Compression, Entry, EntryKind, LayerIndex, Stack};
-use imgprof_source::Digest;
+use imgprof_layers::{Entry, EntryKind, LayerIndex, Stack};
 use imgprof_tui::filter::PathFilter;
 use imgprof_tui::tree::{FileTree, LayerView, ROOT, Rows, SortOrder, Status, StatusToggles, TreeMode, shown_nodes};
 
 fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
-    Entry {
-        path: path.into(),
-        kind,
-        size,
-        mode: 0o644,
-        uid: 0,
-        gid: 0,
-        hash: 0,
-        link: None,
-    }
+    Entry::plain(path, kind, size)
 }
 
 fn layer(entries: Vec<Entry>) -> LayerIndex {
-    LayerIndex {
-        compression: Compression::None,
-        compressed_bytes: 0,
-        tar_bytes: 0,
-        digest: Digest::of(b""),
-        diff_id: Digest::of(b""),
-        entries,
-        captured: Vec::new(),
-        absolute_paths: 0,
-    }
+    LayerIndex::of_entries(entries)
 }
 
 use EntryKind::{Dir, File, OpaqueWhiteout, Whiteout};
