@@ -212,12 +212,25 @@ impl App {
 
     /// Takes in what the worker finished; true when the screen must be drawn again.
     pub fn receive(&mut self) -> bool {
+        // Asked before draining: a worker that stopped has sent all it ever will.
+        let stopped = self.browse().is_some_and(|b| b.tree.worker_stopped());
         let mut changed = false;
         while let Some(done) = self.browse().and_then(|b| b.tree.try_done()) {
             self.take(done);
             changed = true;
         }
+        if stopped && self.pending() {
+            self.give_up_on_the_worker();
+            changed = true;
+        }
         changed
+    }
+
+    fn give_up_on_the_worker(&mut self) {
+        if let Phase::Ready(b) = &mut self.phase {
+            b.tree.abandon();
+        }
+        self.message = Some("the tree's worker stopped; showing the last layout".into());
     }
 
     /// The next thing the worker finishes, waiting for it; `None` when nothing is
@@ -243,12 +256,7 @@ impl App {
         while self.pending() {
             match self.next_done() {
                 Some(done) => self.take(done),
-                None => {
-                    if let Phase::Ready(b) = &mut self.phase {
-                        b.tree.abandon();
-                    }
-                    self.message = Some("the tree's worker stopped; showing the last view".into());
-                }
+                None => self.give_up_on_the_worker(),
             }
         }
     }

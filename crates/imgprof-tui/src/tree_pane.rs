@@ -251,6 +251,11 @@ impl TreePane {
         self.worker.wait_done()
     }
 
+    /// Whether what was asked can no longer come: the worker stopped with nothing left.
+    pub fn worker_stopped(&self) -> bool {
+        self.pending() && self.worker.stopped()
+    }
+
     /// Gives up on what was asked (the worker is gone): the drawn layout stays.
     pub fn abandon(&mut self) {
         self.asked = self.drawn;
@@ -369,5 +374,36 @@ impl TreePane {
         let index = self.cursor.selected;
         let row = self.rows.rows.get(index)?;
         self.view.is_dir[row.node as usize].then_some((index, row.node))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use imgprof_layers::{Entry, EntryKind, LayerIndex};
+
+    use super::*;
+
+    /// A worker that dies (a bug would have to panic it) is noticed: waiting returns
+    /// instead of hanging, and the pane can give up on what it asked.
+    #[test]
+    fn a_stopped_worker_ends_the_wait() {
+        let entries = vec![Entry::plain("a/b", EntryKind::File, 1)];
+        let tree = Arc::new(FileTree::build(&[LayerIndex::of_entries(entries)], &[]));
+        let mut pane = TreePane::new(&tree, 0, Vec::new());
+        pane.asked += 1;
+        // Folds for no node: laying this out indexes past them and panics the thread.
+        pane.worker.want(Wanted {
+            generation: pane.asked,
+            view: ViewSource::Compute(0, TreeMode::Aggregated),
+            filter: None,
+            toggles: StatusToggles::default(),
+            sort: SortOrder::Name,
+            collapsed: Vec::new(),
+        });
+        assert!(pane.wait_done().is_none());
+        assert!(pane.worker_stopped());
+        pane.abandon();
+        assert!(!pane.pending());
+        assert_eq!(pane.rows.rows.len(), 2, "the drawn layout stays");
     }
 }

@@ -115,6 +115,12 @@ impl LayoutWorker {
         self.update(|slot| slot.wanted = Some(wanted));
     }
 
+    /// Whether the thread stopped (it can only by panicking) or never started and laid
+    /// out in place: either way, nothing more is coming that is not already waiting.
+    pub fn stopped(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+
     /// A finished layout, if one is waiting.
     pub fn try_done(&self) -> Option<Layout> {
         self.done.try_recv().ok()
