@@ -131,19 +131,16 @@ fn main() {
         ("Up (lower layers, views prefetched)", vec![key(KeyCode::Up)], 4, true),
         ("Down (back up)", vec![key(KeyCode::Down)], 4, true),
         ("Ctrl+L (changes of this layer: a new view)", vec![ctrl('l')], 1, false),
-        // Keys answered on the view drawn while the worker computes the next.
+        // Keys answered on the layout drawn while the worker computes the next one.
+        ("Tab while a view is computed", vec![key(KeyCode::Tab)], 1, false),
         (
-            "Tab, Shift+Tab while a view is computed",
-            vec![key(KeyCode::Tab), key(KeyCode::BackTab)],
-            1,
+            "U while a view is computed (off, then on)",
+            vec![key(KeyCode::Char('U'))],
+            2,
             true,
         ),
-        (
-            "Up (changes of lower layers: new views)",
-            vec![key(KeyCode::Up)],
-            4,
-            true,
-        ),
+        ("Shift+Tab (to the layers)", vec![key(KeyCode::BackTab)], 1, true),
+        ("Up (new views of lower layers)", vec![key(KeyCode::Up)], 4, true),
         ("Down (back up: kept views)", vec![key(KeyCode::Down)], 4, true),
         ("Ctrl+A (everything up to it: kept view)", vec![ctrl('a')], 1, true),
     ];

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::filter::PathFilter;
 use crate::state::Cursor;
 use crate::tree::{FileTree, LayerView, NodeId, ROOT, Rows, SortOrder, StatusToggles, TreeMode};
-use crate::worker::{FilterSource, Layout, LayoutWorker, ViewSource, Wanted, lay_out};
+use crate::worker::{FilterSource, Layout, LayoutWorker, Recent, ViewSource, Wanted, lay_out};
 
 /// Views of other layers kept for going back (each is ~15 bytes per tree node), unless
 /// the analysis prefetched more.
@@ -80,6 +80,7 @@ impl TreePane {
                 sort,
                 collapsed: collapsed.clone(),
             },
+            &mut Recent::default(),
         );
         let mut pane = TreePane {
             sort,

@@ -47,16 +47,35 @@ pub struct Layout {
     pub rows: Rows,
 }
 
-/// Lays out `wanted`, computing what it does not bring.
-pub fn lay_out(tree: &FileTree, wanted: Wanted) -> Layout {
+/// What the worker computed last: a request sent while it was being computed asks for
+/// it again (the pane had no answer yet to bring), and gets it without a second pass.
+#[derive(Default)]
+pub struct Recent {
+    view: Option<Arc<LayerView>>,
+    matches: Option<(Arc<PathFilter>, Arc<Vec<bool>>)>,
+}
+
+/// Lays out `wanted`, computing what neither it nor `recent` brings.
+pub fn lay_out(tree: &FileTree, wanted: Wanted, recent: &mut Recent) -> Layout {
     let view = match wanted.view {
         ViewSource::Ready(view) => view,
-        ViewSource::Compute(layer, mode) => Arc::new(LayerView::compute(tree, layer, mode)),
+        ViewSource::Compute(layer, mode) => match &recent.view {
+            Some(view) if (view.layer, view.mode) == (layer, mode) => view.clone(),
+            _ => Arc::new(LayerView::compute(tree, layer, mode)),
+        },
     };
+    recent.view = Some(view.clone());
     let filter = wanted.filter.map(|source| {
-        let matches = source.matches.unwrap_or_else(|| Arc::new(source.filter.matches(tree)));
+        let matches = match (source.matches, &recent.matches) {
+            (Some(matches), _) => matches,
+            (None, Some((filter, matches))) if filter.as_str() == source.filter.as_str() => matches.clone(),
+            (None, _) => Arc::new(source.filter.matches(tree)),
+        };
         (source.filter, matches)
     });
+    if let Some(matched) = &filter {
+        recent.matches = Some(matched.clone());
+    }
     let matches = filter.as_ref().map(|(_, m)| m.as_slice());
     let shown = shown_nodes(tree, &view, wanted.toggles, matches);
     let rows = Rows::build(tree, &view, &shown, &wanted.collapsed, wanted.sort);
@@ -109,7 +128,7 @@ impl LayoutWorker {
     /// Asks for a layout, replacing one asked for and not yet begun.
     pub fn want(&self, wanted: Wanted) {
         if self.thread.is_none() {
-            let _ = self.sender.send(lay_out(&self.tree, wanted));
+            let _ = self.sender.send(lay_out(&self.tree, wanted, &mut Recent::default()));
             return;
         }
         self.update(|slot| slot.wanted = Some(wanted));
@@ -157,6 +176,7 @@ impl Drop for LayoutWorker {
 
 fn serve(tree: &FileTree, slot: &Shared, sender: &Sender<Layout>) {
     let (lock, signal) = &**slot;
+    let mut recent = Recent::default();
     loop {
         let wanted = {
             let mut slot = lock.lock().unwrap_or_else(PoisonError::into_inner);
@@ -170,7 +190,7 @@ fn serve(tree: &FileTree, slot: &Shared, sender: &Sender<Layout>) {
                 slot = signal.wait(slot).unwrap_or_else(PoisonError::into_inner);
             }
         };
-        if sender.send(lay_out(tree, wanted)).is_err() {
+        if sender.send(lay_out(tree, wanted, &mut recent)).is_err() {
             return;
         }
     }
