@@ -158,7 +158,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl+M or M", "show / hide modified files"),
     ("Ctrl+U or U", "show / hide unmodified files"),
     ("Ctrl+O", "sort files by size / by name"),
-    ("Ctrl+F or /", "filter paths by a regex (Enter applies, Esc clears)"),
+    ("Ctrl+F or /", "filter paths by a regex as you type (Esc clears)"),
     (
         "Enter (findings)",
         "jump to the finding's layer and path (again: next path)",
