@@ -12,7 +12,7 @@
 use std::time::Instant;
 
 use imgprof_layers::{Entry, EntryKind, LayerIndex};
-use imgprof_tui::keys::{KeyContext, action_for_key};
+use imgprof_tui::keys::action_for_key;
 use imgprof_tui::{App, Inspected};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -59,11 +59,7 @@ fn main() {
     let mut press = |app: &mut App, name: &str, key: KeyEvent, times: usize, wait: bool| {
         for _ in 0..times {
             let start = Instant::now();
-            let context = KeyContext {
-                focus: app.focus,
-                typing: app.prompt.is_some(),
-            };
-            if let Some(action) = action_for_key(key, context) {
+            if let Some(action) = action_for_key(key, app.key_context()) {
                 app.apply_deferred(action);
             }
             app.settle();

@@ -2,7 +2,7 @@
 //! or touches a terminal; `draw` reads this state, `keys` produces the actions.
 
 use crate::filter::PathFilter;
-use crate::keys::{Action, Pane};
+use crate::keys::{Action, KeyContext, Pane};
 use crate::layout::{self, Areas};
 use crate::model::{Feed, Inspected, PendingLayer, ReadState};
 use crate::tree::{NodeId, TreeMode};
@@ -144,6 +144,14 @@ impl App {
         let mut app = App::loading(title, Vec::new(), color);
         app.phase = Phase::Ready(Box::new(Browse::new(data)));
         app
+    }
+
+    /// Where the user is, as the key bindings need it.
+    pub fn key_context(&self) -> KeyContext {
+        KeyContext {
+            focus: self.focus,
+            typing: self.prompt.is_some(),
+        }
     }
 
     pub fn browse(&self) -> Option<&Browse> {
@@ -482,8 +490,7 @@ fn move_cursor(cursor: &mut Cursor, action: Action, len: usize, page: usize) {
 impl Browse {
     pub fn new(mut data: Inspected) -> Browse {
         let layer = data.report.layers.len().saturating_sub(1);
-        let views = std::mem::take(&mut data.views);
-        let tree = TreePane::new(&data.tree, layer as u32, views);
+        let tree = TreePane::new(&data.tree, layer as u32, std::mem::take(&mut data.views));
         Browse {
             layer,
             layers_offset: 0,

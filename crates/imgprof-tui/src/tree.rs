@@ -268,18 +268,23 @@ impl FileTree {
 
 /// Every node's name in one buffer, in node order: looking at the names of a million
 /// nodes one after another reads memory in order instead of chasing a pointer each.
-#[derive(Default)]
 struct Names {
     bytes: String,
     /// Node `n`'s name is `bytes[start[n]..start[n + 1]]`.
     start: Vec<usize>,
 }
 
+impl Default for Names {
+    fn default() -> Self {
+        Names {
+            bytes: String::new(),
+            start: vec![0],
+        }
+    }
+}
+
 impl Names {
     fn push(&mut self, name: &str) {
-        if self.start.is_empty() {
-            self.start.push(0);
-        }
         self.bytes.push_str(name);
         self.start.push(self.bytes.len());
     }

@@ -149,8 +149,7 @@ impl TreePane {
 
     /// Filters the rows by `filter` (none: every path).
     pub fn set_filter(&mut self, filter: Option<PathFilter>) {
-        let pattern = |f: Option<&PathFilter>| f.map(|f| f.as_str().to_owned());
-        if pattern(filter.as_ref()) != pattern(self.wanted_filter.as_deref()) {
+        if filter.as_ref().map(PathFilter::as_str) != self.wanted_filter.as_deref().map(PathFilter::as_str) {
             self.wanted_filter = filter.map(Arc::new);
             self.ask();
         }
@@ -252,9 +251,9 @@ impl TreePane {
         self.worker.wait_done()
     }
 
-    /// Whether what was asked can no longer come: the worker stopped with nothing left.
+    /// Whether the worker stopped: what it has not sent by now will not come.
     pub fn worker_stopped(&self) -> bool {
-        self.pending() && self.worker.stopped()
+        self.worker.stopped()
     }
 
     /// Gives up on what was asked (the worker is gone): the drawn layout stays.

@@ -151,7 +151,7 @@ impl LayoutWorker {
         loop {
             match self.done.recv_timeout(Duration::from_millis(50)) {
                 Ok(done) => return Some(done),
-                Err(RecvTimeoutError::Timeout) if self.thread.as_ref().is_some_and(|t| !t.is_finished()) => {}
+                Err(RecvTimeoutError::Timeout) if !self.stopped() => {}
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => return self.try_done(),
             }
         }

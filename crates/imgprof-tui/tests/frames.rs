@@ -4,7 +4,7 @@
 
 mod common;
 
-use imgprof_tui::keys::{KeyContext, action_for_key};
+use imgprof_tui::keys::action_for_key;
 use imgprof_tui::{App, Inspected};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -75,11 +75,7 @@ fn press_without_waiting(app: &mut App, keys: &[&str]) {
 }
 
 fn action_for(app: &App, key: KeyEvent) -> Option<imgprof_tui::keys::Action> {
-    let context = KeyContext {
-        focus: app.focus,
-        typing: app.prompt.is_some(),
-    };
-    action_for_key(key, context)
+    action_for_key(key, app.key_context())
 }
 
 fn terminal(app: &App) -> Terminal<TestBackend> {
