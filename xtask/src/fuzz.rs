@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 
 /// Every target in `fuzz/Cargo.toml`, in the order they run.
-pub const TARGETS: &[&str] = &[
+const TARGETS: &[&str] = &[
     "fuzz_reference",
     "fuzz_spec_json",
     "fuzz_tar_walker",
@@ -28,7 +28,7 @@ const RSS_LIMIT_MB: u64 = 2048;
 /// One input taking longer than this is reported as a hang.
 const TIMEOUT_SECONDS: u64 = 60;
 
-pub const USAGE: &str = "usage: cargo xtask fuzz [TARGET] [--minutes N]";
+const USAGE: &str = "usage: cargo xtask fuzz [TARGET] [--minutes N]";
 
 /// What one target's run produced.
 struct Outcome {
@@ -49,12 +49,11 @@ pub fn fuzz(root: &Path, args: impl Iterator<Item = String>) -> Result<()> {
     }
     println!("\n{:<24} {:>8} {:>14}  crashes", "target", "minutes", "executions");
     for outcome in &outcomes {
-        let executions = outcome.executions.map_or_else(|| "?".to_owned(), |n| n.to_string());
         println!(
             "{:<24} {:>8.1} {:>14}  {}",
             outcome.target,
             outcome.elapsed.as_secs_f64() / 60.0,
-            executions,
+            count(outcome.executions),
             if outcome.crashes.is_empty() {
                 "none".to_owned()
             } else {
@@ -169,7 +168,7 @@ fn run_target(fuzz_dir: &Path, target: &'static str, minutes: u64) -> Result<Out
     println!(
         "{target}: {:.1} minutes, {} executions, {} crashes",
         elapsed.as_secs_f64() / 60.0,
-        executions.map_or_else(|| "?".to_owned(), |n| n.to_string()),
+        count(executions),
         crashes.len()
     );
     Ok(Outcome {
@@ -194,6 +193,11 @@ fn executions(log: &str) -> Option<u64> {
             number.parse().ok()
         })
     })
+}
+
+/// An execution count as printed: `?` when libFuzzer's log gave none.
+fn count(executions: Option<u64>) -> String {
+    executions.map_or_else(|| "?".to_owned(), |n| n.to_string())
 }
 
 fn list(dir: &Path) -> Vec<PathBuf> {
