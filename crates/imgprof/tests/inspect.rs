@@ -48,15 +48,23 @@ impl Tmux {
 
     /// Waits until the screen shows `text`; panics with the screen after 30 s.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |screen| screen.contains(text))
+    }
+
+    /// Waits until the screen passes `check` (`what` says what it looks for); panics with
+    /// the screen after 30 s. A check on several parts of the screen is one condition,
+    /// not a wait for one part and asserts on the rest: a capture can catch a frame half
+    /// written, its top rows new and its lower rows not yet.
+    fn wait_until(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if check(&screen) {
                 return screen;
             }
             assert!(
                 start.elapsed() < Duration::from_secs(30),
-                "the screen never showed {text:?}:\n{screen}"
+                "the screen never showed {what}:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -96,42 +104,41 @@ fn browse_the_sample_image_in_a_terminal() {
     let tmux = Tmux::start("inspect", &command);
 
     // Opens on the top layer, the filesystem up to it, sorted by size.
-    let screen = tmux.wait_for("Files: layer 4, everything up to it");
-    assert!(
-        screen.contains("RUN pip install"),
-        "the layers pane lists instructions:\n{screen}"
-    );
+    tmux.wait_until("the top layer's tree and the layers pane's instructions", |screen| {
+        screen.contains("Files: layer 4, everything up to it") && screen.contains("RUN pip install")
+    });
     assert!(tmux.alternate_screen_on(), "the view uses the alternate screen");
 
     // Down through the layers: the tree follows.
     tmux.keys(&["Up"]);
     tmux.wait_for("Files: layer 3");
     tmux.keys(&["C-l"]);
-    let screen = tmux.wait_for("Files: layer 3, changes of this layer");
-    assert!(
-        screen.contains("site-packages/"),
-        "layer 3 added site-packages:\n{screen}"
-    );
+    tmux.wait_until("layer 3's changes, site-packages among them", |screen| {
+        screen.contains("Files: layer 3, changes of this layer") && screen.contains("site-packages/")
+    });
 
     // Filter the tree.
     tmux.keys(&["/"]);
     tmux.typed("cache/pip");
     tmux.keys(&["Enter"]);
-    let screen = tmux.wait_for("filter /cache/pip/");
-    assert!(screen.contains("http-v2/"), "the pip cache shows:\n{screen}");
-    assert!(!screen.contains("pydantic"), "other paths are filtered out:\n{screen}");
+    // Matched on the tree's worker: "(matching…)" until its layout is drawn.
+    tmux.wait_until("the filtered tree: the pip cache, and no other paths", |screen| {
+        screen.contains("filter /cache/pip/")
+            && !screen.contains("(matching…)")
+            && screen.contains("http-v2/")
+            && !screen.contains("pydantic")
+    });
 
     // Open the pip-cache finding (the third): the layer pane and the tree jump to it.
     // The filter left the focus on the tree; the findings pane is next.
     tmux.keys(&["Tab", "Down", "Down"]);
     tmux.wait_for("Package-manager download cache");
     tmux.keys(&["Enter"]);
-    // The tree is laid out on a worker thread: the title changes once it is drawn.
-    let screen = tmux.wait_for("Files: layer 3, everything up to it");
-    assert!(
-        screen.contains("IMG003: layer 3, /root/.cache/pip/http-v2/a"),
-        "{screen}"
-    );
+    // The tree's title changes once the worker's layout for the jump is drawn.
+    tmux.wait_until("the jump to layer 3 and its note", |screen| {
+        screen.contains("Files: layer 3, everything up to it")
+            && screen.contains("IMG003: layer 3, /root/.cache/pip/http-v2/a")
+    });
 
     // Help, then quit: the shell gets its terminal back as it was.
     tmux.keys(&["?"]);
