@@ -1,6 +1,7 @@
 //! The imgprof report: a versioned model built from an image's analysis, rendered as
 //! text for people or JSON for machines.
 
+mod analysis;
 mod build;
 pub mod compare;
 pub mod dockerfile;
@@ -12,6 +13,7 @@ pub mod suggest;
 mod terminal;
 mod text;
 
+pub use analysis::{Analysis, AnalysisOptions, analyse};
 pub use build::{ReportOptions, build};
 pub use imgprof_waste::human;
 pub use markdown::render_markdown;

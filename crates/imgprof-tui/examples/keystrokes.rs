@@ -39,7 +39,7 @@ fn main() {
     drop(imgprof_tui::FileTree::build(&layers, &[]));
     let tree_build = start.elapsed();
     let start = Instant::now();
-    let inspected = Inspected::analyse(&image, &layers, &imgprof_waste::Options::default());
+    let inspected = Inspected::of(imgprof_report::analyse(&image, &layers, &Default::default()), &layers);
     let analysis = start.elapsed();
     let start = Instant::now();
     let mut app = App::ready("generated".into(), inspected, true);

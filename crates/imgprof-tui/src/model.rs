@@ -43,18 +43,12 @@ impl Inspected {
         }
     }
 
-    /// Everything the view shows of `image`, from its verified layer indexes: the same
-    /// analysis as `imgprof report`, plus the file tree with each file's category and
-    /// package.
-    pub fn analyse(image: &Image, layers: &[LayerIndex], options: &imgprof_waste::Options<'_>) -> Inspected {
-        let dive = imgprof_layers::dive::metrics(layers);
-        let stack = imgprof_layers::Stack::build(layers);
-        let mut waste = imgprof_waste::analyze(image, &stack, options);
-        let files = std::mem::take(&mut waste.files);
-        let tree = FileTree::build(layers, &files);
-        drop(files);
-        let report = imgprof_report::build(image, &stack, &dive, waste, imgprof_report::ReportOptions::default());
-        let mut inspected = Inspected::new(report, tree);
+    /// Everything the view shows: the analysis every command makes
+    /// ([`imgprof_report::analyse`]) and the file tree of the verified layer indexes,
+    /// with each file's category and package.
+    pub fn of(analysis: imgprof_report::Analysis, layers: &[LayerIndex]) -> Inspected {
+        let tree = FileTree::build(layers, &analysis.files);
+        let mut inspected = Inspected::new(analysis.report, tree);
         inspected.prefetch_views();
         inspected
     }

@@ -10,15 +10,12 @@ use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 
 fn analysed(path: &str) -> (imgprof_report::Report, FinalFiles) {
-    common::indexed(path, |image, layers| {
-        let dive = imgprof_layers::dive::metrics(layers);
-        let stack = imgprof_layers::Stack::build(layers);
-        let files = FinalFiles::of(&stack);
-        let waste = imgprof_waste::analyze(image, &stack, &imgprof_waste::Options::default());
-        let report = imgprof_report::build(image, &stack, &dive, waste, imgprof_report::ReportOptions::default());
-        (report, files)
-    })
-    .1
+    let options = imgprof_report::AnalysisOptions {
+        keep_final_files: true,
+        ..Default::default()
+    };
+    let analysis = common::indexed(path, |image, layers| imgprof_report::analyse(image, layers, &options)).1;
+    (analysis.report, analysis.final_files.unwrap_or_default())
 }
 
 fn comparison() -> Comparison {

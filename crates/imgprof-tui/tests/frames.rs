@@ -12,10 +12,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
 
 fn sample() -> Inspected {
-    common::indexed("sample/sample-app.tar", |image, layers| {
-        Inspected::analyse(image, layers, &imgprof_waste::Options::default())
-    })
-    .1
+    common::inspected("sample/sample-app.tar")
 }
 
 fn app(width: u16, height: u16) -> App {
@@ -395,10 +392,7 @@ fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
 
 #[test]
 fn control_characters_in_names_never_reach_the_terminal() {
-    let inspected = common::indexed("bad/tar-control-chars-in-name.oci", |image, layers| {
-        Inspected::analyse(image, layers, &imgprof_waste::Options::default())
-    })
-    .1;
+    let inspected = common::inspected("bad/tar-control-chars-in-name.oci");
     let mut app = App::ready("tar-control-chars-in-name.oci".into(), inspected, false);
     app.resize(100, 30);
     let terminal = terminal(&app);

@@ -117,6 +117,16 @@ impl ReadingArgs {
     }
 }
 
+/// What the analysis is told, for every command that analyses an image.
+#[derive(Debug, Args)]
+pub struct AnalysisArgs {
+    /// The rules file (default: .imgprof.toml, else .dive-ci, in the working directory):
+    /// its `exclude_paths` and `severity` apply to every command; its limits to `check`
+    /// and `report --check`.
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<std::path::PathBuf>,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// The image: a `docker save` tarball, an OCI layout directory (`DIR` or `DIR:TAG`),
@@ -180,9 +190,8 @@ pub struct ReportArgs {
     /// Also check the CI rules (as `imgprof check`) and exit 1 when one breaks.
     #[arg(long)]
     pub check: bool,
-    /// The rules file (default: .imgprof.toml, else .dive-ci, in the working directory).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub reading: ReadingArgs,
 }
@@ -242,6 +251,8 @@ pub struct CompareArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
     #[command(flatten)]
+    pub analysis: AnalysisArgs,
+    #[command(flatten)]
     pub reading: ReadingArgs,
 }
 
@@ -262,6 +273,8 @@ pub struct SuggestArgs {
     /// The image this one was built FROM (as for `report --base`).
     #[arg(long, value_name = "SOURCE")]
     pub base: Option<String>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub reading: ReadingArgs,
 }
@@ -302,6 +315,8 @@ pub struct InspectArgs {
     /// marked as the base instead of guessing from history.
     #[arg(long, value_name = "SOURCE")]
     pub base: Option<String>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     #[command(flatten)]
     pub reading: ReadingArgs,
 }

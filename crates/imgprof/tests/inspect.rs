@@ -194,3 +194,91 @@ fn compare_side_by_side_in_a_terminal() {
     tmux.wait_for("IMGPROF_EXIT=0");
     assert!(!tmux.alternate_screen_on(), "the alternate screen is left");
 }
+
+/// `exclude_paths` of `.imgprof.toml` reaches every command through the one pipeline:
+/// the excluded `.env` and `.git` of the sample are not judged by `report`, `suggest
+/// --dockerignore` no longer cites them, and the inspect view lists neither finding.
+/// Each command runs twice, in a directory without the rules file and with it, so every
+/// check is one that fails when the setting is dropped.
+#[test]
+fn exclude_paths_reach_report_suggest_and_the_view() {
+    let sample = common::testdata("sample/sample-app.tar");
+    let plain = tempfile::tempdir().expect("temp dir");
+    let ruled = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        ruled.path().join(".imgprof.toml"),
+        "exclude_paths = [\"/app/.git/**\", \"/app/.env\"]\n",
+    )
+    .expect("the rules file is written");
+    let run_in = |dir: &std::path::Path, args: &[&str]| -> String {
+        let out = Command::new(env!("CARGO_BIN_EXE_imgprof"))
+            .args(args)
+            .current_dir(dir)
+            .env("NO_COLOR", "1")
+            .env("IMGPROF_CACHE_DIR", dir.join("cache"))
+            .output()
+            .expect("imgprof runs");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8 output")
+    };
+    let finding_ids = |dir: &std::path::Path| -> Vec<String> {
+        let report: serde_json::Value =
+            serde_json::from_str(&run_in(dir, &["report", "--json", &sample])).expect("report is JSON");
+        report["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .map(|f| f["id"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    let (before, after) = (finding_ids(plain.path()), finding_ids(ruled.path()));
+    for id in ["IMG006", "IMG008"] {
+        assert!(
+            before.contains(&id.to_owned()),
+            "{id} without the rules file: {before:?}"
+        );
+        assert!(
+            !after.contains(&id.to_owned()),
+            "{id} with .git and .env excluded: {after:?}"
+        );
+    }
+
+    let ignore_before = run_in(plain.path(), &["suggest", "--dockerignore", &sample]);
+    let ignore_after = run_in(ruled.path(), &["suggest", "--dockerignore", &sample]);
+    assert!(ignore_before.lines().any(|l| l == ".env"), "{ignore_before}");
+    assert!(!ignore_after.lines().any(|l| l == ".env"), "{ignore_after}");
+    assert!(ignore_before.contains("IMG006") && !ignore_after.contains("IMG006"));
+    let dockerfile_after = run_in(ruled.path(), &["suggest", &sample]);
+    assert!(!dockerfile_after.contains("IMG008"), "{dockerfile_after}");
+
+    if !common::has_tool("tmux") {
+        return;
+    }
+    let findings_pane = |dir: &std::path::Path, name: &str| -> String {
+        let command = format!(
+            "cd {} && IMGPROF_CACHE_DIR=cache {} inspect {sample}; sleep 600",
+            dir.display(),
+            env!("CARGO_BIN_EXE_imgprof"),
+        );
+        let tmux = Tmux::start(name, &command);
+        tmux.wait_until("the findings of the analysed image", |screen| {
+            screen.contains("Findings ") && screen.contains("No USER")
+        })
+    };
+    let view_before = findings_pane(plain.path(), "exclude-plain");
+    let view_after = findings_pane(ruled.path(), "exclude-ruled");
+    for title in ["Secrets in the image", "Version-control data"] {
+        assert!(
+            view_before.contains(title),
+            "{title} without the rules file:\n{view_before}"
+        );
+        assert!(
+            !view_after.contains(title),
+            "{title} with .git and .env excluded:\n{view_after}"
+        );
+    }
+}

@@ -21,6 +21,14 @@ pub fn indexed<T>(
     imgprof_layers::index_image_then(&image, options, |layers| analyze(&image, layers)).expect("the image is indexed")
 }
 
+/// The image at `testdata/<path>` as the inspect view gets it from the pipeline.
+pub fn inspected(path: &str) -> imgprof_tui::Inspected {
+    indexed(path, |image, layers| {
+        imgprof_tui::Inspected::of(imgprof_report::analyse(image, layers, &Default::default()), layers)
+    })
+    .1
+}
+
 /// A drawn frame as text, one line per row, trailing blanks cut.
 pub fn text_of(buffer: &Buffer) -> String {
     let mut text = String::new();
