@@ -3,6 +3,7 @@
 
 mod build;
 pub mod compare;
+mod dive_ci;
 pub mod dockerfile;
 mod markdown;
 mod model;
