@@ -421,6 +421,18 @@ mod tests {
     }
 
     #[test]
+    fn no_input_panics() {
+        let text = "%YAML 1.2\n---\n&a rules: !!map {lowestEfficiency: !!str 0.5, ? highestWastedBytes : \"1KB\",\n  \
+                    *a : [1, {x: y}], 'highest-user-wasted-percent': |\n    0.1\n}\n...\n--- - [\"é\\t\", ~]\n";
+        for (i, _) in text.char_indices() {
+            for piece in [&text[..i], &text[i..]] {
+                let _ = parse(piece, ".dive-ci");
+                let _ = parse(&piece.replace(' ', "\t"), ".dive-ci");
+            }
+        }
+    }
+
+    #[test]
     fn values_dive_calls_misconfigured_are_errors_with_the_line() {
         for (text, line, says) in [
             ("rules:\n  lowestEfficiency: 1.5\n", 2, "between 0 and 1"),
