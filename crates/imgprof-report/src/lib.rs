@@ -4,6 +4,7 @@
 mod analysis;
 mod build;
 pub mod compare;
+mod dive_ci;
 pub mod dockerfile;
 mod markdown;
 mod model;

@@ -50,6 +50,9 @@ pub fn render_markdown(report: &Report) -> String {
                 cell(&r.limit)
             );
         }
+        for w in &rules.warnings {
+            let _ = writeln!(out, "\n> warning: {}", cell(w));
+        }
     }
 
     if !report.findings.is_empty() {

@@ -22,6 +22,9 @@ pub enum RulesError {
     },
     #[error("{path}: {message}")]
     Invalid { path: String, message: String },
+    /// A problem at a line of the file (YAML syntax, a bad value).
+    #[error("{path}:{line}: {message}")]
+    At { path: String, line: usize, message: String },
 }
 
 /// The rules a report is checked against, and where they came from.
@@ -32,6 +35,8 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     severity_overrides: BTreeMap<String, Severity>,
     exclude: Vec<imgprof_waste::Glob>,
+    /// What the file says that was read differently from how it reads, or not at all.
+    warnings: Vec<String>,
 }
 
 /// How much an image may grow over a baseline: bytes (`50MB`) or a share of the
@@ -115,6 +120,10 @@ pub struct RuleReport {
     pub source: String,
     pub passed: bool,
     pub results: Vec<RuleResult>,
+    /// The rules file's warnings (`path:line: ...`): keys ignored or read differently
+    /// from dive. Absent when there are none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// `.imgprof.toml` as written.
@@ -204,6 +213,7 @@ impl RuleSet {
                 },
             ],
             severity_overrides: BTreeMap::new(),
+            warnings: Vec::new(),
         }
     }
 
@@ -271,69 +281,45 @@ impl RuleSet {
             rules,
             severity_overrides: file.severity,
             exclude: file.exclude_paths.iter().map(|p| imgprof_waste::Glob::new(p)).collect(),
+            warnings: Vec::new(),
         })
     }
 
-    /// dive's `.dive-ci`: `rules:` with `lowestEfficiency`, `highestWastedBytes`,
-    /// `highestUserWastedPercent`, each a value or `disabled`; missing keys take dive's
-    /// defaults (0.9, disabled, 0.1).
+    /// dive's `.dive-ci`, read as dive 0.13.1 reads it (`crate::dive_ci`): `rules:` with
+    /// `lowestEfficiency`, `highestWastedBytes`, `highestUserWastedPercent` (any case), each
+    /// a value or `disabled`; missing keys take dive's defaults (0.9, disabled, 0.1).
     pub fn from_dive_ci(text: &str, name: &str) -> Result<RuleSet, RulesError> {
-        let invalid = |message: String| RulesError::Invalid {
-            path: name.to_owned(),
-            message,
-        };
-        let mut values: BTreeMap<&str, &str> = BTreeMap::new();
-        let mut in_rules = false;
-        for line in text.lines() {
-            let line = line.split('#').next().unwrap_or("").trim_end();
-            if line.trim().is_empty() {
-                continue;
-            }
-            if !line.starts_with(' ') && !line.starts_with('\t') {
-                in_rules = line.trim() == "rules:";
-                continue;
-            }
-            if in_rules && let Some((key, value)) = line.trim().split_once(':') {
-                values.insert(key.trim(), value.trim().trim_matches('"').trim_matches('\''));
+        use crate::dive_ci::Setting;
+        fn setting<T>(setting: Setting<T>, default: Option<T>) -> Option<T> {
+            match setting {
+                Setting::Default => default,
+                Setting::Disabled => None,
+                Setting::Value(v) => Some(v),
             }
         }
-        if let Some(unknown) = values
-            .keys()
-            .find(|k| !["lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent"].contains(k))
-        {
-            return Err(invalid(format!("unknown rule {unknown:?}")));
-        }
-        let setting = |key: &str, default: &'static str| -> Option<String> {
-            let value = values.get(key).copied().unwrap_or(default);
-            (value != "disabled").then(|| value.to_owned())
-        };
-        let ratio = |key: &str, value: &str| -> Result<f64, RulesError> {
-            let v: f64 = value
-                .parse()
-                .map_err(|_| invalid(format!("{key}: {value:?} is not a number")))?;
-            check_ratio(key, v).map_err(invalid)?;
-            Ok(v)
-        };
+        let ci = crate::dive_ci::parse(text, name)?;
         let mut rules = Vec::new();
-        if let Some(v) = setting("lowestEfficiency", "0.9") {
-            rules.push(Rule::DiveLowestEfficiency(ratio("lowestEfficiency", &v)?));
+        if let Some(v) = setting(ci.lowest_efficiency, Some(0.9)) {
+            rules.push(Rule::DiveLowestEfficiency(v));
         }
-        if let Some(v) = setting("highestWastedBytes", "disabled") {
-            let bytes = parse_bytes(&Bytes::Text(v)).map_err(|m| invalid(format!("highestWastedBytes: {m}")))?;
-            rules.push(Rule::DiveHighestWastedBytes(bytes));
+        if let Some(v) = setting(ci.highest_wasted_bytes, None) {
+            rules.push(Rule::DiveHighestWastedBytes(v));
         }
-        if let Some(v) = setting("highestUserWastedPercent", "0.1") {
-            rules.push(Rule::DiveHighestUserWastedPercent(ratio(
-                "highestUserWastedPercent",
-                &v,
-            )?));
+        if let Some(v) = setting(ci.highest_user_wasted_percent, Some(0.1)) {
+            rules.push(Rule::DiveHighestUserWastedPercent(v));
         }
         Ok(RuleSet {
             source: name.to_owned(),
             rules,
             severity_overrides: BTreeMap::new(),
             exclude: Vec::new(),
+            warnings: ci.warnings,
         })
+    }
+
+    /// The rules file's warnings (`path:line: ...`), also carried by every `RuleReport`.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Paths the analysis must not judge (`exclude_paths`).
@@ -366,6 +352,7 @@ impl RuleSet {
             source: self.source.clone(),
             passed: results.iter().all(|r| r.passed),
             results,
+            warnings: self.warnings.clone(),
         }
     }
 }
@@ -582,10 +569,15 @@ fn known_finding(id: &str) -> Result<(), String> {
 
 /// Sizes as integers or with units: `"10MB"` (decimal, as dive), `"512KiB"` (binary).
 fn parse_bytes(value: &Bytes) -> Result<u64, String> {
-    let text = match value {
-        Bytes::Count(n) => return Ok(*n),
-        Bytes::Text(t) => t.trim(),
-    };
+    match value {
+        Bytes::Count(n) => Ok(*n),
+        Bytes::Text(t) => parse_size(t),
+    }
+}
+
+/// A size with an optional unit (`20MB`, `1.5 GiB`, `1000000`).
+pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
     let split = text
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
         .unwrap_or(text.len());
@@ -657,7 +649,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rules.rules.len(), 2);
-        assert!(RuleSet::from_dive_ci("rules:\n  lowestEfficency: 0.9\n", ".dive-ci").is_err());
+        // dive ignores a misspelt key and applies its default; imgprof too, and says so.
+        let typo = RuleSet::from_dive_ci("rules:\n  lowestEfficency: 0.99\n", ".dive-ci").unwrap();
+        assert_eq!(typo.rules.len(), 2);
+        assert!(matches!(typo.rules[0], Rule::DiveLowestEfficiency(v) if v == 0.9));
+        assert_eq!(typo.warnings().len(), 1);
+        let bad = RuleSet::from_dive_ci("rules:\n  lowestEfficiency: lots\n", ".dive-ci").unwrap_err();
+        assert_eq!(
+            bad.to_string(),
+            ".dive-ci:2: lowestEfficiency: \"lots\" is not a number (a ratio between 0 and 1, or `disabled`)"
+        );
         assert_eq!(
             RuleSet::from_dive_ci("", ".dive-ci").unwrap().rules.len(),
             2,

@@ -456,6 +456,13 @@ pub(crate) fn truncate(text: &str, width: usize) -> String {
 pub fn render_rules(rules: &crate::rules::RuleReport, style: &Style) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}", style.heading(&format!("Rules ({})", rules.source)));
+    for w in &rules.warnings {
+        let _ = writeln!(
+            out,
+            "  {}",
+            style.warn(&format!("warning: {}", crate::terminal_safe(w)))
+        );
+    }
     let width = rules.results.iter().map(|r| r.rule.len()).max().unwrap_or(0);
     for r in &rules.results {
         let outcome = if r.passed {

@@ -94,14 +94,27 @@ fn imgprof_toml_in_the_working_directory_is_used() {
     assert_eq!(user["severity"], "info", "severity override applied");
 }
 
-const DIVE_CONFIGS: [&str; 4] = [
+/// Each of these means the same to dive 0.13.1 and to imgprof. The fixtures' dive figures:
+/// layers-classic efficiency 0.746, 3340 wasted bytes, user-wasted ratio 1.09; chown 0.500,
+/// 16000, 1.0; the sample 1.0, 0, 0.
+const DIVE_CONFIGS: [&str; 10] = [
     "",
     "rules:\n  lowestEfficiency: 0.99\n",
     "rules:\n  lowestEfficiency: disabled\n  highestWastedBytes: 1KB\n  highestUserWastedPercent: disabled\n",
     "rules:\n  lowestEfficiency: 0.5\n  highestUserWastedPercent: 0.001\n",
+    // Flow style; numbers and `disabled` as strings.
+    "rules: {lowestEfficiency: 0.7, highestUserWastedPercent: disabled}\n",
+    "{rules: {lowestEfficiency: \"0.7\", highestWastedBytes: \"3KB\", highestUserWastedPercent: 'disabled'}}\n",
+    "rules: {lowestEfficiency: 0.4, highestWastedBytes: 3340, highestUserWastedPercent: disabled}  # comment\n",
+    // viper's keys are case-insensitive.
+    "RULES:\n  LOWESTEFFICIENCY: 0.7\n  HighestUserWastedPercent: disabled\n",
+    // dive ignores a misspelt key (imgprof warns) and applies its default, 0.9.
+    "rules:\n  lowestEfficency: 0.5\n  highestUserWastedPercent: disabled\n",
+    // Only the first document counts.
+    "rules:\n  lowestEfficiency: 0.7\n  highestUserWastedPercent: disabled\n---\nrules:\n  lowestEfficiency: 0.99\n",
 ];
 
-fn dive_passes(archive: &str, config: &Path) -> bool {
+fn dive_exit(archive: &str, config: &Path) -> (Option<i32>, String) {
     let out = Command::new("dive")
         .args(["--ci", "--source", "docker-archive", "--ci-config"])
         .arg(config)
@@ -109,10 +122,15 @@ fn dive_passes(archive: &str, config: &Path) -> bool {
         .env("CI", "true")
         .output()
         .unwrap();
-    match out.status.code() {
+    (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn dive_passes(archive: &str, config: &Path) -> bool {
+    let (code, stdout) = dive_exit(archive, config);
+    match code {
         Some(0) => true,
         Some(1) => false,
-        other => panic!("dive exited {other:?}: {}", String::from_utf8_lossy(&out.stdout)),
+        other => panic!("dive exited {other:?}: {stdout}"),
     }
 }
 
@@ -152,6 +170,63 @@ fn dive_ci_files_give_dives_verdicts() {
     .map(testdata)
     .collect();
     assert_dive_ci_agrees(&archives);
+}
+
+/// The kebab-case keys (`lowest-efficiency`, ...): dive 0.13.1 ignores them in `.dive-ci`
+/// (measured: its default applies), imgprof applies them and warns. Where the file's values
+/// are dive's defaults the exit codes are equal; where they are not, the verdicts differ and
+/// imgprof's warning says why. Values dive calls misconfigured (exit 1, `CI Misconfigured`) and
+/// malformed files (exit 1) are errors for imgprof (exit 2) that name the file and line.
+#[test]
+fn dive_ci_kebab_case_and_misconfigured_files() {
+    if !has_tool("dive") {
+        return;
+    }
+    let classic = testdata("fixtures/layers-classic.tar");
+    let sample = testdata("sample/sample-app.tar");
+    let run = |config: &str, archive: &str| {
+        let dir = empty_dir();
+        let path = dir.path().join(".dive-ci");
+        std::fs::write(&path, config).unwrap();
+        let ours = check_in(dir.path(), &[archive]);
+        (ours, dive_exit(archive, &path).0, dir)
+    };
+
+    // dive's defaults spelt in kebab-case: the same exit codes (1 and 0).
+    let defaults =
+        "rules:\n  lowest-efficiency: 0.9\n  highest-wasted-bytes: disabled\n  highest-user-wasted-percent: 0.1\n";
+    for archive in [&classic, &sample] {
+        let (ours, dive, _dir) = run(defaults, archive);
+        assert_eq!(ours.status.code(), dive, "{defaults:?} on {archive}");
+        let stdout = String::from_utf8_lossy(&ours.stdout);
+        assert_eq!(stdout.matches("warning: .dive-ci:").count(), 3, "{stdout}");
+    }
+
+    // Values that matter: imgprof applies them (0), dive 0.13.1 applies its defaults (1).
+    let relaxed = "rules:\n  lowest-efficiency: 0.5\n  highest-user-wasted-percent: disabled\n";
+    let (ours, dive, _dir) = run(relaxed, &classic);
+    let stdout = String::from_utf8_lossy(&ours.stdout);
+    assert_eq!(ours.status.code(), Some(0), "{stdout}");
+    assert_eq!(dive, Some(1), "dive 0.13.1 ignores kebab-case keys in .dive-ci");
+    assert!(
+        stdout.contains("warning: .dive-ci:2: `lowest-efficiency` read as `lowestEfficiency`; dive 0.13.1"),
+        "{stdout}"
+    );
+
+    for (config, line) in [
+        ("rules:\n  highestUserWastedPercent: \"10%\"\n", 2),
+        ("rules:\n  lowestEfficiency: 1.5\n", 2),
+        // The parser sees the unclosed list at the end of the input.
+        ("rules:\n  lowestEfficiency: 0.9\n  highestWastedBytes: [1, 2\n", 4),
+        ("rules:\n  lowestEfficiency: 0.99\n  lowestEfficiency: 0.5\n", 3),
+    ] {
+        let (ours, dive, _dir) = run(config, &sample);
+        assert_eq!(dive, Some(1), "dive: misconfigured or unreadable: {config:?}");
+        let stderr = String::from_utf8_lossy(&ours.stderr);
+        assert_eq!(ours.status.code(), Some(2), "{config:?}: {stderr}");
+        assert!(stderr.contains(&format!(".dive-ci:{line}: ")), "{config:?}: {stderr}");
+        assert!(ours.stdout.is_empty(), "{config:?}");
+    }
 }
 
 #[test]
