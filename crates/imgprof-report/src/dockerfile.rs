@@ -1,7 +1,11 @@
 //! Finding the Dockerfile line of the instruction that made a layer, from the history
-//! text (`RUN apt-get ...`, `COPY . .`): the final stage's instructions are normalised
-//! the way BuildKit records them (continuations joined, whitespace folded, `--chown`,
-//! `--chmod`, `--from`, `--link` flags dropped) and matched in order.
+//! text (`RUN apt-get ...`, `COPY . .`): the final stage's instructions are parsed into
+//! [`Instruction`]s like history's, normalised the way BuildKit records them
+//! (continuations joined, whitespace folded, keywords upper-case, the `--chown`,
+//! `--chmod`, `--from`, `--link`, `--parents` flags of COPY and the flags of RUN dropped,
+//! a JSON COPY as its words) and matched in order.
+
+use imgprof_source::history::Instruction;
 
 /// One instruction of a Dockerfile with the line it starts on (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +48,7 @@ pub fn instructions(dockerfile: &str) -> Vec<DockerfileInstruction> {
 pub fn final_stage_start(instructions: &[DockerfileInstruction]) -> Option<usize> {
     instructions
         .iter()
-        .rposition(|i| i.text.to_ascii_uppercase().starts_with("FROM "))
+        .rposition(|i| matches!(Instruction::parse(&i.text), Instruction::From(_)))
 }
 
 /// The instructions of the final stage, its `FROM` first, normalised as history records
@@ -77,25 +81,23 @@ pub fn match_layers(instructions: &[DockerfileInstruction], layers: &[Option<Str
         .collect()
 }
 
-/// Folds whitespace and drops the COPY/ADD flags BuildKit leaves out of history.
+/// The instruction as BuildKit records it: the flags it leaves out of history dropped,
+/// whitespace folded.
 fn normalize(text: &str) -> String {
-    let mut words: Vec<&str> = text.split_whitespace().collect();
-    if let Some(first) = words.first()
-        && (first.eq_ignore_ascii_case("COPY") || first.eq_ignore_ascii_case("ADD"))
-    {
-        words.retain(|w| {
-            !["--chown=", "--chmod=", "--from=", "--link", "--parents"]
-                .iter()
-                .any(|f| w.starts_with(f))
-        });
+    let mut instruction = Instruction::parse(text);
+    match &mut instruction {
+        Instruction::Copy(copy) => {
+            copy.flags.retain(|f| {
+                !["--chown=", "--chmod=", "--from=", "--link", "--parents"]
+                    .iter()
+                    .any(|drop| f.starts_with(drop))
+            });
+            copy.json = None;
+        }
+        Instruction::Run(run) => run.flags.clear(),
+        _ => {}
     }
-    let mut text = words.join(" ");
-    if let Some(rest) = text.get(..4)
-        && rest.eq_ignore_ascii_case("run ")
-    {
-        text.replace_range(..4, "RUN ");
-    }
-    text
+    instruction.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
