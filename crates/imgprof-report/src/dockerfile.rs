@@ -11,7 +11,11 @@ use imgprof_source::history::Instruction;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DockerfileInstruction {
     pub line: usize,
+    /// As written, continuations joined and whitespace folded (in [`final_stage`]:
+    /// normalised as history records it).
     pub text: String,
+    /// The instruction as written, parsed into the type history's entries parse to.
+    pub instruction: Instruction,
 }
 
 /// Every instruction of a Dockerfile as written, with its first line: continuations
@@ -35,9 +39,11 @@ pub fn instructions(dockerfile: &str) -> Vec<DockerfileInstruction> {
         entry.1.push(' ');
         entry.1.push_str(body);
         if !continued && let Some((line, text)) = current.take() {
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             instructions.push(DockerfileInstruction {
                 line,
-                text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+                instruction: Instruction::parse(&text),
+                text,
             });
         }
     }
@@ -48,7 +54,7 @@ pub fn instructions(dockerfile: &str) -> Vec<DockerfileInstruction> {
 pub fn final_stage_start(instructions: &[DockerfileInstruction]) -> Option<usize> {
     instructions
         .iter()
-        .rposition(|i| matches!(Instruction::parse(&i.text), Instruction::From(_)))
+        .rposition(|i| matches!(i.instruction, Instruction::From(_)))
 }
 
 /// The instructions of the final stage, its `FROM` first, normalised as history records
@@ -60,7 +66,8 @@ pub fn final_stage(dockerfile: &str) -> Vec<DockerfileInstruction> {
         .into_iter()
         .map(|i| DockerfileInstruction {
             line: i.line,
-            text: normalize(&i.text),
+            text: normalized(i.instruction.clone()),
+            instruction: i.instruction,
         })
         .collect()
 }
@@ -72,7 +79,7 @@ pub fn match_layers(instructions: &[DockerfileInstruction], layers: &[Option<Str
     layers
         .iter()
         .map(|layer| {
-            let wanted = normalize(layer.as_deref()?);
+            let wanted = normalized(Instruction::parse(layer.as_deref()?));
             let found = instructions[next..].iter().position(|i| i.text == wanted)?;
             let line = instructions[next + found].line;
             next += found + 1;
@@ -83,8 +90,7 @@ pub fn match_layers(instructions: &[DockerfileInstruction], layers: &[Option<Str
 
 /// The instruction as BuildKit records it: the flags it leaves out of history dropped,
 /// whitespace folded.
-fn normalize(text: &str) -> String {
-    let mut instruction = Instruction::parse(text);
+fn normalized(mut instruction: Instruction) -> String {
     match &mut instruction {
         Instruction::Copy(copy) => {
             copy.flags.retain(|f| {
@@ -119,5 +125,28 @@ mod tests {
             Some("COPY /opt/venv /opt/venv".to_owned()),
         ];
         assert_eq!(match_layers(&stage, &layers), vec![None, Some(6), Some(8), Some(9)]);
+        assert!(matches!(stage[2].instruction, Instruction::Copy(ref c) if c.chown() == Some("app:app")));
+    }
+
+    #[test]
+    fn matching_reads_the_instruction_not_its_spelling() {
+        let dockerfile = "from debian:bookworm-slim as app
+run apt-get update
+RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+COPY [\"src\", \"/app/\"]
+copy --link . /app
+";
+        let stage = final_stage(dockerfile);
+        assert_eq!(stage.len(), 5);
+        let layers: Vec<Option<String>> = [
+            "RUN apt-get update",
+            "RUN pip install -r requirements.txt",
+            "COPY src /app/",
+            "COPY . /app",
+        ]
+        .iter()
+        .map(|l| Some(l.to_string()))
+        .collect();
+        assert_eq!(match_layers(&stage, &layers), vec![Some(2), Some(3), Some(4), Some(5)]);
     }
 }

@@ -235,7 +235,7 @@ impl Steps {
             steps: instructions
                 .split_off(after_from)
                 .into_iter()
-                .map(|i| (Instruction::parse(&i.text), None))
+                .map(|i| (i.instruction, None))
                 .collect(),
         }
     }

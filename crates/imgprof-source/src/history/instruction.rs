@@ -8,7 +8,7 @@ use std::fmt;
 /// One Dockerfile instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Instruction {
-    From(From),
+    From(Stage),
     Run(Run),
     /// `COPY` and `ADD` (see [`Copy::add`]).
     Copy(Copy),
@@ -44,12 +44,13 @@ pub enum Instruction {
     Unknown(String),
 }
 
-/// `FROM [--platform=..] image [AS stage]`.
+/// `FROM [--platform=..] image [AS name]`: the start of a stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct From {
+pub struct Stage {
     pub flags: Vec<String>,
     pub image: String,
-    pub stage: Option<String>,
+    /// The stage's name (`AS builder`).
+    pub name: Option<String>,
 }
 
 /// `RUN`.
@@ -220,8 +221,8 @@ impl Instruction {
             Instruction::From(f) => {
                 let mut words: Vec<&str> = f.flags.iter().map(String::as_str).collect();
                 words.push(&f.image);
-                if let Some(stage) = &f.stage {
-                    words.extend(["AS", stage]);
+                if let Some(name) = &f.name {
+                    words.extend(["AS", name]);
                 }
                 words.join(" ")
             }
@@ -456,13 +457,13 @@ fn typed(keyword: &str, rest: &str, build_args: Vec<(String, String)>) -> Option
         "FROM" => {
             let (flags, rest) = split_flags(rest);
             let words: Vec<&str> = rest.split_whitespace().collect();
-            let (image, stage) = match words.as_slice() {
+            let (image, name) = match words.as_slice() {
                 [image @ .., as_, stage] if as_.eq_ignore_ascii_case("as") => {
                     (image.join(" "), Some((*stage).to_owned()))
                 }
                 _ => (words.join(" "), None),
             };
-            Instruction::From(From { flags, image, stage })
+            Instruction::From(Stage { flags, image, name })
         }
         "RUN" => {
             let (flags, rest) = split_flags(rest);

@@ -7,7 +7,7 @@ mod instruction;
 #[cfg(test)]
 mod tests_builders;
 
-pub use instruction::{Command, Copy, From, Heredoc, Instruction, Run};
+pub use instruction::{Command, Copy, Heredoc, Instruction, Run, Stage};
 
 use crate::spec::History;
 

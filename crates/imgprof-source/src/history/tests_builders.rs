@@ -9,7 +9,7 @@
 //! classic builder's from the fixtures and moby's dispatchers; kaniko's from its
 //! executor (`CreatedBy: command.String()`, the Dockerfile line as written).
 
-use super::{Command, Copy, From, Instruction, Run};
+use super::{Command, Copy, Instruction, Run, Stage};
 
 fn run(text: &str) -> Run {
     match Instruction::from_created_by(text) {
@@ -395,10 +395,10 @@ fn no_history() {
 fn dockerfile_lines() {
     assert_eq!(
         Instruction::parse("FROM --platform=linux/amd64 python:3.12-slim AS builder"),
-        Instruction::From(From {
+        Instruction::From(Stage {
             flags: strings(&["--platform=linux/amd64"]),
             image: "python:3.12-slim".into(),
-            stage: Some("builder".into())
+            name: Some("builder".into())
         })
     );
     assert_eq!(
