@@ -113,8 +113,10 @@ impl Instruction {
         let text = created_by.trim();
         let text = text.strip_suffix("# buildkit").unwrap_or(text).trim_end();
         let (keyword, rest) = match text.split_once(' ') {
-            Some((k, r)) if is_keyword_word(k) || is_known_keyword(k) => (Some(k), r.trim_start()),
-            None if is_keyword_word(text) || is_known_keyword(text) => (Some(text), ""),
+            // Upper case only: kaniko records the keyword as the user wrote it, and a
+            // lower-case one has always been shown as recorded (`Unknown`).
+            Some((k, r)) if is_keyword_word(k) => (Some(k), r.trim_start()),
+            None if is_keyword_word(text) => (Some(text), ""),
             _ => (None, text),
         };
         let (build_args, rest) = build_args(rest);
@@ -319,12 +321,14 @@ impl Copy {
         // The classic builder writes `--chown=` and the hash without a space between:
         // `COPY --chown=1000:1000file:<hex> in /app`.
         let mut glued = None;
-        if let Some(last) = flags.last_mut()
+        let in_dest = rest.split_whitespace().count() == 2 && rest.starts_with("in ");
+        if in_dest
+            && let Some(last) = flags.last_mut()
             && last.starts_with("--chown=")
             && let Some(at) = ["file:", "dir:", "multi:"]
                 .iter()
                 .filter_map(|p| last.find(p))
-                .filter(|&at| at > "--chown=".len())
+                .filter(|&at| at > "--chown=".len() && is_content_hash(&last[at..]))
                 .min()
         {
             glued = Some(last.split_off(at));
@@ -398,14 +402,20 @@ impl Copy {
     }
 
     /// What follows the keyword: flags, sources, destination.
+    /// Content hashes are shown as the classic builder writes them, `--chown=` glued to
+    /// the hash (`--chown=1000:1000file:<hex> in /app`), so the text stays as it was.
     pub fn args(&self) -> String {
-        let flags = self.flags.iter().map(String::as_str);
+        let flags = self.flags.join(" ");
         let paths = match &self.json {
             Some(json) => json.clone(),
             None if self.hashed() => format!("{} in {}", self.sources.join(" "), self.dest),
             None => join_nonempty(self.sources.iter().map(String::as_str).chain([self.dest.as_str()])),
         };
-        join_nonempty(flags.chain([paths.as_str()]))
+        if self.hashed() && self.flags.last().is_some_and(|f| f.starts_with("--chown=")) {
+            format!("{flags}{paths}")
+        } else {
+            join_nonempty([flags.as_str(), paths.as_str()].into_iter())
+        }
     }
 }
 
@@ -442,11 +452,6 @@ impl fmt::Display for Command {
 /// A word that may be a Dockerfile keyword: upper-case letters.
 fn is_keyword_word(word: &str) -> bool {
     !word.is_empty() && word.chars().all(|c| c.is_ascii_uppercase())
-}
-
-/// A keyword of the Dockerfile reference, in any case (kaniko records the line as written).
-fn is_known_keyword(word: &str) -> bool {
-    typed(word, "", Vec::new()).is_some()
 }
 
 /// The typed instruction for `keyword` (any case) with its arguments `rest`.

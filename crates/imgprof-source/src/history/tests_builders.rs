@@ -213,6 +213,13 @@ fn classic_builder() {
     assert_eq!(c.chown(), Some("1000:1000"));
     assert_eq!((c.sources.clone(), c.dest.as_str()), (strings(&["file:ab12"]), "/app"));
     assert!(c.hashed());
+    assert_eq!(
+        shows("/bin/sh -c #(nop) COPY --chown=1000:1000file:ab12 in /app "),
+        "COPY --chown=1000:1000file:ab12 in /app",
+        "shown as moby writes it"
+    );
+    let c = copy("COPY --chown=myfile:grp src /app");
+    assert_eq!((c.chown(), c.sources.clone()), (Some("myfile:grp"), strings(&["src"])));
 
     assert_eq!(
         Instruction::from_created_by("/bin/sh -c #(nop) WORKDIR /app"),
@@ -362,12 +369,16 @@ fn kaniko() {
         r#"COPY ["my file.txt", "/app/"]"#
     );
     assert_eq!(shows("CMD [\"python\", \"app.py\"]"), "CMD [\"python\", \"app.py\"]");
-    // Keywords as the user wrote them: any case.
+    // A lower-case keyword as the user wrote it: shown as recorded, as it always was (a
+    // Dockerfile line, `Instruction::parse`, takes any case).
     assert_eq!(
-        run("run apt-get install -y gcc").command,
-        shell("apt-get install -y gcc")
+        Instruction::from_created_by("run apt-get install -y gcc"),
+        Instruction::Unknown("run apt-get install -y gcc".into())
     );
-    assert_eq!(shows("run apt-get install -y gcc"), "RUN apt-get install -y gcc");
+    assert!(matches!(
+        Instruction::parse("run apt-get install -y gcc"),
+        Instruction::Run(_)
+    ));
 }
 
 #[test]
@@ -426,4 +437,47 @@ fn dockerfile_lines() {
     assert!(copy.link());
     assert_eq!(copy.chmod(), Some("644"));
     assert_eq!(copy.args(), "--link --chmod=644 a b /dst/");
+}
+
+/// What a report shows reads back as the same kind of instruction with the same text
+/// (the build arguments are not shown): `dockerfile` matches a layer's text by parsing
+/// it again.
+#[test]
+fn shown_text_parses_back() {
+    for created_by in [
+        "RUN /bin/sh -c pip install -r requirements.txt # buildkit",
+        "RUN |2 A=b C=d /bin/sh -c make install # buildkit",
+        "RUN python3 -m pip install x # buildkit",
+        "RUN /bin/sh -c python3 <<EOF > /out\nimport sys\nEOF # buildkit",
+        "RUN /bin/sh -c apt-get update\napt-get install -y gcc\n # buildkit",
+        "COPY --chown=1000 . /app # buildkit",
+        "EXPOSE map[53/udp:{} 8000/tcp:{}]",
+        r#"CMD ["uvicorn" "main:app"] # buildkit"#,
+        "/bin/sh -c #(nop)  CMD [\"bash\"]",
+        "/bin/sh -c #(nop) ADD file:0c4b0e0ef5d4 in / ",
+        "/bin/sh -c #(nop) COPY --chown=1000:1000file:ab12 in /app ",
+        "/bin/sh -c #(nop) COPY multi:edc3bf4a5dee in /app/multi/ ",
+        "/bin/sh -c apt-get update",
+        r#"|2 A=b C=d /bin/sh -c ["/bin/sh", "-c", "echo exec > /r2"]"#,
+        "/bin/sh -c #(nop) ENV E=f G=\"h i\"",
+        "/bin/sh -c #(nop) HEALTHCHECK CMD [\"/bin/true\"]",
+        "/bin/sh -c #(nop) CMD echo hi",
+        "/bin/bash -c make",
+        "RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt",
+        r#"COPY ["my file.txt", "/app/"]"#,
+        "STEP 3",
+        "CMD",
+        "",
+    ] {
+        let parsed = Instruction::from_created_by(created_by);
+        let shown = parsed.to_string();
+        let again = Instruction::parse(&shown);
+        assert_eq!(again.to_string(), shown, "{created_by:?}");
+        assert_eq!(
+            std::mem::discriminant(&again),
+            std::mem::discriminant(&parsed),
+            "{created_by:?} shown as {shown:?}"
+        );
+        assert_eq!(again.writable(), parsed.writable(), "{created_by:?}");
+    }
 }
