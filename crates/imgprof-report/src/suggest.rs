@@ -127,6 +127,28 @@ fn slim_base(report: &Report) -> String {
 /// it copied when known.
 struct Steps {
     steps: Vec<(Instruction, Option<String>)>,
+    /// Read from the image's history (not the user's Dockerfile): a step may have lost
+    /// what a Dockerfile needs (see [`Instruction::to_dockerfile`]).
+    from_history: bool,
+}
+
+/// A step kept as it is: from the user's Dockerfile, as written; from history, as a
+/// Dockerfile can take it, or commented out where history lost what it needs.
+fn kept(instruction: &Instruction, from_history: bool) -> Line {
+    if !from_history {
+        return line(instruction.to_string());
+    }
+    match instruction.to_dockerfile() {
+        Some(text) => line(text),
+        None => commented(
+            "history keeps this step in a form a Dockerfile cannot take: write it as your Dockerfile has it",
+            commented_out(&instruction.to_string()),
+        ),
+    }
+}
+
+fn commented_out(text: &str) -> String {
+    text.lines().map(|l| format!("# {l}")).collect::<Vec<_>>().join("\n")
 }
 
 fn is_apt_install(instruction: &Instruction) -> bool {
@@ -176,6 +198,7 @@ pub fn suggest(report: &Report, dockerfile: Option<&str>) -> Suggestion {
                 .filter(|s| !s.in_base && !matches!(&s.instruction, Instruction::Unknown(t) if t.is_empty()))
                 .map(|s| (s.instruction.clone(), s.owner.clone()))
                 .collect(),
+            from_history: true,
         },
     };
     let findings = Findings::of(report);
@@ -237,6 +260,7 @@ impl Steps {
                 .into_iter()
                 .map(|i| (i.instruction, None))
                 .collect(),
+            from_history: false,
         }
     }
 }
@@ -491,6 +515,19 @@ fn stages(
                     .map(|c| format!("{c}: with the .dockerignore below"))
                     .unwrap_or_else(|| "with the .dockerignore below".to_owned())
             });
+            if copy.hashed() {
+                // The classic builder and buildah keep a hash of what was copied, not its paths.
+                let flags: Vec<&str> = copy.flags.iter().map(String::as_str).collect();
+                let flags = flags.iter().map(|f| format!("{f} ")).collect::<String>();
+                runtime.push(commented(
+                    format!(
+                        "history keeps only a content hash ({}) of what this step copied: put back its sources",
+                        copy.sources.join(" ")
+                    ),
+                    format!("# {keyword} {chown}{flags}<sources> {}", copy.dest),
+                ));
+                continue;
+            }
             runtime.push(Line {
                 comment,
                 text: format!("{keyword} {chown}{rest}"),
@@ -515,11 +552,11 @@ fn stages(
                     ));
                 }
                 Some(words) => runtime.push(line(format!("{keyword} {}", exec_form(words)))),
-                None => runtime.push(line(instruction.to_string())),
+                None => runtime.push(kept(instruction, steps.from_history)),
             }
             continue;
         }
-        runtime.push(line(instruction.to_string()));
+        runtime.push(kept(instruction, steps.from_history));
     }
     if !has_builder && !user_stages && runtime.iter().any(|l| l.text.contains("--from=builder")) {
         builder.push(commented(

@@ -201,6 +201,40 @@ impl Instruction {
         }
     }
 
+    /// The text to write for this instruction in a Dockerfile: what it shows when it is
+    /// [`writable`](Instruction::writable); a multi-line `RUN` script that lost its
+    /// here-document marker as a here-document again; a `%q` array as JSON; `None`
+    /// where history lost what a Dockerfile needs (content-hash sources, a here-document
+    /// body, the keyword).
+    pub fn to_dockerfile(&self) -> Option<String> {
+        if self.writable() {
+            return Some(self.to_string());
+        }
+        match self {
+            Instruction::Run(r) => {
+                let flags = join_nonempty(r.flags.iter().map(String::as_str));
+                let command = match &r.command {
+                    Command::Exec { argv, .. } => serde_json::to_string(argv).ok()?,
+                    Command::Shell(script) => {
+                        let mut name = String::from("EOF");
+                        while script.lines().any(|l| l == name) {
+                            name.push('_');
+                        }
+                        format!("<<{name}\n{}\n{name}", script.trim_end())
+                    }
+                };
+                Some(format!(
+                    "RUN {}",
+                    join_nonempty([flags.as_str(), command.as_str()].into_iter())
+                ))
+            }
+            Instruction::Cmd(Command::Exec { argv, .. }) | Instruction::Entrypoint(Command::Exec { argv, .. }) => {
+                Some(format!("{} {}", self.keyword()?, serde_json::to_string(argv).ok()?))
+            }
+            _ => None,
+        }
+    }
+
     /// The `RUN`, if this is one.
     pub fn as_run(&self) -> Option<&Run> {
         match self {

@@ -481,3 +481,25 @@ fn shown_text_parses_back() {
         assert_eq!(again.writable(), parsed.writable(), "{created_by:?}");
     }
 }
+
+#[test]
+fn back_into_a_dockerfile() {
+    let back = |text: &str| Instruction::from_created_by(text).to_dockerfile();
+    assert_eq!(back("RUN /bin/sh -c make # buildkit").as_deref(), Some("RUN make"));
+    assert_eq!(
+        back("RUN /bin/sh -c apt-get update\napt-get install -y gcc\n # buildkit").as_deref(),
+        Some("RUN <<EOF\napt-get update\napt-get install -y gcc\nEOF")
+    );
+    assert_eq!(
+        back("RUN /bin/sh -c echo a\nEOF\n # buildkit").as_deref(),
+        Some("RUN <<EOF_\necho a\nEOF\nEOF_")
+    );
+    assert_eq!(
+        back(r#"CMD ["uvicorn" "main:app"] # buildkit"#).as_deref(),
+        Some(r#"CMD ["uvicorn","main:app"]"#)
+    );
+    assert_eq!(back("/bin/sh -c #(nop) COPY file:5b0d3e5a1f86 in /app/ "), None);
+    assert_eq!(back("/bin/bash -c make"), None);
+    assert_eq!(back(""), None);
+    assert_eq!(back("COPY . /app # buildkit").as_deref(), Some("COPY . /app"));
+}
