@@ -27,7 +27,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = imgprof_source::history::layer_history(&config.history, config.rootfs.diff_ids.len());
         for history in &config.history {
             if let Some(created_by) = &history.created_by {
-                let _ = imgprof_source::history::instruction(created_by);
+                let parsed = imgprof_source::history::Instruction::from_created_by(created_by);
+                let _ = parsed.to_dockerfile();
+                let _ = imgprof_source::history::Instruction::parse(&parsed.to_string());
             }
         }
         // What the cache and report write back out must serialise.

@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, HashMap};
 use imgprof_layers::Stack;
 use imgprof_layers::dive::DiveMetrics;
 use imgprof_source::Image;
-use imgprof_source::history::{instruction, layer_history};
+use imgprof_source::history::{Instruction, instruction, layer_history};
 use imgprof_waste::WasteReport;
 
 use crate::model::*;
@@ -208,8 +208,11 @@ fn history_steps(history: &[imgprof_source::spec::History], base_layers: usize, 
             if made.is_some_and(|l| l + 1 > base_layers) {
                 base_closed = true;
             }
-            let instruction = entry.created_by.as_deref().map(instruction).unwrap_or_default();
-            let copies = instruction.starts_with("COPY ") || instruction.starts_with("ADD ");
+            let instruction = entry
+                .created_by
+                .as_deref()
+                .map_or_else(|| Instruction::Unknown(String::new()), Instruction::from_created_by);
+            let copies = matches!(instruction, Instruction::Copy(_));
             HistoryStep {
                 owner: made.filter(|_| copies).and_then(|l| names.owner_of_layer(stack, l)),
                 instruction,

@@ -1,13 +1,21 @@
 //! Finding the Dockerfile line of the instruction that made a layer, from the history
-//! text (`RUN apt-get ...`, `COPY . .`): the final stage's instructions are normalised
-//! the way BuildKit records them (continuations joined, whitespace folded, `--chown`,
-//! `--chmod`, `--from`, `--link` flags dropped) and matched in order.
+//! text (`RUN apt-get ...`, `COPY . .`): the final stage's instructions are parsed into
+//! [`Instruction`]s like history's, normalised the way BuildKit records them
+//! (continuations joined, whitespace folded, keywords upper-case, the `--chown`,
+//! `--chmod`, `--from`, `--link`, `--parents` flags of COPY and the flags of RUN dropped,
+//! a JSON COPY as its words) and matched in order.
+
+use imgprof_source::history::Instruction;
 
 /// One instruction of a Dockerfile with the line it starts on (1-based).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DockerfileInstruction {
     pub line: usize,
+    /// As written, continuations joined and whitespace folded (in [`final_stage`]:
+    /// normalised as history records it).
     pub text: String,
+    /// The instruction as written, parsed into the type history's entries parse to.
+    pub instruction: Instruction,
 }
 
 /// Every instruction of a Dockerfile as written, with its first line: continuations
@@ -31,9 +39,11 @@ pub fn instructions(dockerfile: &str) -> Vec<DockerfileInstruction> {
         entry.1.push(' ');
         entry.1.push_str(body);
         if !continued && let Some((line, text)) = current.take() {
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
             instructions.push(DockerfileInstruction {
                 line,
-                text: text.split_whitespace().collect::<Vec<_>>().join(" "),
+                instruction: Instruction::parse(&text),
+                text,
             });
         }
     }
@@ -44,7 +54,7 @@ pub fn instructions(dockerfile: &str) -> Vec<DockerfileInstruction> {
 pub fn final_stage_start(instructions: &[DockerfileInstruction]) -> Option<usize> {
     instructions
         .iter()
-        .rposition(|i| i.text.to_ascii_uppercase().starts_with("FROM "))
+        .rposition(|i| matches!(i.instruction, Instruction::From(_)))
 }
 
 /// The instructions of the final stage, its `FROM` first, normalised as history records
@@ -56,7 +66,8 @@ pub fn final_stage(dockerfile: &str) -> Vec<DockerfileInstruction> {
         .into_iter()
         .map(|i| DockerfileInstruction {
             line: i.line,
-            text: normalize(&i.text),
+            text: normalized(i.instruction.clone()),
+            instruction: i.instruction,
         })
         .collect()
 }
@@ -68,7 +79,7 @@ pub fn match_layers(instructions: &[DockerfileInstruction], layers: &[Option<Str
     layers
         .iter()
         .map(|layer| {
-            let wanted = normalize(layer.as_deref()?);
+            let wanted = normalized(Instruction::parse(layer.as_deref()?));
             let found = instructions[next..].iter().position(|i| i.text == wanted)?;
             let line = instructions[next + found].line;
             next += found + 1;
@@ -77,25 +88,22 @@ pub fn match_layers(instructions: &[DockerfileInstruction], layers: &[Option<Str
         .collect()
 }
 
-/// Folds whitespace and drops the COPY/ADD flags BuildKit leaves out of history.
-fn normalize(text: &str) -> String {
-    let mut words: Vec<&str> = text.split_whitespace().collect();
-    if let Some(first) = words.first()
-        && (first.eq_ignore_ascii_case("COPY") || first.eq_ignore_ascii_case("ADD"))
-    {
-        words.retain(|w| {
-            !["--chown=", "--chmod=", "--from=", "--link", "--parents"]
-                .iter()
-                .any(|f| w.starts_with(f))
-        });
+/// The instruction as BuildKit records it: the flags it leaves out of history dropped,
+/// whitespace folded.
+fn normalized(mut instruction: Instruction) -> String {
+    match &mut instruction {
+        Instruction::Copy(copy) => {
+            copy.flags.retain(|f| {
+                !["--chown=", "--chmod=", "--from=", "--link", "--parents"]
+                    .iter()
+                    .any(|drop| f.starts_with(drop))
+            });
+            copy.json = None;
+        }
+        Instruction::Run(run) => run.flags.clear(),
+        _ => {}
     }
-    let mut text = words.join(" ");
-    if let Some(rest) = text.get(..4)
-        && rest.eq_ignore_ascii_case("run ")
-    {
-        text.replace_range(..4, "RUN ");
-    }
-    text
+    instruction.to_string().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]
@@ -117,5 +125,28 @@ mod tests {
             Some("COPY /opt/venv /opt/venv".to_owned()),
         ];
         assert_eq!(match_layers(&stage, &layers), vec![None, Some(6), Some(8), Some(9)]);
+        assert!(matches!(stage[2].instruction, Instruction::Copy(ref c) if c.chown() == Some("app:app")));
+    }
+
+    #[test]
+    fn matching_reads_the_instruction_not_its_spelling() {
+        let dockerfile = "from debian:bookworm-slim as app
+run apt-get update
+RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+COPY [\"src\", \"/app/\"]
+copy --link . /app
+";
+        let stage = final_stage(dockerfile);
+        assert_eq!(stage.len(), 5);
+        let layers: Vec<Option<String>> = [
+            "RUN apt-get update",
+            "RUN pip install -r requirements.txt",
+            "COPY src /app/",
+            "COPY . /app",
+        ]
+        .iter()
+        .map(|l| Some(l.to_string()))
+        .collect();
+        assert_eq!(match_layers(&stage, &layers), vec![Some(2), Some(3), Some(4), Some(5)]);
     }
 }

@@ -1,6 +1,7 @@
 //! The report model: one serde document, versioned by [`SCHEMA_VERSION`] and documented
 //! field by field in `docs/report-schema.md`. Renderers read only this model.
 
+use imgprof_source::history::Instruction;
 use serde::Serialize;
 
 use imgprof_layers::{Compression, EntryCounts, FinalCounts, LayerChanges, LossCause};
@@ -180,8 +181,11 @@ pub struct Runtime {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryStep {
-    /// As written in a Dockerfile (`RUN pip install ...`, `ENV A=b`, `USER app`).
-    pub instruction: String,
+    /// As written in a Dockerfile (`RUN pip install ...`, `ENV A=b`, `USER app`): the
+    /// typed instruction, parsed once from `created_by`, so `suggest` matches on its
+    /// variants; it serializes as its Dockerfile text (an empty string when history has
+    /// no `created_by`).
+    pub instruction: Instruction,
     /// The layer it made; none for config-only steps.
     pub layer: Option<usize>,
     /// Part of the base image.

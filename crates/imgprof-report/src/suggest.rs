@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use imgprof_source::history::{Copy, Instruction, Run};
 use imgprof_waste::{BaseVariant, Manager};
 
 use crate::model::Report;
@@ -125,23 +126,50 @@ fn slim_base(report: &Report) -> String {
 /// The instructions after the base image, in order, each with the owner of the files
 /// it copied when known.
 struct Steps {
-    steps: Vec<(String, Option<String>)>,
+    steps: Vec<(Instruction, Option<String>)>,
+    /// Read from the image's history (not the user's Dockerfile): a step may have lost
+    /// what a Dockerfile needs (see [`Instruction::to_dockerfile`]).
+    from_history: bool,
 }
 
-fn is_apt_install(instruction: &str) -> bool {
-    !imgprof_waste::requested_packages(instruction).is_empty()
+/// A step kept as it is: from the user's Dockerfile, as written; from history, as a
+/// Dockerfile can take it, or commented out where history lost what it needs.
+fn kept(instruction: &Instruction, from_history: bool) -> Line {
+    if !from_history {
+        return line(instruction.to_string());
+    }
+    match instruction.to_dockerfile() {
+        Some(text) => line(text),
+        None => commented(
+            "history keeps this step in a form a Dockerfile cannot take: write it as your Dockerfile has it",
+            commented_out(&instruction.to_string()),
+        ),
+    }
 }
 
-fn is_python_install(instruction: &str) -> bool {
-    imgprof_waste::dependency_installs(instruction)
-        .iter()
-        .any(|i| matches!(i.tool, "pip" | "uv" | "poetry" | "pipenv"))
+fn commented_out(text: &str) -> String {
+    text.lines().map(|l| format!("# {l}")).collect::<Vec<_>>().join("\n")
+}
+
+fn is_apt_install(instruction: &Instruction) -> bool {
+    instruction
+        .as_run()
+        .is_some_and(|run| !imgprof_waste::requested_packages(run).is_empty())
+}
+
+/// The Python dependency install of a `RUN`, if it is one.
+fn python_install_of(instruction: &Instruction) -> Option<&Run> {
+    instruction.as_run().filter(|run| {
+        imgprof_waste::dependency_installs(run)
+            .iter()
+            .any(|i| matches!(i.tool, "pip" | "uv" | "poetry" | "pipenv"))
+    })
 }
 
 /// A `RUN` whose every command is `rm`: a deletion that cannot take bytes out of the
 /// layers below; the paths belong in `.dockerignore` (or the step that made them).
-fn deleted_paths(instruction: &str) -> Option<Vec<String>> {
-    let commands = imgprof_waste::run_commands(instruction);
+fn deleted_paths(instruction: &Instruction) -> Option<Vec<String>> {
+    let commands = imgprof_waste::run_commands(instruction.as_run()?);
     if commands.is_empty() || commands.iter().any(|(tool, _)| *tool != "rm") {
         return None;
     }
@@ -167,9 +195,10 @@ pub fn suggest(report: &Report, dockerfile: Option<&str>) -> Suggestion {
             steps: report
                 .history
                 .iter()
-                .filter(|s| !s.in_base && !s.instruction.is_empty())
+                .filter(|s| !s.in_base && !matches!(&s.instruction, Instruction::Unknown(t) if t.is_empty()))
                 .map(|s| (s.instruction.clone(), s.owner.clone()))
                 .collect(),
+            from_history: true,
         },
     };
     let findings = Findings::of(report);
@@ -229,8 +258,9 @@ impl Steps {
             steps: instructions
                 .split_off(after_from)
                 .into_iter()
-                .map(|i| (i.text, None))
+                .map(|i| (i.instruction, None))
                 .collect(),
+            from_history: false,
         }
     }
 }
@@ -278,13 +308,10 @@ fn stages(
     let requested: Vec<String> = steps
         .steps
         .iter()
-        .flat_map(|(i, _)| imgprof_waste::requested_packages(i))
+        .filter_map(|(i, _)| i.as_run())
+        .flat_map(imgprof_waste::requested_packages)
         .collect();
-    let python_install = steps
-        .steps
-        .iter()
-        .find(|(i, _)| is_python_install(i))
-        .map(|(i, _)| i.as_str());
+    let python_install = steps.steps.iter().find_map(|(i, _)| python_install_of(i));
     let mut build: Vec<String> = requested.iter().filter(|p| build_only(p)).cloned().collect();
     let mut run: Vec<String> = requested.iter().filter(|p| !build_only(p)).cloned().collect();
     // Only libraries have a runtime counterpart to install (libpq-dev -> libpq5); the
@@ -399,7 +426,6 @@ fn stages(
         .rposition(|(i, _)| !is_trailing(i))
         .map_or(0, |p| p + 1);
     for (index, (instruction, step_owner)) in steps.steps.iter().enumerate() {
-        let instruction = instruction.as_str();
         if index == trailing && needs_user {
             if !user_added {
                 runtime.push(user_line());
@@ -436,7 +462,7 @@ fn stages(
             }
             continue;
         }
-        if is_python_install(instruction) && has_builder {
+        if python_install_of(instruction).is_some() && has_builder {
             if !venv_copied {
                 venv_lines(&mut runtime);
                 venv_copied = true;
@@ -453,24 +479,20 @@ fn stages(
             }
             continue;
         }
-        if let Some(ports) = instruction.strip_prefix("EXPOSE ") {
-            let ports: Vec<&str> = ports.split_whitespace().map(|p| p.trim_end_matches("/tcp")).collect();
+        if let Instruction::Expose(ports) = instruction {
+            let ports: Vec<&str> = ports.iter().map(|p| p.trim_end_matches("/tcp")).collect();
             runtime.push(line(format!("EXPOSE {}", ports.join(" "))));
             continue;
         }
-        if let Some(rest) = instruction
-            .strip_prefix("COPY ")
-            .or_else(|| instruction.strip_prefix("ADD "))
-        {
-            // History drops `--from`: a copy of an absolute path came from a stage.
-            if rest.contains("--from=") || rest.trim_start().starts_with('/') {
-                let rest = rest.trim();
-                runtime.push(line(if rest.contains("--from=") {
+        if let Instruction::Copy(copy) = instruction {
+            let rest = copy.args();
+            if copy.from().is_some() || from_a_stage(copy) {
+                runtime.push(line(if copy.from().is_some() {
                     format!("COPY {rest}")
                 } else {
                     format!("COPY --from=builder {rest}")
                 }));
-                venv_copied |= rest.contains("/opt/venv");
+                venv_copied |= copy.sources.iter().chain([&copy.dest]).any(|p| p.contains("/opt/venv"));
                 continue;
             }
             if has_builder && !venv_copied {
@@ -481,29 +503,42 @@ fn stages(
                 runtime.push(user_line());
                 user_added = true;
             }
-            let keyword = if instruction.starts_with("ADD ") { "ADD" } else { "COPY" };
+            let keyword = if copy.add { "ADD" } else { "COPY" };
             let chown = match owner(step_owner.as_deref()) {
-                Some(o) if !rest.contains("--chown") => format!("--chown={o} "),
+                Some(o) if copy.chown().is_none() => format!("--chown={o} "),
                 _ => String::new(),
             };
-            let broad = imgprof_waste::is_broad_copy(instruction);
+            let broad = imgprof_waste::is_broad_copy(copy);
             let comment = broad.then(|| {
                 findings
                     .cite(&["IMG006", "IMG007", "IMG008", "IMG012"])
                     .map(|c| format!("{c}: with the .dockerignore below"))
                     .unwrap_or_else(|| "with the .dockerignore below".to_owned())
             });
+            if copy.hashed() {
+                // The classic builder and buildah keep a hash of what was copied, not its paths.
+                let flags: Vec<&str> = copy.flags.iter().map(String::as_str).collect();
+                let flags = flags.iter().map(|f| format!("{f} ")).collect::<String>();
+                runtime.push(commented(
+                    format!(
+                        "history keeps only a content hash ({}) of what this step copied: put back its sources",
+                        copy.sources.join(" ")
+                    ),
+                    format!("# {keyword} {chown}{flags}<sources> {}", copy.dest),
+                ));
+                continue;
+            }
             runtime.push(Line {
                 comment,
-                text: format!("{keyword} {chown}{}", rest.trim()),
+                text: format!("{keyword} {chown}{rest}"),
             });
             continue;
         }
-        if instruction.starts_with("USER ") {
+        if matches!(instruction, Instruction::User(_)) {
             user_added = true;
         }
-        if instruction.starts_with("CMD ") || instruction.starts_with("ENTRYPOINT ") {
-            let (keyword, words) = if instruction.starts_with("CMD ") {
+        if let Instruction::Cmd(_) | Instruction::Entrypoint(_) = instruction {
+            let (keyword, words) = if matches!(instruction, Instruction::Cmd(_)) {
                 ("CMD", &report.runtime.cmd)
             } else {
                 ("ENTRYPOINT", &report.runtime.entrypoint)
@@ -517,11 +552,11 @@ fn stages(
                     ));
                 }
                 Some(words) => runtime.push(line(format!("{keyword} {}", exec_form(words)))),
-                None => runtime.push(line(instruction)),
+                None => runtime.push(kept(instruction, steps.from_history)),
             }
             continue;
         }
-        runtime.push(line(instruction));
+        runtime.push(kept(instruction, steps.from_history));
     }
     if !has_builder && !user_stages && runtime.iter().any(|l| l.text.contains("--from=builder")) {
         builder.push(commented(
@@ -582,17 +617,22 @@ fn push_ignore(ignore: &mut Vec<(String, String)>, path: &str, why: String) {
 
 /// `EXPOSE`, `CMD`, `ENTRYPOINT`, `HEALTHCHECK`, `LABEL`: the block a Dockerfile ends
 /// with, where `USER` goes just before.
-fn is_trailing(instruction: &str) -> bool {
-    [
-        "EXPOSE ",
-        "CMD ",
-        "ENTRYPOINT ",
-        "HEALTHCHECK ",
-        "LABEL ",
-        "STOPSIGNAL ",
-    ]
-    .iter()
-    .any(|k| instruction.starts_with(k))
+fn is_trailing(instruction: &Instruction) -> bool {
+    matches!(
+        instruction,
+        Instruction::Expose(_)
+            | Instruction::Cmd(_)
+            | Instruction::Entrypoint(_)
+            | Instruction::Healthcheck(_)
+            | Instruction::Label(_)
+            | Instruction::StopSignal(_)
+    )
+}
+
+/// History drops `--from`: a copy of an absolute path, written without flags, came from
+/// a stage (a copy written with flags kept its `--from` if it had one).
+fn from_a_stage(copy: &Copy) -> bool {
+    copy.flags.is_empty() && copy.json.is_none() && copy.sources.first().is_some_and(|s| s.starts_with('/'))
 }
 
 fn dedup_keep_order(list: &mut Vec<String>) {

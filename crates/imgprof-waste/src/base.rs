@@ -1,7 +1,7 @@
 //! Which lower layers are the base image, and what that base is.
 
 use imgprof_source::Digest;
-use imgprof_source::history::instruction;
+use imgprof_source::history::Instruction;
 use imgprof_source::spec::History;
 use serde::Serialize;
 
@@ -53,8 +53,8 @@ pub fn detect(
     let mut base_layers = None;
     for entry in history {
         if entry.empty_layer {
-            let text = entry.created_by.as_deref().map(instruction).unwrap_or_default();
-            if text.starts_with("CMD") || text.starts_with("ENTRYPOINT") {
+            let instruction = entry.created_by.as_deref().map(Instruction::from_created_by);
+            if matches!(instruction, Some(Instruction::Cmd(_) | Instruction::Entrypoint(_))) {
                 closing = Some(layers_seen);
             }
         } else {

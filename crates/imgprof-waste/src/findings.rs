@@ -2,6 +2,7 @@
 //! and instruction responsible, the paths, the bytes concerned, why, a Dockerfile fix and
 //! the bytes that fix saves. `docs/rules.md` lists them all.
 
+use imgprof_source::history::{Instruction, Run};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use imgprof_layers::{Inode, LossCause, LostCopy};
@@ -130,7 +131,17 @@ struct Draft<'f, 'a> {
 
 impl Analysis<'_, '_> {
     fn instruction_of(&self, layer: Option<usize>) -> Option<String> {
-        layer.and_then(|l| self.instructions.get(l).cloned().flatten())
+        layer.and_then(|l| self.parsed(l)).map(ToString::to_string)
+    }
+
+    /// The instruction that made `layer`, if history has it.
+    fn parsed(&self, layer: usize) -> Option<&Instruction> {
+        self.instructions.get(layer).and_then(Option::as_ref)
+    }
+
+    /// The `RUN` that made `layer`, if one did.
+    fn run_of(&self, layer: usize) -> Option<&Run> {
+        self.parsed(layer).and_then(Instruction::as_run)
     }
 
     fn finish(&self, d: Draft<'_, '_>) -> Option<Finding> {
@@ -478,7 +489,7 @@ impl Analysis<'_, '_> {
                     format!(
                         "`{made}` adds these files and `{later_text}` deletes them. The deletion hides them from the container, but layer {layer} still carries them on every pull."
                     ),
-                    self.deleted_later_fix(&made, &paths),
+                    self.deleted_later_fix(self.parsed(layer as usize), &made, &paths),
                 )
             } else {
                 (
@@ -511,9 +522,8 @@ impl Analysis<'_, '_> {
 
     /// For files a COPY brought and a later layer deleted: .dockerignore entries; for files
     /// a RUN made: delete them in that same RUN.
-    fn deleted_later_fix(&self, made: &str, paths: &[PathBytes]) -> String {
-        let is_copy = made.starts_with("COPY") || made.starts_with("ADD");
-        if is_copy {
+    fn deleted_later_fix(&self, instruction: Option<&Instruction>, made: &str, paths: &[PathBytes]) -> String {
+        if matches!(instruction, Some(Instruction::Copy(_))) {
             let workdir = self
                 .workdir
                 .as_deref()
@@ -580,7 +590,13 @@ impl Analysis<'_, '_> {
                 }
                 let made = self.instruction_of(Some(layer as usize)).unwrap_or_else(|| format!("layer {layer}"));
                 let later_text = self.instruction_of(Some(later as usize)).unwrap_or_else(|| format!("layer {later}"));
-                let chmod = later_text.contains("chmod");
+                let chmod = match self.parsed(later as usize) {
+                    Some(Instruction::Run(run)) => run.command.to_string().contains("chmod"),
+                    Some(Instruction::Copy(copy)) => copy.chmod().is_some(),
+                    // A classic builder's RUN under another SHELL keeps only its text.
+                    Some(Instruction::Unknown(text)) => text.contains("chmod"),
+                    _ => false,
+                };
                 Some(Finding {
                     id: "IMG011",
                     severity: waste_severity(bytes),
@@ -823,14 +839,16 @@ impl Analysis<'_, '_> {
     /// build cache of the install, which then runs and ships again.
     fn layer_order_finding(&self) -> Option<Finding> {
         let layers = self.stack.layers();
-        let text = |i: usize| self.instructions.get(i).cloned().flatten();
-        let copy = (self.base.layers..layers.len())
-            .find(|&i| text(i).is_some_and(|t| crate::layer_order::is_broad_copy(&t)))?;
+        let text = |i: usize| self.instruction_of(Some(i));
+        let copy = (self.base.layers..layers.len()).find(|&i| {
+            self.parsed(i)
+                .and_then(Instruction::as_copy)
+                .is_some_and(crate::layer_order::is_broad_copy)
+        })?;
         let installs: Vec<(usize, String, Vec<crate::layer_order::Install>)> = (copy + 1..layers.len())
             .filter_map(|i| {
-                let t = text(i)?;
-                let found = crate::layer_order::installs(&t);
-                (!found.is_empty()).then_some((i, t, found))
+                let found = crate::layer_order::installs(self.run_of(i)?);
+                (!found.is_empty()).then(|| (i, text(i).unwrap_or_default(), found))
             })
             .collect();
         let (first, first_text, _) = installs.first()?.clone();
@@ -875,13 +893,20 @@ impl Analysis<'_, '_> {
     /// them from what the Dockerfile asked for and what the base had.
     fn recommends_finding(&self) -> Option<Finding> {
         let layers = self.stack.layers();
-        let apt_lines: Vec<String> = (self.base.layers..layers.len())
-            .filter_map(|i| self.instructions.get(i).cloned().flatten())
-            .filter(|t| !crate::layer_order::requested_packages(t).is_empty() && t.contains("apt"))
+        let apt_lines: Vec<&Run> = (self.base.layers..layers.len())
+            .filter_map(|i| self.run_of(i))
+            .filter(|r| {
+                !crate::layer_order::requested_packages(r).is_empty()
+                    && crate::layer_order::run_commands(r)
+                        .iter()
+                        .any(|(tool, _)| tool.contains("apt"))
+            })
             .collect();
-        let without_flag = apt_lines
-            .iter()
-            .any(|t| !t.contains("--no-install-recommends") && !t.contains("Install-Recommends=false"));
+        // The options apt reads, wherever the script sets them.
+        let without_flag = apt_lines.iter().any(|r| {
+            let script = r.command.to_string();
+            !script.contains("--no-install-recommends") && !script.contains("Install-Recommends=false")
+        });
         if !without_flag || self.base.layers == 0 {
             return None;
         }
@@ -899,7 +924,7 @@ impl Analysis<'_, '_> {
         let base: HashSet<String> = wanted.iter().cloned().collect();
         let requested: Vec<String> = apt_lines
             .iter()
-            .flat_map(|t| crate::layer_order::requested_packages(t))
+            .flat_map(|r| crate::layer_order::requested_packages(r))
             .collect();
         wanted.extend(requested.iter().map(|p| p.split('=').next().unwrap_or(p).to_owned()));
         let dpkg: Vec<&crate::Package> = self

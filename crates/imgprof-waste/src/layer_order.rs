@@ -1,5 +1,8 @@
-//! Reading Dockerfile instructions (as history records them) for what they do to the
-//! build cache: a broad `COPY . .`, and the dependency installs that read a manifest.
+//! Reading Dockerfile instructions (parsed from history into
+//! [`imgprof_source::history::Instruction`]) for what they do to the build cache: a broad
+//! `COPY . .`, and the dependency installs that read a manifest.
+
+use imgprof_source::history::{Copy, Run};
 
 /// A dependency install found in a `RUN`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,13 +44,15 @@ fn program(word: &str) -> &str {
     word.rsplit('/').next().unwrap_or(word)
 }
 
-/// The commands of a `RUN` instruction as (program name, arguments), with leading env
-/// assignments skipped (`DEBIAN_FRONTEND=noninteractive apt-get ...`).
-pub fn run_commands(instruction: &str) -> Vec<(&str, Vec<&str>)> {
-    let Some(script) = instruction.strip_prefix("RUN ") else {
-        return Vec::new();
+/// The commands of a `RUN` as (program name, arguments), with leading env assignments
+/// skipped (`DEBIAN_FRONTEND=noninteractive apt-get ...`): the shell script's lines
+/// (here-document bodies left out), or the exec form's argv.
+pub fn run_commands(run: &Run) -> Vec<(&str, Vec<&str>)> {
+    let words: Vec<Vec<&str>> = match run.argv() {
+        Some(argv) => vec![argv.iter().map(String::as_str).collect()],
+        None => run.shell_lines().into_iter().flat_map(commands).collect(),
     };
-    commands(script)
+    words
         .into_iter()
         .filter_map(|words| {
             let mut words = words.into_iter().skip_while(|w| w.contains('=') && !w.starts_with('-'));
@@ -57,10 +62,10 @@ pub fn run_commands(instruction: &str) -> Vec<(&str, Vec<&str>)> {
         .collect()
 }
 
-/// The dependency installs of a `RUN` instruction.
-pub fn installs(instruction: &str) -> Vec<Install> {
+/// The dependency installs of a `RUN`.
+pub fn installs(run: &Run) -> Vec<Install> {
     let mut found = Vec::new();
-    for (mut tool, mut args) in run_commands(instruction) {
+    for (mut tool, mut args) in run_commands(run) {
         if tool.starts_with("python") && args.first() == Some(&"-m") && args.len() > 1 {
             tool = program(args[1]);
             args.drain(..2);
@@ -144,24 +149,17 @@ pub fn installs(instruction: &str) -> Vec<Install> {
 /// A `COPY`/`ADD` of the whole build context (or most of it): `COPY . .`,
 /// `COPY ./ /app`, `ADD . /src`, `COPY * ./`. History drops `--from`, so a copy from
 /// another stage shows as an absolute source and is not broad.
-pub fn is_broad_copy(instruction: &str) -> bool {
-    let Some(rest) = instruction
-        .strip_prefix("COPY ")
-        .or_else(|| instruction.strip_prefix("ADD "))
-    else {
-        return false;
-    };
-    let words: Vec<&str> = rest.split_whitespace().filter(|w| !w.starts_with("--")).collect();
-    let Some((_, sources)) = words.split_last() else {
-        return false;
-    };
-    sources.iter().any(|s| matches!(*s, "." | "./" | "*" | "./*"))
+pub fn is_broad_copy(copy: &Copy) -> bool {
+    copy.sources
+        .iter()
+        .any(|s| matches!(s.as_str(), "." | "./" | "*" | "./*"))
 }
 
-/// The package names an `apt-get install` / `apk add` line asks for, in order.
-pub fn requested_packages(instruction: &str) -> Vec<String> {
+/// The package names the `apt-get install` / `apk add` commands of a `RUN` ask for, in
+/// order.
+pub fn requested_packages(run: &Run) -> Vec<String> {
     let mut out = Vec::new();
-    for (tool, args) in run_commands(instruction) {
+    for (tool, args) in run_commands(run) {
         let sub = args.iter().find(|a| !a.starts_with('-')).copied();
         if matches!((tool, sub), ("apt-get" | "apt", Some("install")) | ("apk", Some("add"))) {
             out.extend(
@@ -176,7 +174,21 @@ pub fn requested_packages(instruction: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    use imgprof_source::history::Instruction;
+
     use super::*;
+
+    fn installs(line: &str) -> Vec<Install> {
+        super::installs(Instruction::parse(line).as_run().expect("a RUN"))
+    }
+
+    fn is_broad_copy(line: &str) -> bool {
+        Instruction::parse(line).as_copy().is_some_and(super::is_broad_copy)
+    }
+
+    fn requested_packages(line: &str) -> Vec<String> {
+        super::requested_packages(Instruction::parse(line).as_run().expect("a RUN"))
+    }
 
     #[test]
     fn finds_installs_that_read_a_manifest() {
@@ -200,6 +212,18 @@ mod tests {
             "apt-get"
         );
         assert!(installs("RUN rm -rf /tmp/x").is_empty());
+        // Each line of a here-document script is a command; a body fed to a program is not.
+        let heredoc =
+            Instruction::from_created_by("RUN /bin/sh -c apt-get update\napt-get install -y gcc\n # buildkit");
+        assert_eq!(super::installs(heredoc.as_run().expect("a RUN"))[0].tool, "apt-get");
+        let fed = Instruction::from_created_by("RUN /bin/sh -c cat <<EOF > /x\npip install -r r.txt\nEOF # buildkit");
+        assert!(super::installs(fed.as_run().expect("a RUN")).is_empty());
+        // Exec form, with a shell or without.
+        assert_eq!(installs(r#"RUN ["/bin/sh", "-c", "npm ci"]"#)[0].tool, "npm");
+        assert_eq!(
+            installs(r#"RUN ["pip", "install", "-r", "r.txt"]"#)[0].inputs,
+            ["r.txt"]
+        );
     }
 
     #[test]
@@ -210,6 +234,8 @@ mod tests {
         assert!(!is_broad_copy("COPY requirements.txt ."));
         assert!(!is_broad_copy("COPY /opt/venv /opt/venv"));
         assert!(!is_broad_copy("RUN cp . ."));
+        assert!(is_broad_copy(r#"COPY [".", "/app/"]"#));
+        assert!(!is_broad_copy("COPY dir:0b30558557 in /app"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ mod layer_order;
 mod packages;
 mod secrets;
 
+use imgprof_source::history::Instruction;
 use std::collections::{HashMap, HashSet};
 
 use imgprof_layers::{Inode, Stack};
@@ -86,7 +87,8 @@ pub(crate) struct Analysis<'s, 'a> {
     /// Lost copies (redundant bytes), classified by path.
     lost: Vec<Classified<'a>>,
     base: BaseImage,
-    instructions: Vec<Option<String>>,
+    /// Each layer's instruction, parsed once from its history entry.
+    instructions: Vec<Option<Instruction>>,
     user: Option<String>,
     entrypoint: Vec<String>,
     cmd: Vec<String>,
@@ -173,7 +175,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         .into_iter()
         .map(|h| {
             h.and_then(|h| h.created_by.as_deref())
-                .map(imgprof_source::history::instruction)
+                .map(Instruction::from_created_by)
         })
         .collect();
     let analysis = Analysis {

@@ -1,5 +1,13 @@
-//! Mapping the config's `history` to layers, and showing each entry as the Dockerfile
-//! instruction the user wrote.
+//! Mapping the config's `history` to layers, and reading each entry as the Dockerfile
+//! instruction the user wrote: [`Instruction`], parsed once from `created_by`. This
+//! module is the one place that reads instruction text; everything downstream matches
+//! on the variants.
+
+mod instruction;
+#[cfg(test)]
+mod tests_builders;
+
+pub use instruction::{Command, Copy, Heredoc, Instruction, Run, Stage};
 
 use crate::spec::History;
 
@@ -13,54 +21,9 @@ pub fn layer_history(history: &[History], layer_count: usize) -> Vec<Option<&His
 
 /// The instruction as written in a Dockerfile, from a `created_by` as the classic builder
 /// (`/bin/sh -c #(nop)  CMD ["bash"]`, `|2 A=1 B=2 /bin/sh -c make`) or BuildKit
-/// (`RUN /bin/sh -c make # buildkit`) records it.
+/// (`RUN /bin/sh -c make # buildkit`) records it: [`Instruction::from_created_by`]'s text.
 pub fn instruction(created_by: &str) -> String {
-    let text = created_by.trim();
-    let text = text.strip_suffix("# buildkit").unwrap_or(text).trim_end();
-    let (keyword, rest) = match text.split_once(' ') {
-        Some((k, r)) if k.chars().all(|c| c.is_ascii_uppercase()) && !k.is_empty() => (Some(k), r.trim_start()),
-        _ => (None, text),
-    };
-    let rest = strip_build_args(rest);
-    if let Some(nop) = rest.strip_prefix("/bin/sh -c #(nop)") {
-        return nop.trim().to_owned();
-    }
-    if let Some(cmd) = rest.strip_prefix("/bin/sh -c ") {
-        return format!("RUN {}", cmd.trim());
-    }
-    match keyword {
-        Some("EXPOSE") => format!("EXPOSE {}", exposed_ports(rest)),
-        Some(k) => format!("{k} {rest}"),
-        None => rest.to_owned(),
-    }
-}
-
-/// BuildKit records `EXPOSE 8000` as `EXPOSE map[8000/tcp:{}]`: back to the ports.
-fn exposed_ports(rest: &str) -> String {
-    match rest.strip_prefix("map[").and_then(|r| r.strip_suffix(']')) {
-        Some(map) => map
-            .split_whitespace()
-            .map(|p| p.trim_end_matches(":{}"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        None => rest.to_owned(),
-    }
-}
-
-/// Drops the `|N NAME=value ...` prefix that records build arguments.
-fn strip_build_args(text: &str) -> &str {
-    let Some(after_bar) = text.strip_prefix('|') else {
-        return text;
-    };
-    let mut parts = after_bar.splitn(2, ' ');
-    let Some(count) = parts.next().and_then(|n| n.parse::<usize>().ok()) else {
-        return text;
-    };
-    let mut rest = parts.next().unwrap_or("");
-    for _ in 0..count {
-        rest = rest.split_once(' ').map_or("", |(_, r)| r);
-    }
-    rest
+    Instruction::from_created_by(created_by).to_string()
 }
 
 #[cfg(test)]
