@@ -270,6 +270,11 @@ impl<'a> Builder<'a> {
             }
             changes.removed_paths += paths;
             changes.removed_bytes += bytes;
+            // dockerd's overlay2 marks every directory a layer creates again as opaque;
+            // with nothing below it, that marker deletes nothing and is no removal.
+            if paths == 0 && entry.kind == EntryKind::OpaqueWhiteout {
+                continue;
+            }
             removals.push(Removal {
                 path: &entry.path,
                 opaque: entry.kind == EntryKind::OpaqueWhiteout,
@@ -385,6 +390,27 @@ mod tests {
 
     fn layer(entries: Vec<Entry>) -> LayerIndex {
         LayerIndex::of_entries(entries)
+    }
+
+    #[test]
+    fn an_opaque_marker_over_nothing_is_no_removal() {
+        let layers = vec![
+            layer(vec![file("a", 5)]),
+            layer(vec![entry("new", EntryKind::OpaqueWhiteout, 0, None), file("new/x", 3)]),
+        ];
+        let stack = Stack::build(&layers);
+        assert!(stack.removals(1).is_empty(), "{:?}", stack.removals(1));
+        assert_eq!(stack.changes()[1].removed_paths, 0);
+        let layers = vec![
+            layer(vec![file("d/old", 5)]),
+            layer(vec![entry("d", EntryKind::OpaqueWhiteout, 0, None)]),
+        ];
+        let stack = Stack::build(&layers);
+        assert_eq!(
+            stack.removals(1).len(),
+            1,
+            "an opaque marker that hides something is listed"
+        );
     }
 
     #[test]
