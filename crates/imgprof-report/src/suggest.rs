@@ -425,7 +425,12 @@ fn stages(
         .iter()
         .rposition(|(i, _)| !is_trailing(i))
         .map_or(0, |p| p + 1);
+    let context = ContextRoots::of(steps);
+    let mut step_workdir = String::new();
     for (index, (instruction, step_owner)) in steps.steps.iter().enumerate() {
+        if let Instruction::Workdir(dir) = instruction {
+            step_workdir = join_path(&step_workdir, dir);
+        }
         if index == trailing && needs_user {
             if !user_added {
                 runtime.push(user_line());
@@ -475,7 +480,10 @@ fn stages(
                     .cite(&["IMG009"])
                     .map(|c| format!("{c}: deleted by a later RUN, yet shipped"))
                     .unwrap_or_else(|| "deleted by a later RUN".to_owned());
-                push_ignore(&mut ignore, path.trim_start_matches("./"), why);
+                // Only what came from the build context belongs in .dockerignore.
+                if let Some(path) = context.context_path(&step_workdir, &path) {
+                    push_ignore(&mut ignore, &path, why);
+                }
             }
             continue;
         }
@@ -570,7 +578,6 @@ fn stages(
         }
         runtime.push(line("USER app"));
     }
-    let workdir_prefix = format!("{}/", workdir.trim_matches('/'));
     for f in &report.findings {
         let why = match f.id {
             "IMG006" => {
@@ -588,9 +595,9 @@ fn stages(
         };
         let cite = findings.cite(&[f.id]).unwrap_or_default();
         for p in &f.paths {
-            // Only what the context copy brought: paths below the working directory.
-            if let Some(path) = p.path.trim_start_matches('/').strip_prefix(&workdir_prefix) {
-                push_ignore(&mut ignore, path, format!("{cite}: {why}"));
+            // Only what the context copy brought, as a build-context path.
+            if let Some(path) = context.context_path("", &p.path) {
+                push_ignore(&mut ignore, &path, format!("{cite}: {why}"));
             }
         }
     }
@@ -603,6 +610,69 @@ fn stages(
         push_ignore(&mut ignore, path, why.to_owned());
     }
     (builder, runtime, ignore)
+}
+
+/// Where the build context landed in the image: the destinations of the steps that
+/// copied the whole context (`COPY . /app`, or the classic builder's and buildah's
+/// `COPY dir:<hash> in /app`), resolved against the `WORKDIR` in force, so an image path
+/// (`/app/tests`) can be written as the build-context path a `.dockerignore` takes
+/// (`tests`).
+struct ContextRoots {
+    /// Normalised directories, no leading `/` (`""` is the root).
+    roots: Vec<String>,
+}
+
+impl ContextRoots {
+    fn of(steps: &Steps) -> ContextRoots {
+        let mut workdir = String::new();
+        let mut roots = Vec::new();
+        for (instruction, _) in &steps.steps {
+            match instruction {
+                Instruction::Workdir(dir) => workdir = join_path(&workdir, dir),
+                Instruction::Copy(copy)
+                    if copy.from().is_none()
+                        && (imgprof_waste::is_broad_copy(copy)
+                            || (copy.hashed() && copy.sources.iter().all(|s| s.starts_with("dir:")))) =>
+                {
+                    roots.push(join_path(&workdir, &copy.dest));
+                }
+                _ => {}
+            }
+        }
+        ContextRoots { roots }
+    }
+
+    /// The context path of `path` (absolute, or relative to `workdir`), when it lies
+    /// below a directory the context was copied to.
+    fn context_path(&self, workdir: &str, path: &str) -> Option<String> {
+        let absolute = join_path(workdir, path);
+        self.roots.iter().find_map(|root| {
+            if root.is_empty() {
+                return Some(absolute.clone());
+            }
+            absolute
+                .strip_prefix(root.as_str())
+                .and_then(|rest| rest.strip_prefix('/'))
+                .map(str::to_owned)
+        })
+    }
+}
+
+/// `path` resolved against `dir` (both without a leading `/` in the result; `.` and
+/// `..` applied, never above the root).
+fn join_path(dir: &str, path: &str) -> String {
+    let start = if path.starts_with('/') { "" } else { dir };
+    let mut parts: Vec<&str> = start.split('/').filter(|p| !p.is_empty()).collect();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            part => parts.push(part),
+        }
+    }
+    parts.join("/")
 }
 
 /// Adds `path` to the .dockerignore unless it or a directory above it is there.
@@ -674,4 +744,40 @@ fn unified_diff(old: &str, new: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(lines: &[&str]) -> Steps {
+        Steps {
+            steps: lines.iter().map(|l| (Instruction::parse(l), None)).collect(),
+            from_history: false,
+        }
+    }
+
+    #[test]
+    fn image_paths_become_build_context_paths() {
+        // `COPY . /srv/app` with another WORKDIR: the context root is the destination.
+        let roots = ContextRoots::of(&steps(&["WORKDIR /opt", "COPY . /srv/app"]));
+        assert_eq!(roots.context_path("", "/srv/app/tests"), Some("tests".into()));
+        assert_eq!(
+            roots.context_path("srv/app", "./models/m.bin"),
+            Some("models/m.bin".into())
+        );
+        assert_eq!(roots.context_path("opt", "/opt/tests"), None, "not from the context");
+        // A relative destination is resolved against the WORKDIR in force.
+        let roots = ContextRoots::of(&steps(&["WORKDIR /app", "COPY . ."]));
+        assert_eq!(roots.context_path("app", "tests"), Some("tests".into()));
+        assert_eq!(roots.context_path("", "/app/.git/config"), Some(".git/config".into()));
+        // The classic builder and buildah record the context copy as a hashed directory.
+        let history = Instruction::from_created_by("/bin/sh -c #(nop) COPY dir:0123abcd in /app ");
+        let roots = ContextRoots::of(&Steps {
+            steps: vec![(history, None)],
+            from_history: true,
+        });
+        assert_eq!(roots.context_path("", "/app/.env"), Some(".env".into()));
+        assert_eq!(join_path("a/b", "../../../c"), "c");
+    }
 }
