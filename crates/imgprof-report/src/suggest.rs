@@ -208,7 +208,21 @@ pub fn suggest(report: &Report, dockerfile: Option<&str>) -> Suggestion {
 
     let mut out = String::new();
     let p = &report.projection;
-    out.push_str("# syntax=docker/dockerfile:1\n");
+    // `# syntax=` makes BuildKit fetch a frontend image from Docker Hub (offline and
+    // air-gapped builds break): only when a line needs a feature the built-in frontend
+    // of older engines may lack. Our own lines, so their text is known: a cache or
+    // secret mount, or a here-document.
+    let needs_frontend = builder
+        .iter()
+        .chain(&runtime)
+        .any(|l| l.text.contains(" --mount=") || l.text.lines().next().is_some_and(|first| first.contains("<<")));
+    if needs_frontend {
+        // A parser directive: it must be the very first line.
+        out.push_str("# syntax=docker/dockerfile:1\n");
+        out.push_str(
+            "# The line above makes BuildKit fetch its Dockerfile frontend (for RUN --mount or here-documents).\n",
+        );
+    }
     out.push_str(&format!(
         "# Suggested by imgprof {} for {}: {} shipped now, about {} with every fix.\n",
         env!("CARGO_PKG_VERSION"),

@@ -316,3 +316,25 @@ fn an_alpine_image_is_told_apart_and_its_glibc_wheels_flagged() {
     );
     assert!(finding(&report, "IMG018").is_none(), "no broad COPY before the install");
 }
+
+/// `# syntax=` makes BuildKit fetch a frontend from Docker Hub: the suggestion writes it
+/// only when one of its lines needs it (a user's `RUN --mount` kept), as the first line.
+#[test]
+fn the_syntax_directive_only_where_a_line_needs_it() {
+    let sample = testdata("sample/sample-app.tar");
+    let plain = suggest(&[&sample]);
+    assert!(!plain.contains("# syntax="), "{plain}");
+    let dir = tempfile::tempdir().unwrap();
+    let dockerfile = dir.path().join("Dockerfile");
+    std::fs::write(
+        &dockerfile,
+        "FROM debian:bookworm\nWORKDIR /app\nCOPY . .\nRUN --mount=type=cache,target=/var/cache/build make\nCMD [\"./app\"]\n",
+    )
+    .unwrap();
+    let kept = suggest(&["--dockerfile", &dockerfile.display().to_string(), "--full", &sample]);
+    assert!(kept.starts_with("# syntax=docker/dockerfile:1\n"), "{kept}");
+    assert!(
+        kept.contains("RUN --mount=type=cache,target=/var/cache/build make"),
+        "{kept}"
+    );
+}
