@@ -87,6 +87,11 @@ fn os_release_field(text: &str, key: &str) -> Option<String> {
 
 /// Reads the identity of the image from its final filesystem; `base_layers` are the
 /// layers that belong to the base image.
+/// At most this many man pages, docs and translations in a base still called slim
+/// (packages installed later with their docs may add some; a full Debian base has
+/// thousands).
+const SLIM_MAX_EXCLUDED_FILES: u64 = 50;
+
 pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(String, String)]) -> BaseIdentity {
     let os_release = fs
         .content("etc/os-release")
@@ -102,6 +107,9 @@ pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(Stri
     let mut compilers: Vec<Compiler> = Vec::new();
     let mut pythons: BTreeSet<String> = BTreeSet::new();
     let mut seen_compilers: BTreeSet<String> = BTreeSet::new();
+    // Files a -slim base leaves out (dpkg path-excludes): man pages, docs other than
+    // copyright notices, translations.
+    let mut slimmed_files = 0u64;
     for (path, slot) in fs.stack.visible() {
         let name = path.rsplit('/').next().unwrap_or(path);
         if name.starts_with("ld-musl-") || name == "libc.musl-x86_64.so.1" {
@@ -112,6 +120,12 @@ pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(Stri
         let entry = fs.stack.entry(slot);
         if entry.kind == EntryKind::Dir {
             continue;
+        }
+        if path.starts_with("usr/share/man/")
+            || (path.starts_with("usr/share/doc/") && name != "copyright")
+            || (path.starts_with("usr/share/locale/") && path.ends_with(".mo"))
+        {
+            slimmed_files += 1;
         }
         let Some(dir) = PATH_DIRS.iter().find(|d| path.starts_with(*d)) else {
             continue;
@@ -155,6 +169,10 @@ pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(Stri
         BaseVariant::Unknown
     } else if exists("etc/dpkg/dpkg.cfg.d/docker") || exists("etc/dpkg/dpkg.cfg.d/excludes") {
         // debuerreotype's slimify config (Debian) or Ubuntu's minimize excludes.
+        BaseVariant::Slim
+    } else if package_manager == Some("apt") && slimmed_files < SLIM_MAX_EXCLUDED_FILES {
+        // No excludes config, but what it would exclude is not there either (a base
+        // made slim by other means): judged by content, not by name.
         BaseVariant::Slim
     } else if package_manager == Some("apt") {
         BaseVariant::Full
