@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use crate::{project_root, run};
 
 /// Debian packages the tests use, by the command that shows each is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 6] = [
+const DEBIAN_PACKAGES: [(&str, &str); 11] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
@@ -19,6 +19,12 @@ const DEBIAN_PACKAGES: [(&str, &str); 6] = [
     ("openssl", "openssl"),
     // The terminal the inspect view's end-to-end test drives.
     ("tmux", "tmux"),
+    // The builder world (`cargo xtask builders`, `e2e`) and the base images it loads.
+    ("/usr/sbin/dockerd", "docker.io"),
+    ("containerd", "containerd"),
+    ("runc", "runc"),
+    ("buildah", "buildah"),
+    ("mmdebstrap", "mmdebstrap"),
 ];
 
 pub fn ci() -> Result<()> {

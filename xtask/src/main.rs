@@ -1,8 +1,11 @@
 //! Project automation: `cargo xtask <task>`. See `cargo xtask help`.
 
 mod bad_inputs;
+mod base_images;
 mod bench;
+mod builders;
 mod ci;
+mod e2e;
 mod floor;
 mod fuzz;
 mod image_writer;
@@ -27,7 +30,17 @@ tasks:
   floor INPUT   the least work of a verifying read, no analysis (for bench): of an OCI
                 layout, every layer hashed, decompressed and hashed again; of a docker-archive,
                 every layer hashed; layers in parallel
+  builders up|down|status|env
+                the builder test world: dockerd (BuildKit and classic builder), buildah and
+                podman with all storage under $IMGPROF_BUILDERS_DIR (default
+                ~/.cache/imgprof-testdata/builders); `up` also builds (or takes from the
+                cache) the base images debian, python:3.11, node:18 (and -slim) and loads them
   ci            install the test tools if missing, then fmt --check, clippy and all tests
+  e2e [--fixture NAME]... [--builder buildkit|classic|buildah]...
+                build each fixture app of xtask/e2e/apps naively with each builder, run
+                imgprof report/suggest on it, build the suggestion with BuildKit and buildah,
+                run it, check it serves and matches the projection; writes docs/e2e.md
+                (full runs only); exits non-zero if any check failed
   fuzz [TARGET] [--minutes N]
                 run the cargo-fuzz targets in fuzz/ one after another, N minutes each
                 (default 10; needs nightly and cargo-fuzz); reports executions and crashes
@@ -44,7 +57,9 @@ fn main() -> Result<()> {
     match task.as_str() {
         "bench" if args.next().as_deref() == Some("keys") => bench::keystrokes(&project_root()),
         "bench" => bench::bench(),
+        "builders" => builders::builders(args),
         "ci" => ci::ci(),
+        "e2e" => e2e::e2e(args),
         "floor" => {
             let layout = args
                 .next()

@@ -46,10 +46,8 @@ const IMAGE_LIB: &str = "xtask/image-lib.sh";
 /// [`recipe_hash`] of the recipe directory and [`IMAGE_LIB`], so a change to one recipe
 /// rebuilds only that recipe (and a change to the library rebuilds all of them).
 pub(crate) fn build_recipe(recipe: &str, outputs: &[&str], what: &str) -> Result<PathBuf> {
-    let root = project_root();
-    let dir = root.join("xtask").join(recipe);
-    let key = recipe_hash(&root, &[dir.as_path(), &root.join(IMAGE_LIB)])?;
-    let out = cache_root().join(format!("{recipe}-{}", &key[..16]));
+    let dir = project_root().join("xtask").join(recipe);
+    let out = recipe_output(recipe)?;
     if !outputs.iter().all(|file| out.join(file).exists()) {
         crate::ci::install_debian(&TOOLS)?;
         fs::create_dir_all(cache_root())?;
@@ -57,6 +55,14 @@ pub(crate) fn build_recipe(recipe: &str, outputs: &[&str], what: &str) -> Result
         run(Command::new("bash").arg(dir.join("build.sh")).arg(&out))?;
     }
     Ok(out)
+}
+
+/// The cache directory of `xtask/RECIPE` for its current inputs (built or not).
+pub(crate) fn recipe_output(recipe: &str) -> Result<PathBuf> {
+    let root = project_root();
+    let dir = root.join("xtask").join(recipe);
+    let key = recipe_hash(&root, &[dir.as_path(), &root.join(IMAGE_LIB)])?;
+    Ok(cache_root().join(format!("{recipe}-{}", &key[..16])))
 }
 
 /// Where generated test images live: `$IMGPROF_TESTDATA_CACHE`, else
