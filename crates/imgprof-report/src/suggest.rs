@@ -101,26 +101,49 @@ impl Findings {
     }
 }
 
-/// The slim variant of the image's base, as a `FROM` reference.
-fn slim_base(report: &Report) -> String {
+/// The image's base as a `FROM` reference: its slim variant (`slim`) for the runtime
+/// stage, else the variant it was built on, for a builder stage that has what the
+/// image's own build had (compilers and headers of a full base).
+fn base_reference(report: &Report, slim: bool) -> String {
     let identity = &report.base_image.identity;
-    let python = identity
+    let python = official_python_version(report);
+    let codename = identity.codename.as_deref();
+    let slim = slim || matches!(identity.variant, BaseVariant::Slim);
+    let suffix = if slim { "-slim" } else { "" };
+    match (identity.distro.as_deref(), python) {
+        (_, Some(version)) => match codename {
+            Some(c) => format!("python:{version}{suffix}-{c}"),
+            None => format!("python:{version}{suffix}"),
+        },
+        (Some("debian"), None) => format!("debian:{}{suffix}", codename.unwrap_or("stable")),
+        (Some("ubuntu"), None) => format!("ubuntu:{}", identity.version.as_deref().unwrap_or("latest")),
+        (Some("alpine"), None) => format!("alpine:{}", identity.version.as_deref().unwrap_or("latest")),
+        _ => "<your base>".to_owned(),
+    }
+}
+
+/// The version of a Python built into /usr/local as the official python images have
+/// it (`3.11` for `/usr/local/bin/python3.11`); none for the distribution's Python.
+fn official_python_version(report: &Report) -> Option<&str> {
+    report
+        .base_image
+        .identity
         .python
         .as_deref()
-        .filter(|p| p.starts_with("/usr/local/bin/"))
-        .and_then(|p| p.rsplit('/').next())
-        .and_then(|name| name.strip_prefix("python"));
-    let codename = identity.codename.as_deref();
-    match (identity.distro.as_deref(), python, identity.variant) {
-        (_, Some(version), _) => match codename {
-            Some(c) => format!("python:{version}-slim-{c}"),
-            None => format!("python:{version}-slim"),
-        },
-        (Some("debian"), None, _) => format!("debian:{}-slim", codename.unwrap_or("stable")),
-        (Some("ubuntu"), None, _) => format!("ubuntu:{}", identity.version.as_deref().unwrap_or("latest")),
-        (Some("alpine"), None, _) => format!("alpine:{}", identity.version.as_deref().unwrap_or("latest")),
-        _ => "<your base>-slim".to_owned(),
-    }
+        .and_then(|p| p.strip_prefix("/usr/local/bin/python"))
+}
+
+/// The interpreter a venv is made with, by its path: the venv's `python` links to it,
+/// so the runtime stage must have the very same path (the official image's
+/// /usr/local/bin/python3.X on its -slim variant, the distribution's /usr/bin/python3.X
+/// from its `python3` package), never a `python3` that PATH finds (a link elsewhere).
+fn venv_interpreter(report: &Report) -> String {
+    report
+        .base_image
+        .identity
+        .python
+        .clone()
+        .unwrap_or_else(|| "python3".to_owned())
 }
 
 /// The instructions after the base image, in order, each with the owner of the files
@@ -308,17 +331,8 @@ fn stages(
     user_stages: bool,
 ) -> (Vec<Line>, Vec<Line>, Vec<(String, String)>) {
     let identity = &report.base_image.identity;
-    let base = if matches!(identity.variant, BaseVariant::Full) {
-        slim_base(report)
-    } else {
-        report
-            .base_image
-            .identity
-            .distro
-            .as_ref()
-            .map(|_| slim_base(report))
-            .unwrap_or_else(|| "<your base>".to_owned())
-    };
+    let base = base_reference(report, true);
+    let builder_base = base_reference(report, false);
     let requested: Vec<String> = steps
         .steps
         .iter()
@@ -342,14 +356,29 @@ fn stages(
                 .unwrap_or_default(),
         );
     }
-    if python_install.is_some() && identity.python.as_deref().is_none_or(|p| !p.starts_with("/usr/local/")) {
-        for needed in ["python3-venv", "python3"] {
-            if !build.iter().any(|b| b == needed) {
-                build.insert(0, needed.to_owned());
+    if python_install.is_some() && official_python_version(report).is_none() {
+        // The distribution's Python: a venv needs python3-venv, a source build its
+        // headers (python3-dev) besides a compiler; the runtime needs the interpreter.
+        let mut needed = vec!["python3", "python3-venv", "python3-dev"];
+        if !identity.compilers.is_empty() {
+            needed.push("build-essential");
+        }
+        for (at, package) in needed.into_iter().enumerate() {
+            if !build.iter().any(|b| b == package) {
+                build.insert(at, package.to_owned());
             }
         }
         if !run.iter().any(|r| r == "python3") {
             run.insert(0, "python3".to_owned());
+        }
+    }
+    if python_install.is_some() {
+        // What the image's own build could link against: every -dev package it holds
+        // (some came with a full base, not from a RUN of its own).
+        for package in report.packages.list.iter().filter(|p| p.manager == Manager::Dpkg) {
+            if package.name.ends_with("-dev") && !build.contains(&package.name) {
+                build.push(package.name.clone());
+            }
         }
     }
     build.retain(|p| p != "python3-pip");
@@ -381,7 +410,7 @@ fn stages(
                 .cite(&["IMG001", "IMG002"])
                 .map(|c| format!("{c}: compilers and -dev packages stay in this stage"))
                 .unwrap_or_else(|| "the build stage: nothing of it ships but the venv".to_owned()),
-            format!("FROM {base} AS builder"),
+            format!("FROM {builder_base} AS builder"),
         ));
         if !build.is_empty() {
             builder.push(line(apt(&build)));
@@ -400,7 +429,10 @@ fn stages(
                 .cite(&["IMG003"])
                 .map(|c| format!("{c}: a venv to copy, and no download cache"))
                 .unwrap_or_else(|| "a venv to copy into the runtime stage".to_owned()),
-            format!("RUN python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir{flags}"),
+            format!(
+                "RUN {} -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir{flags}",
+                venv_interpreter(report)
+            ),
         ));
     }
 
@@ -412,6 +444,13 @@ fn stages(
             .map(|c| format!("{c}: the slim variant of the base")),
         text: format!("FROM {base}"),
     });
+    let apt_step = steps.steps.iter().any(|(i, _)| is_apt_install(i));
+    if !apt_step && !run.is_empty() {
+        runtime.push(commented(
+            "what the runtime needs from the distribution (the image's base had it)",
+            apt(&run),
+        ));
+    }
     let needs_user = findings.has("IMG013");
     let user_line = || {
         commented(
@@ -583,7 +622,7 @@ fn stages(
     if !has_builder && !user_stages && runtime.iter().any(|l| l.text.contains("--from=builder")) {
         builder.push(commented(
             "the stage that built what the runtime copies --from=builder is not part of the image:\nkeep yours here, named builder",
-            format!("FROM {base} AS builder"),
+            format!("FROM {builder_base} AS builder"),
         ));
     }
     if needs_user && trailing >= steps.steps.len() {
