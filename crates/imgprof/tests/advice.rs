@@ -201,8 +201,13 @@ fn naive_image_gets_a_multi_stage_dockerfile() {
         assert!(builder.contains(package), "{package} in the builder: {builder}");
     }
     assert!(builder.contains("COPY requirements.txt ./"));
+    // The venv is made with the image's own interpreter, by its path: the runtime's
+    // python3 package has the same one, so the venv's `python` link resolves there.
     assert!(
-        builder.contains("python3 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt")
+        builder.contains(
+            "RUN /usr/bin/python3.11 -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -r requirements.txt"
+        ),
+        "{builder}"
     );
 
     // Every instruction that answers a finding says which, with the bytes.
