@@ -528,3 +528,54 @@ finish_image() {
     skopeo inspect "oci:$TMP_OUT/$1.oci:$1" >/dev/null
     skopeo inspect "docker-archive:$TMP_OUT/$1.tar" >/dev/null
 }
+
+# ---------------------------------------------------------------------------
+# The slim base root fs, made the way debuerreotype makes debian:bookworm-slim
+# from the minbase one (make_base_rootfs): $WORK/rootfs-bookworm-slim.
+# debuerreotype-slimify: dpkg path-excludes for docs, man pages, locales...,
+# and the files already installed there removed (keeping the includes).
+readonly SLIM_EXCLUDES=(
+    '/usr/share/doc/*' '/usr/share/groff/*' '/usr/share/info/*' '/usr/share/linda/*'
+    '/usr/share/lintian/overrides/*' '/usr/share/locale/*' '/usr/share/man/*'
+)
+readonly SLIM_INCLUDES=(
+    '/usr/share/doc/*/copyright' '/usr/share/doc/kde/HTML/C/*' '/usr/share/gnome/help/*/C/*'
+    '/usr/share/locale/all_languages' '/usr/share/locale/currency/*' '/usr/share/locale/l10n/*'
+    '/usr/share/locale/languages' '/usr/share/locale/locale.alias' '/usr/share/omf/*/*-C.emf'
+)
+make_slim_rootfs() {
+    local root=$WORK/rootfs-bookworm-slim
+    cp -a "$WORK/rootfs-bookworm" "$root"
+    {
+        echo '# This is the "slim" variant of the Debian base image.'
+        echo '# Many files which are normally unnecessary in containers are excluded,'
+        echo '# and this configuration file keeps them that way.'
+        echo
+        printf 'path-exclude %s\n' "${SLIM_EXCLUDES[@]}"
+        echo
+        printf 'path-include %s\n' "${SLIM_INCLUDES[@]}"
+    } >"$root/etc/dpkg/dpkg.cfg.d/docker"
+    local includes=() inc ex
+    for inc in "${SLIM_INCLUDES[@]}"; do
+        [ ${#includes[@]} -eq 0 ] || includes+=(-o)
+        includes+=(-path "$root$inc")
+    done
+    for ex in "${SLIM_EXCLUDES[@]}"; do
+        local dir=$root${ex%/\*}
+        [ -d "$dir" ] || continue
+        # files first, then empty directories and dangling symlinks (repeat:
+        # removing one can empty its parent)
+        find "$dir" -depth -mindepth 1 -not \( "${includes[@]}" \) -not \( -type d -o -type l \) -delete
+        while [ -n "$(find "$dir" -depth -mindepth 1 \( -empty -o -xtype l \) -print -delete)" ]; do :; done
+    done
+}
+
+# The official debian images delete the .debs apt downloads (docker-clean).
+docker_clean() { # ROOT
+    cat >"$1/etc/apt/apt.conf.d/docker-clean" <<'EOF'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+}

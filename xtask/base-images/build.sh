@@ -50,50 +50,6 @@ image_build_start "$@"
 
 readonly CA=/etc/ssl/certs/ca-certificates.crt
 
-# debuerreotype-slimify, as xtask/real-images/build.sh does it.
-readonly SLIM_EXCLUDES=(
-    '/usr/share/doc/*' '/usr/share/groff/*' '/usr/share/info/*' '/usr/share/linda/*'
-    '/usr/share/lintian/overrides/*' '/usr/share/locale/*' '/usr/share/man/*'
-)
-readonly SLIM_INCLUDES=(
-    '/usr/share/doc/*/copyright' '/usr/share/doc/kde/HTML/C/*' '/usr/share/gnome/help/*/C/*'
-    '/usr/share/locale/all_languages' '/usr/share/locale/currency/*' '/usr/share/locale/l10n/*'
-    '/usr/share/locale/languages' '/usr/share/locale/locale.alias' '/usr/share/omf/*/*-C.emf'
-)
-make_slim_rootfs() {
-    local root=$WORK/rootfs-bookworm-slim
-    cp -a "$WORK/rootfs-bookworm" "$root"
-    {
-        echo '# This is the "slim" variant of the Debian base image.'
-        echo '# Many files which are normally unnecessary in containers are excluded,'
-        echo '# and this configuration file keeps them that way.'
-        echo
-        printf 'path-exclude %s\n' "${SLIM_EXCLUDES[@]}"
-        echo
-        printf 'path-include %s\n' "${SLIM_INCLUDES[@]}"
-    } >"$root/etc/dpkg/dpkg.cfg.d/docker"
-    local includes=() inc ex
-    for inc in "${SLIM_INCLUDES[@]}"; do
-        [ ${#includes[@]} -eq 0 ] || includes+=(-o)
-        includes+=(-path "$root$inc")
-    done
-    for ex in "${SLIM_EXCLUDES[@]}"; do
-        local dir=$root${ex%/\*}
-        [ -d "$dir" ] || continue
-        find "$dir" -depth -mindepth 1 -not \( "${includes[@]}" \) -not \( -type d -o -type l \) -delete
-        while [ -n "$(find "$dir" -depth -mindepth 1 \( -empty -o -xtype l \) -print -delete)" ]; do :; done
-    done
-}
-
-# The official debian images delete the .debs apt downloads (docker-clean).
-docker_clean() { # ROOT
-    cat >"$1/etc/apt/apt.conf.d/docker-clean" <<'EOF'
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-EOF
-}
 
 # The trust store and package-index settings every base gets, written into a
 # root fs (both root fs are made before any image, so these are in the first

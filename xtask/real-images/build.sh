@@ -88,54 +88,15 @@ EOF
 }
 
 # ---------------------------------------------------------------------------
-# The slim base root fs, made the way debuerreotype makes debian:bookworm-slim
-# from the minbase one (make_base_rootfs in image-lib.sh).
-# debuerreotype-slimify: dpkg path-excludes for docs, man pages, locales...,
-# and the files already installed there removed (keeping the includes).
-readonly SLIM_EXCLUDES=(
-    '/usr/share/doc/*' '/usr/share/groff/*' '/usr/share/info/*' '/usr/share/linda/*'
-    '/usr/share/lintian/overrides/*' '/usr/share/locale/*' '/usr/share/man/*'
-)
-readonly SLIM_INCLUDES=(
-    '/usr/share/doc/*/copyright' '/usr/share/doc/kde/HTML/C/*' '/usr/share/gnome/help/*/C/*'
-    '/usr/share/locale/all_languages' '/usr/share/locale/currency/*' '/usr/share/locale/l10n/*'
-    '/usr/share/locale/languages' '/usr/share/locale/locale.alias' '/usr/share/omf/*/*-C.emf'
-)
-make_slim_rootfs() {
-    local root=$WORK/rootfs-bookworm-slim
-    cp -a "$WORK/rootfs-bookworm" "$root"
-    {
-        echo '# This is the "slim" variant of the Debian base image.'
-        echo '# Many files which are normally unnecessary in containers are excluded,'
-        echo '# and this configuration file keeps them that way.'
-        echo
-        printf 'path-exclude %s\n' "${SLIM_EXCLUDES[@]}"
-        echo
-        printf 'path-include %s\n' "${SLIM_INCLUDES[@]}"
-    } >"$root/etc/dpkg/dpkg.cfg.d/docker"
-    local includes=() inc ex
-    for inc in "${SLIM_INCLUDES[@]}"; do
-        [ ${#includes[@]} -eq 0 ] || includes+=(-o)
-        includes+=(-path "$root$inc")
-    done
-    for ex in "${SLIM_EXCLUDES[@]}"; do
-        local dir=$root${ex%/\*}
-        [ -d "$dir" ] || continue
-        # files first, then empty directories and dangling symlinks (repeat:
-        # removing one can empty its parent)
-        find "$dir" -depth -mindepth 1 -not \( "${includes[@]}" \) -not \( -type d -o -type l \) -delete
-        while [ -n "$(find "$dir" -depth -mindepth 1 \( -empty -o -xtype l \) -print -delete)" ]; do :; done
-    done
+# The slim base root fs: image-lib.sh's make_slim_rootfs (debuerreotype's
+# slimify), plus docker-clean.
+make_real_slim_rootfs() {
+    make_slim_rootfs
     # The official images also delete the .debs apt downloads (docker-clean).
     # The slim recipe gets it; the naive base deliberately does not, so its
     # RUN apt-get install layers keep /var/cache/apt/archives/*.deb and
     # pkgcache.bin, the worst case seen in many real images.
-    cat >"$root/etc/apt/apt.conf.d/docker-clean" <<'EOF'
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-EOF
+    docker_clean "$WORK/rootfs-bookworm-slim"
 }
 
 # ---------------------------------------------------------------------------
@@ -224,7 +185,7 @@ smoke_test() {
 
 timed "build context (app/)" make_context
 timed "base root fs (mmdebstrap $SUITE minbase)" make_base_rootfs
-timed "slim base root fs (slimify)" make_slim_rootfs
+timed "slim base root fs (slimify)" make_real_slim_rootfs
 timed "naive image" build_naive
 timed "slim image (builder stage + runtime)" build_slim
 timed "smoke test (imports in both root fs)" smoke_test
