@@ -576,6 +576,21 @@ fn stages(
                     .map(|c| format!("{c}: with the .dockerignore below"))
                     .unwrap_or_else(|| "with the .dockerignore below".to_owned())
             });
+            if copy.hashed() && is_context_copy(copy) {
+                // The classic builder and buildah keep only a hash of a directory copied
+                // from the context: taken as the whole context, which the .dockerignore
+                // below trims.
+                let flags: String = copy.flags.iter().map(|f| format!("{f} ")).collect();
+                runtime.push(commented(
+                    format!(
+                        "history keeps only a content hash ({}) of the directory this step copied: \
+                         the build context, with the .dockerignore below (name the directory if it was a part of it)",
+                        copy.sources.join(" ")
+                    ),
+                    format!("{keyword} {chown}{flags}. {}", copy.dest),
+                ));
+                continue;
+            }
             if copy.hashed() {
                 // The classic builder and buildah keep a hash of what was copied, not its paths.
                 let flags: Vec<&str> = copy.flags.iter().map(String::as_str).collect();
@@ -682,11 +697,7 @@ impl ContextRoots {
         for (instruction, _) in &steps.steps {
             match instruction {
                 Instruction::Workdir(dir) => workdir = join_path(&workdir, dir),
-                Instruction::Copy(copy)
-                    if copy.from().is_none()
-                        && (imgprof_waste::is_broad_copy(copy)
-                            || (copy.hashed() && copy.sources.iter().all(|s| s.starts_with("dir:")))) =>
-                {
+                Instruction::Copy(copy) if is_context_copy(copy) => {
                     roots.push(join_path(&workdir, &copy.dest));
                 }
                 _ => {}
@@ -709,6 +720,14 @@ impl ContextRoots {
                 .map(str::to_owned)
         })
     }
+}
+
+/// A copy of the whole build context: `COPY . DEST`, or a directory the classic builder
+/// and buildah recorded by its hash only (`COPY dir:<hash> in DEST`).
+fn is_context_copy(copy: &Copy) -> bool {
+    copy.from().is_none()
+        && (imgprof_waste::is_broad_copy(copy)
+            || (copy.hashed() && !copy.sources.is_empty() && copy.sources.iter().all(|s| s.starts_with("dir:"))))
 }
 
 /// `path` resolved against `dir` (both without a leading `/` in the result; `.` and
