@@ -576,11 +576,11 @@ fn stages(
                     .map(|c| format!("{c}: with the .dockerignore below"))
                     .unwrap_or_else(|| "with the .dockerignore below".to_owned())
             });
+            // The classic builder and buildah keep a hash of what was copied, not its paths.
+            let flags: String = copy.flags.iter().map(|f| format!("{f} ")).collect();
             if copy.hashed() && is_context_copy(copy) {
-                // The classic builder and buildah keep only a hash of a directory copied
-                // from the context: taken as the whole context, which the .dockerignore
-                // below trims.
-                let flags: String = copy.flags.iter().map(|f| format!("{f} ")).collect();
+                // A hashed directory copied from the context: taken as the whole context,
+                // which the .dockerignore below trims.
                 runtime.push(commented(
                     format!(
                         "history keeps only a content hash ({}) of the directory this step copied: \
@@ -592,9 +592,6 @@ fn stages(
                 continue;
             }
             if copy.hashed() {
-                // The classic builder and buildah keep a hash of what was copied, not its paths.
-                let flags: Vec<&str> = copy.flags.iter().map(String::as_str).collect();
-                let flags = flags.iter().map(|f| format!("{f} ")).collect::<String>();
                 runtime.push(commented(
                     format!(
                         "history keeps only a content hash ({}) of what this step copied: put back its sources",

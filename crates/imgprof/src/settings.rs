@@ -26,7 +26,6 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// The settings of a command from its shared argument groups.
     /// The settings of a command from its shared argument groups; a command that does
     /// not analyse (`analysis` none) reads no rules file.
     pub fn resolve(reading: &ReadingArgs, analysis: Option<&AnalysisArgs>, quiet: bool) -> Result<Settings> {
