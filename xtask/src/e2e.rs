@@ -126,6 +126,8 @@ struct Naive {
     findings: Vec<String>,
     suggestion_clean: Check,
     good_checks: Check,
+    /// `suggest` printed no instruction: "no change".
+    no_change: bool,
     suggestion: Option<(String, String)>,
 }
 
@@ -192,6 +194,20 @@ pub fn e2e(mut args: impl Iterator<Item = String>) -> Result<()> {
         }
     }
     let full = only_fixtures.is_empty() && only_builders.is_empty();
+    run_e2e(&only_fixtures, &only_builders, full)
+}
+
+/// The whole e2e run, as CI runs it: every fixture with every builder, the document
+/// written to the scratch directory (docs/e2e.md is what `cargo xtask e2e` writes), the
+/// builder world stopped after.
+pub fn ci() -> Result<()> {
+    let result = run_e2e(&[], &[], false);
+    let down = World::from_env().down();
+    result.and(down)
+}
+
+/// Runs the selected cases; `write_docs`: the document goes to docs/e2e.md.
+fn run_e2e(only_fixtures: &[String], only_builders: &[String], write_docs: bool) -> Result<()> {
     let started = Instant::now();
     let mut run = Run::default();
     let world = World::from_env();
@@ -231,7 +247,7 @@ pub fn e2e(mut args: impl Iterator<Item = String>) -> Result<()> {
 
     let total = started.elapsed();
     let doc = markdown(&run, total, bases_cached);
-    if full {
+    if write_docs {
         let path = project_root().join("docs/e2e.md");
         fs::write(&path, &doc).with_context(|| format!("writing {}", path.display()))?;
         eprintln!("e2e: wrote {}", path.display());
@@ -239,7 +255,7 @@ pub fn e2e(mut args: impl Iterator<Item = String>) -> Result<()> {
         let path = work.join("e2e.md");
         fs::write(&path, &doc)?;
         eprintln!(
-            "e2e: a partial run: wrote {} (docs/e2e.md only for a full run)",
+            "e2e: wrote {} (docs/e2e.md only for a full run of cargo xtask e2e)",
             path.display()
         );
     }
@@ -303,6 +319,7 @@ fn case(
         findings: Vec::new(),
         suggestion_clean: Check::NotRun,
         good_checks: Check::NotRun,
+        no_change: false,
         suggestion: None,
     };
     let out = run.timed(format!("{id}: naive build"), |_| {
@@ -401,15 +418,30 @@ fn case(
             );
         }
     }
+    // A suggestion without a single instruction says "no change": right for the
+    // well-built fixture (whose own Dockerfile is then rebuilt and run), a failure for
+    // the others.
+    let no_change = !dockerfile.lines().any(|l| !l.trim().is_empty() && !l.starts_with('#'));
+    naive.no_change = no_change;
+    if no_change != fixture.good {
+        let what = if no_change {
+            "imgprof suggest has no change for a naive image"
+        } else {
+            "imgprof suggest rewrites the well-built image"
+        };
+        run.fail(&id, what, dockerfile.clone());
+    }
     naive.suggestion = Some((dockerfile.clone(), dockerignore.clone()));
     let (naive_shipped, projected) = (naive.shipped, naive.projected);
     run.naives.push(naive);
 
-    // The suggestion, built and run.
+    // The suggestion (or, where it is "no change", the Dockerfile as it is), built and run.
     let ctx = dir.join("suggested");
     make_context(fixture, &ctx)?;
-    fs::write(ctx.join("Dockerfile"), &dockerfile)?;
-    fs::write(ctx.join(".dockerignore"), &dockerignore)?;
+    if !no_change {
+        fs::write(ctx.join("Dockerfile"), &dockerfile)?;
+        fs::write(ctx.join(".dockerignore"), &dockerignore)?;
+    }
     for rebuilder in REBUILDERS {
         let rid = format!("{id} -> suggested/{}", rebuilder.name());
         let tag = format!(
@@ -897,7 +929,9 @@ fn markdown(run: &Run, total: Duration, bases_cached: bool) -> String {
          `report --json`, `suggest` and `suggest --dockerignore` run on the archive, and the\n\
          suggested Dockerfile and .dockerignore, written exactly as printed into a copy of the\n\
          context (with a `.git`), are built with BuildKit and with buildah and run as the image's\n\
-         own USER with its CMD on the host network (`docker run` / `podman run`). *naive* is\n\
+         own USER with its CMD on the host network (`docker run` / `podman run`). Where `suggest`\n\
+         says \"no change\" (right only for the well-built fixture), the fixture's own Dockerfile\n\
+         is built and run in its place. *naive* is\n\
          `image.shipped_bytes` of the naive image, *projected* its report's\n\
          `projection.projected_bytes`, *achieved* `image.shipped_bytes` of the built suggestion;\n\
          *runs*: the app's imports work in the image (run as its USER, in its WORKDIR) and the\n\
@@ -925,12 +959,12 @@ fn markdown(run: &Run, total: Duration, bases_cached: bool) -> String {
     d.push_str("## Results\n\n");
     d.push_str(&summary_table(run));
     d.push_str("\n## The naive images and what imgprof said\n\n");
-    d.push_str("| fixture | builder | builds | naive | projected | findings | suggestion clean | good: no size advice, `check` passes |\n");
-    d.push_str("|---|---|---|---:|---:|---|---|---|\n");
+    d.push_str("| fixture | builder | builds | naive | projected | findings | suggestion | suggestion clean | good: no size advice, `check` passes |\n");
+    d.push_str("|---|---|---|---:|---:|---|---|---|---|\n");
     for n in &run.naives {
         let _ = writeln!(
             d,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
             n.fixture,
             n.builder.name(),
             n.built.cell(),
@@ -940,6 +974,11 @@ fn markdown(run: &Run, total: Duration, bases_cached: bool) -> String {
                 "–".to_owned()
             } else {
                 n.findings.join(" ")
+            },
+            match (&n.suggestion, n.no_change) {
+                (None, _) => "–",
+                (Some(_), true) => "no change (own Dockerfile rebuilt)",
+                (Some(_), false) => "rewrite",
             },
             n.suggestion_clean.cell(),
             n.good_checks.cell()

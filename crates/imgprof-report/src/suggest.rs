@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use imgprof_source::history::{Copy, Instruction, Run};
-use imgprof_waste::{BaseVariant, Manager};
+use imgprof_waste::{BaseVariant, Ecosystem};
 
 use crate::model::Report;
 
@@ -20,34 +20,6 @@ pub struct Suggestion {
     pub dockerignore: String,
     /// With `--dockerfile`: the change to the user's file, as a unified diff.
     pub diff: Option<String>,
-}
-
-/// Packages only a build needs: compilers, headers and the tools that fetch and build.
-fn build_only(package: &str) -> bool {
-    package.ends_with("-dev")
-        || matches!(
-            package,
-            "build-essential"
-                | "gcc"
-                | "g++"
-                | "make"
-                | "cmake"
-                | "pkg-config"
-                | "pkgconf"
-                | "autoconf"
-                | "automake"
-                | "libtool"
-                | "git"
-                | "cargo"
-                | "rustc"
-                | "golang"
-                | "python3-pip"
-                | "python3-venv"
-                | "python3-wheel"
-                | "python3-setuptools"
-        )
-        || package.starts_with("gcc-")
-        || package.starts_with("g++-")
 }
 
 /// One line of the suggestion: an instruction and the comment above it.
@@ -110,14 +82,19 @@ fn base_reference(report: &Report, slim: bool) -> String {
     let codename = identity.codename.as_deref();
     let slim = slim || matches!(identity.variant, BaseVariant::Slim);
     let suffix = if slim { "-slim" } else { "" };
-    match (identity.distro.as_deref(), python) {
-        (_, Some(version)) => match codename {
-            Some(c) => format!("python:{version}{suffix}-{c}"),
-            None => format!("python:{version}{suffix}"),
-        },
-        (Some("debian"), None) => format!("debian:{}{suffix}", codename.unwrap_or("stable")),
-        (Some("ubuntu"), None) => format!("ubuntu:{}", identity.version.as_deref().unwrap_or("latest")),
-        (Some("alpine"), None) => format!("alpine:{}", identity.version.as_deref().unwrap_or("latest")),
+    let node = identity
+        .node_major
+        .filter(|_| identity.node.as_deref().is_some_and(|n| n.starts_with("/usr/local/")));
+    let tagged = |image: &str, version: &str| match codename {
+        Some(c) => format!("{image}:{version}{suffix}-{c}"),
+        None => format!("{image}:{version}{suffix}"),
+    };
+    match (identity.distro.as_deref(), python, node) {
+        (_, Some(version), _) => tagged("python", version),
+        (_, None, Some(major)) => tagged("node", &major.to_string()),
+        (Some("debian"), None, None) => format!("debian:{}{suffix}", codename.unwrap_or("stable")),
+        (Some("ubuntu"), None, None) => format!("ubuntu:{}", identity.version.as_deref().unwrap_or("latest")),
+        (Some("alpine"), None, None) => format!("alpine:{}", identity.version.as_deref().unwrap_or("latest")),
         _ => "<your base>".to_owned(),
     }
 }
@@ -180,13 +157,16 @@ fn is_apt_install(instruction: &Instruction) -> bool {
         .is_some_and(|run| !imgprof_waste::requested_packages(run).is_empty())
 }
 
-/// The Python dependency install of a `RUN`, if it is one.
-fn python_install_of(instruction: &Instruction) -> Option<&Run> {
-    instruction.as_run().filter(|run| {
-        imgprof_waste::dependency_installs(run)
-            .iter()
-            .any(|i| matches!(i.tool, "pip" | "uv" | "poetry" | "pipenv"))
-    })
+/// The dependency install of a `RUN` (Python's or Node's), if it is one.
+fn dependency_install_of(instruction: &Instruction) -> Option<(&Run, Ecosystem)> {
+    let run = instruction.as_run()?;
+    imgprof_waste::dependency_installs(run)
+        .iter()
+        .find_map(|i| match i.tool {
+            "pip" | "uv" | "poetry" | "pipenv" => Some((run, Ecosystem::Python)),
+            "npm" | "yarn" | "pnpm" => Some((run, Ecosystem::Node)),
+            _ => None,
+        })
 }
 
 /// A `RUN` whose every command is `rm`: a deletion that cannot take bytes out of the
@@ -212,6 +192,16 @@ fn exec_form(words: &[String]) -> String {
 /// The suggestion for `report`'s image; with `dockerfile`, the user's Dockerfile is the
 /// starting point instead of the image history, and a diff is returned too.
 pub fn suggest(report: &Report, dockerfile: Option<&str>) -> Suggestion {
+    if let Some(already) = nothing_to_change(report) {
+        // With the user's Dockerfile: that file unchanged, and in place of a diff the
+        // reasons there is none.
+        return Suggestion {
+            dockerfile: dockerfile.map_or_else(|| already.clone(), str::to_owned),
+            dockerignore: "# imgprof suggests no .dockerignore change: no build-context leftovers in the image\n"
+                .to_owned(),
+            diff: dockerfile.map(|_| already),
+        };
+    }
     let steps = match dockerfile {
         Some(text) => Steps::from_dockerfile(text),
         None => Steps {
@@ -285,6 +275,38 @@ pub fn suggest(report: &Report, dockerfile: Option<&str>) -> Suggestion {
     }
 }
 
+/// When the model has no change to make (`Projection::no_change`): the text that says so
+/// instead of a Dockerfile, which from history alone would lose the image's builder
+/// stages.
+fn nothing_to_change(report: &Report) -> Option<String> {
+    if !report.projection.no_change {
+        return None;
+    }
+    let left: Vec<&str> = {
+        let mut ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    let mut text = format!(
+        "# imgprof {} suggests no change to the Dockerfile of {}.\n\
+         # Built on: {}.\n\
+         # It runs as user {}, installs no dependencies in its final stage, and no finding\n\
+         # on its own layers calls for a change.\n",
+        env!("CARGO_PKG_VERSION"),
+        report.source.location,
+        report.base_image.identity.summary,
+        report.runtime.user.as_deref().unwrap_or("root"),
+    );
+    if !left.is_empty() {
+        text.push_str(&format!(
+            "# The findings left ({}) are in the base image's layers or are informational.\n",
+            left.join(", ")
+        ));
+    }
+    Some(text)
+}
+
 impl Steps {
     /// The instructions of the final stage of the user's Dockerfile after its `FROM`,
     /// continuations joined, flags kept (`--chown`, `--from` matter here).
@@ -330,58 +352,41 @@ fn stages(
     workdir: &str,
     user_stages: bool,
 ) -> (Vec<Line>, Vec<Line>, Vec<(String, String)>) {
-    let identity = &report.base_image.identity;
     let base = base_reference(report, true);
     let builder_base = base_reference(report, false);
-    let requested: Vec<String> = steps
+    // The ecosystem whose install moves into a builder stage: the rebuild model's (its
+    // projection counts that stage's output).
+    let install = steps
+        .steps
+        .iter()
+        .find_map(|(i, _)| dependency_install_of(i))
+        .filter(|(_, ecosystem)| {
+            report
+                .projection
+                .rebuild
+                .as_ref()
+                .is_none_or(|r| r.dependencies == Some(*ecosystem))
+        });
+    // The packages come from the rebuild model, which the projection measures; a
+    // Dockerfile given with --dockerfile may ask for more.
+    let (mut build, mut run) = report
+        .projection
+        .rebuild
+        .as_ref()
+        .map(|r| (r.build_packages.clone(), r.runtime_packages.clone()))
+        .unwrap_or_default();
+    for package in steps
         .steps
         .iter()
         .filter_map(|(i, _)| i.as_run())
         .flat_map(imgprof_waste::requested_packages)
-        .collect();
-    let python_install = steps.steps.iter().find_map(|(i, _)| python_install_of(i));
-    let mut build: Vec<String> = requested.iter().filter(|p| build_only(p)).cloned().collect();
-    let mut run: Vec<String> = requested.iter().filter(|p| !build_only(p)).cloned().collect();
-    // Only libraries have a runtime counterpart to install (libpq-dev -> libpq5); the
-    // venv needs nothing of python3-dev at run time.
-    for dev in requested.iter().filter(|p| p.starts_with("lib") && p.ends_with("-dev")) {
-        let package = report
-            .packages
-            .list
-            .iter()
-            .find(|p| p.manager == Manager::Dpkg && p.name == *dev);
-        run.extend(
-            package
-                .map(imgprof_waste::Package::runtime_counterparts)
-                .unwrap_or_default(),
-        );
-    }
-    if python_install.is_some() && official_python_version(report).is_none() {
-        // The distribution's Python: a venv needs python3-venv, a source build its
-        // headers (python3-dev) besides a compiler; the runtime needs the interpreter.
-        let mut needed = vec!["python3", "python3-venv", "python3-dev"];
-        if !identity.compilers.is_empty() {
-            needed.push("build-essential");
-        }
-        for (at, package) in needed.into_iter().enumerate() {
-            if !build.iter().any(|b| b == package) {
-                build.insert(at, package.to_owned());
-            }
-        }
-        if !run.iter().any(|r| r == "python3") {
-            run.insert(0, "python3".to_owned());
+    {
+        if imgprof_waste::build_only(&package) {
+            build.push(package);
+        } else if report.projection.rebuild.is_none() {
+            run.push(package);
         }
     }
-    if python_install.is_some() {
-        // What the image's own build could link against: every -dev package it holds
-        // (some came with a full base, not from a RUN of its own).
-        for package in report.packages.list.iter().filter(|p| p.manager == Manager::Dpkg) {
-            if package.name.ends_with("-dev") && !build.contains(&package.name) {
-                build.push(package.name.clone());
-            }
-        }
-    }
-    build.retain(|p| p != "python3-pip");
     dedup_keep_order(&mut build);
     dedup_keep_order(&mut run);
 
@@ -392,48 +397,72 @@ fn stages(
         )
     };
 
-    // The builder: only when something is compiled or installed with a Python tool.
+    // The builder: only when dependencies are installed (and maybe compiled).
     let mut builder = Vec::new();
-    let has_builder = python_install.is_some();
-    if let Some(install) = python_install {
-        let requirements: Vec<String> = imgprof_waste::dependency_installs(install)
-            .into_iter()
-            .flat_map(|i| i.inputs)
-            .collect();
-        let requirements = if requirements.is_empty() {
-            vec!["requirements.txt".to_owned()]
-        } else {
-            requirements
-        };
+    let has_builder = install.is_some();
+    if let Some((run, ecosystem)) = install {
         builder.push(commented(
             findings
                 .cite(&["IMG001", "IMG002"])
                 .map(|c| format!("{c}: compilers and -dev packages stay in this stage"))
-                .unwrap_or_else(|| "the build stage: nothing of it ships but the venv".to_owned()),
+                .unwrap_or_else(|| "the build stage: nothing of it ships but the dependencies".to_owned()),
             format!("FROM {builder_base} AS builder"),
         ));
         if !build.is_empty() {
             builder.push(line(apt(&build)));
         }
         builder.push(line(format!("WORKDIR {workdir}")));
-        builder.push(commented(
+        let first = |what: &str| {
             findings
                 .cite(&["IMG018"])
                 .map(|c| format!("{c}: copy what the install reads first, so code changes reuse this layer"))
-                .unwrap_or_else(|| "what the install reads, before the code".to_owned()),
-            format!("COPY {} ./", requirements.join(" ")),
-        ));
-        let flags: String = requirements.iter().map(|r| format!(" -r {r}")).collect();
-        builder.push(commented(
-            findings
-                .cite(&["IMG003"])
-                .map(|c| format!("{c}: a venv to copy, and no download cache"))
-                .unwrap_or_else(|| "a venv to copy into the runtime stage".to_owned()),
-            format!(
-                "RUN {} -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir{flags}",
-                venv_interpreter(report)
-            ),
-        ));
+                .unwrap_or_else(|| format!("{what}, before the code"))
+        };
+        match ecosystem {
+            Ecosystem::Python => {
+                let requirements: Vec<String> = imgprof_waste::dependency_installs(run)
+                    .into_iter()
+                    .flat_map(|i| i.inputs)
+                    .collect();
+                let requirements = if requirements.is_empty() {
+                    vec!["requirements.txt".to_owned()]
+                } else {
+                    requirements
+                };
+                builder.push(commented(
+                    first("what the install reads"),
+                    format!("COPY {} ./", requirements.join(" ")),
+                ));
+                let flags: String = requirements.iter().map(|r| format!(" -r {r}")).collect();
+                builder.push(commented(
+                    findings
+                        .cite(&["IMG003"])
+                        .map(|c| format!("{c}: a venv to copy, and no download cache"))
+                        .unwrap_or_else(|| "a venv to copy into the runtime stage".to_owned()),
+                    format!(
+                        "RUN {} -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir{flags}",
+                        venv_interpreter(report)
+                    ),
+                ));
+            }
+            Ecosystem::Node => {
+                // `package*.json`: the lockfile too when there is one (a name that
+                // matches nothing would fail the COPY).
+                builder.push(commented(
+                    first("the manifest and its lockfile"),
+                    "COPY package*.json ./",
+                ));
+                let locked = report.projection.rebuild.as_ref().and_then(|r| r.lockfile) == Some(true);
+                let command = if locked { "npm ci" } else { "npm install" };
+                builder.push(commented(
+                    findings
+                        .cite(&["IMG003"])
+                        .map(|c| format!("{c}: production dependencies only; the npm cache stays in this stage"))
+                        .unwrap_or_else(|| "production dependencies only".to_owned()),
+                    format!("RUN {command} --omit=dev"),
+                ));
+            }
+        }
     }
 
     let mut runtime = Vec::new();
@@ -461,12 +490,21 @@ fn stages(
     let mut user_added = !needs_user;
     let mut venv_copied = false;
     let mut apt_done = false;
-    let venv_lines = |runtime: &mut Vec<Line>| {
-        runtime.push(commented(
-            "the dependencies, built in the builder stage",
-            "COPY --from=builder /opt/venv /opt/venv",
-        ));
-        runtime.push(line("ENV PATH=/opt/venv/bin:$PATH"));
+    let venv_lines = |runtime: &mut Vec<Line>| match install.map(|(_, e)| e) {
+        Some(Ecosystem::Node) => runtime.push(commented(
+            "the dependencies, installed in the builder stage",
+            format!(
+                "COPY --from=builder /{} ./node_modules",
+                join_path(workdir, "node_modules")
+            ),
+        )),
+        _ => {
+            runtime.push(commented(
+                "the dependencies, built in the builder stage",
+                "COPY --from=builder /opt/venv /opt/venv",
+            ));
+            runtime.push(line("ENV PATH=/opt/venv/bin:$PATH"));
+        }
     };
     let owner = |step_owner: Option<&str>| -> Option<String> {
         step_owner
@@ -520,7 +558,7 @@ fn stages(
             }
             continue;
         }
-        if python_install_of(instruction).is_some() && has_builder {
+        if dependency_install_of(instruction).is_some() && has_builder {
             if !venv_copied {
                 venv_lines(&mut runtime);
                 venv_copied = true;
@@ -578,15 +616,12 @@ fn stages(
             });
             // The classic builder and buildah keep a hash of what was copied, not its paths.
             let flags: String = copy.flags.iter().map(|f| format!("{f} ")).collect();
-            if copy.hashed() && is_context_copy(copy) {
+            if copy.hashed() && imgprof_waste::is_context_copy(copy) {
                 // A hashed directory copied from the context: taken as the whole context,
                 // which the .dockerignore below trims.
                 runtime.push(commented(
-                    format!(
-                        "history keeps only a content hash ({}) of the directory this step copied: \
-                         the build context, with the .dockerignore below (name the directory if it was a part of it)",
-                        copy.sources.join(" ")
-                    ),
+                    "history keeps only a content hash of the directory this step copied: written as the\n\
+                     build context, trimmed by the .dockerignore below (name the directory if it was a part of it)",
                     format!("{keyword} {chown}{flags}. {}", copy.dest),
                 ));
                 continue;
@@ -666,6 +701,14 @@ fn stages(
             }
         }
     }
+    if matches!(install, Some((_, Ecosystem::Node))) {
+        push_ignore(
+            &mut ignore,
+            "node_modules",
+            "installed in the builder stage, for this platform".to_owned(),
+        );
+        push_ignore(&mut ignore, "npm-debug.log*", "npm's logs".to_owned());
+    }
     for (path, why) in [
         ("**/__pycache__", "bytecode is built where it runs"),
         (".git", "version-control data"),
@@ -694,7 +737,7 @@ impl ContextRoots {
         for (instruction, _) in &steps.steps {
             match instruction {
                 Instruction::Workdir(dir) => workdir = join_path(&workdir, dir),
-                Instruction::Copy(copy) if is_context_copy(copy) => {
+                Instruction::Copy(copy) if imgprof_waste::is_context_copy(copy) => {
                     roots.push(join_path(&workdir, &copy.dest));
                 }
                 _ => {}
@@ -717,14 +760,6 @@ impl ContextRoots {
                 .map(str::to_owned)
         })
     }
-}
-
-/// A copy of the whole build context: `COPY . DEST`, or a directory the classic builder
-/// and buildah recorded by its hash only (`COPY dir:<hash> in DEST`).
-fn is_context_copy(copy: &Copy) -> bool {
-    copy.from().is_none()
-        && (imgprof_waste::is_broad_copy(copy)
-            || (copy.hashed() && !copy.sources.is_empty() && copy.sources.iter().all(|s| s.starts_with("dir:"))))
 }
 
 /// `path` resolved against `dir` (both without a leading `/` in the result; `.` and

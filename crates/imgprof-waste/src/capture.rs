@@ -5,10 +5,13 @@ const LIST_LIMIT: u64 = 16 << 20;
 const CONFIG_LIMIT: u64 = 64 << 10;
 const SNIFF_LIMIT: u64 = 4 << 10;
 
+/// The official node images' header naming the version they built into /usr/local.
+pub(crate) const NODE_VERSION_HEADER: &str = "usr/local/include/node/node_version.h";
+
 /// Bump whenever [`capture_policy`] keeps other files or other lengths: stored layer
 /// indexes hold what it captured, and the cache keys them by
 /// [`capture_policy_description`]. The probes below catch most changes on their own.
-pub const CAPTURE_POLICY_VERSION: u32 = 2;
+pub const CAPTURE_POLICY_VERSION: u32 = 3;
 
 /// Paths whose treatment the description records: one of each rule and a few that no
 /// rule keeps, so changing a limit or a rule changes the description (and the cache key).
@@ -37,6 +40,9 @@ const PROBES: &[&str] = &[
     "etc/group",
     "usr/lib/python3/dist-packages/pip-24.0.dist-info/WHEEL",
     "var/lib/dpkg/status-old",
+    "usr/local/lib/python3.11/site-packages/psycopg2/_psycopg.cpython-311-x86_64-linux-gnu.so",
+    "app/node_modules/.package-lock.json",
+    "usr/local/include/node/node_version.h",
 ];
 
 /// A description of what [`capture_policy`] keeps: its version and its answer for each
@@ -51,16 +57,25 @@ pub fn capture_policy_description() -> String {
 }
 
 /// The capture policy of imgprof's analyses: package databases (dpkg, apk, pip RECORDs),
-/// os-release, the user and group tables (owners of copied files), wheel tags, and the
-/// start of files that may hold secrets.
+/// os-release, the user and group tables (owners of copied files), wheel tags, npm's
+/// record of what it installed, the start of native modules (the libraries they link)
+/// and the start of files that may hold secrets.
 pub fn capture_policy(path: &str) -> Option<u64> {
     match path {
         "var/lib/dpkg/status" | "lib/apk/db/installed" => return Some(DATABASE_LIMIT),
-        "etc/os-release" | "usr/lib/os-release" | "etc/passwd" | "etc/group" => return Some(CONFIG_LIMIT),
+        "etc/os-release" | "usr/lib/os-release" | "etc/passwd" | "etc/group" | NODE_VERSION_HEADER => {
+            return Some(CONFIG_LIMIT);
+        }
         _ => {}
     }
     if path.ends_with(".dist-info/WHEEL") {
         return Some(CONFIG_LIMIT);
+    }
+    if path.ends_with("node_modules/.package-lock.json") {
+        return Some(LIST_LIMIT);
+    }
+    if crate::linkage::is_native_module(path) {
+        return Some(crate::linkage::ELF_PREFIX);
     }
     let name = path.rsplit('/').next().unwrap_or(path);
     if (path.starts_with("var/lib/dpkg/info/") && name.ends_with(".list"))

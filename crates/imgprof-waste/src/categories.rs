@@ -299,6 +299,11 @@ pub const RULES: &[Rule] = &[
 
 /// The catch-all for bytes no rule matched.
 pub const OTHER: &str = "other";
+pub const PACKAGE_CACHE: &str = "package-cache";
+pub const VCS: &str = "vcs";
+pub const BUILD_CONTEXT: &str = "build-context";
+pub const SECRETS: &str = "secrets";
+pub const MODELS: &str = "models";
 /// Bytes under the rules file's `exclude_paths`: counted, never judged.
 pub const EXCLUDED: &str = "excluded";
 

@@ -27,6 +27,12 @@ pub struct BaseIdentity {
     /// The Python the image runs: `/usr/local/bin/python3.12` (the official python
     /// images build their own) or `/usr/bin/python3.11` (the distribution's).
     pub python: Option<String>,
+    /// The Node.js the image runs: `/usr/local/bin/node` (the official node images') or
+    /// `/usr/bin/node` (the distribution's `nodejs`).
+    pub node: Option<String>,
+    /// The major version of a Node.js built into /usr/local (`NODE_MAJOR_VERSION` of its
+    /// `node_version.h`), as the official node images' tags name it.
+    pub node_major: Option<u32>,
     /// Compiler commands on the PATH directories (`gcc-12`, `g++`, `cc`, `rustc`, ...), by
     /// name, each with whether the base layers brought it.
     pub compilers: Vec<Compiler>,
@@ -106,6 +112,7 @@ pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(Stri
     let mut libc = None;
     let mut compilers: Vec<Compiler> = Vec::new();
     let mut pythons: BTreeSet<String> = BTreeSet::new();
+    let mut nodes: BTreeSet<String> = BTreeSet::new();
     let mut seen_compilers: BTreeSet<String> = BTreeSet::new();
     // Files a -slim base leaves out (dpkg path-excludes): man pages, docs other than
     // copyright notices, translations.
@@ -143,6 +150,9 @@ pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(Stri
         if name.starts_with("python3.") && name[8..].chars().all(|c| c.is_ascii_digit()) && !name[8..].is_empty() {
             pythons.insert(format!("/{path}"));
         }
+        if name == "node" {
+            nodes.insert(format!("/{path}"));
+        }
     }
     compilers.sort_by(|a, b| a.name.cmp(&b.name));
     let exists = |path: &str| fs.lookup(path).is_some();
@@ -160,6 +170,17 @@ pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(Stri
         .find(|p| p.starts_with("/usr/local/"))
         .or_else(|| pythons.iter().next())
         .cloned();
+    let node = nodes
+        .iter()
+        .find(|p| p.starts_with("/usr/local/"))
+        .or_else(|| nodes.iter().next())
+        .cloned();
+    let node_major = fs.content(crate::capture::NODE_VERSION_HEADER).and_then(|header| {
+        String::from_utf8_lossy(header).lines().find_map(|l| {
+            l.strip_prefix("#define NODE_MAJOR_VERSION")
+                .and_then(|v| v.trim().parse().ok())
+        })
+    });
     let variant = if distro.as_deref() == Some("alpine") || libc == Some("musl") {
         BaseVariant::Alpine
     } else if !shell && package_manager.is_none() && (pretty.contains("Distroless") || exists("var/lib/dpkg/status.d"))
@@ -217,6 +238,8 @@ pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(Stri
         shell,
         package_manager,
         python,
+        node,
+        node_major,
         compilers,
         compiled_wheels,
         glibc_wheels,

@@ -155,6 +155,42 @@ pub fn is_broad_copy(copy: &Copy) -> bool {
         .any(|s| matches!(s.as_str(), "." | "./" | "*" | "./*"))
 }
 
+/// A copy of the whole build context: `COPY . DEST`, or a directory the classic builder
+/// and buildah recorded by its hash only (`COPY dir:<hash> in DEST`).
+pub fn is_context_copy(copy: &Copy) -> bool {
+    copy.from().is_none()
+        && (is_broad_copy(copy)
+            || (copy.hashed() && !copy.sources.is_empty() && copy.sources.iter().all(|s| s.starts_with("dir:"))))
+}
+
+/// Packages only a build needs: compilers, headers and the tools that fetch and build.
+pub fn build_only(package: &str) -> bool {
+    package.ends_with("-dev")
+        || matches!(
+            package,
+            "build-essential"
+                | "gcc"
+                | "g++"
+                | "make"
+                | "cmake"
+                | "pkg-config"
+                | "pkgconf"
+                | "autoconf"
+                | "automake"
+                | "libtool"
+                | "git"
+                | "cargo"
+                | "rustc"
+                | "golang"
+                | "python3-pip"
+                | "python3-venv"
+                | "python3-wheel"
+                | "python3-setuptools"
+        )
+        || package.starts_with("gcc-")
+        || package.starts_with("g++-")
+}
+
 /// The package names the `apt-get install` / `apk add` commands of a `RUN` ask for, in
 /// order.
 pub fn requested_packages(run: &Run) -> Vec<String> {

@@ -16,7 +16,9 @@ mod fs;
 mod glob;
 mod identity;
 mod layer_order;
+mod linkage;
 mod packages;
+mod rebuild;
 mod secrets;
 
 use imgprof_source::history::Instruction;
@@ -32,8 +34,12 @@ pub use categories::CategoryBytes;
 pub use findings::{Finding, PathBytes, Severity};
 pub use glob::Glob;
 pub use identity::{BaseIdentity, BaseVariant, Compiler};
-pub use layer_order::{Install, installs as dependency_installs, is_broad_copy, requested_packages, run_commands};
+pub use layer_order::{
+    Install, build_only, installs as dependency_installs, is_broad_copy, is_context_copy, requested_packages,
+    run_commands,
+};
 pub use packages::{Manager, Package};
+pub use rebuild::{Ecosystem, LinkedLibrary, Part, Rebuild};
 
 use categories::{FileFacts, classify};
 use findings::Classified;
@@ -74,9 +80,34 @@ pub struct FileClass {
 pub struct Projection {
     /// Σ file bytes the image ships now (all layers).
     pub shipped_bytes: u64,
-    /// What it would ship with every fix applied.
+    /// What it would ship with every fix applied: the sum of `rebuild`'s parts when
+    /// `suggest` rebuilds the image, else `shipped_bytes` less what the findings remove.
     pub projected_bytes: u64,
     pub saves_bytes: u64,
+    /// The image `imgprof suggest` writes, part by part (docs/projection.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rebuild: Option<Rebuild>,
+    /// Already built as a suggestion would build it: no rebuild, and no finding on the
+    /// image's own layers calls for a Dockerfile change (`suggest` says so;
+    /// `projected_bytes` is `shipped_bytes`).
+    pub no_change: bool,
+}
+
+/// Findings a Dockerfile change answers when they concern the image's own layers
+/// (IMG013 and IMG014 concern the whole image), unless informational. The rest
+/// (bytecode, duplicate contents) are facts to know, not a rewrite.
+const CALL_FOR_A_CHANGE: [&str; 19] = [
+    "IMG001", "IMG002", "IMG003", "IMG004", "IMG005", "IMG006", "IMG007", "IMG008", "IMG009", "IMG010", "IMG011",
+    "IMG012", "IMG013", "IMG014", "IMG015", "IMG018", "IMG019", "IMG020", "IMG021",
+];
+
+/// Whether `finding` calls for a change to the image's own Dockerfile. Informational
+/// size findings (under the warning threshold of a megabyte) are not worth a rewrite;
+/// those that save no bytes (security, layer order, signals) are never only that.
+fn calls_for_a_change(finding: &Finding, base_layers: usize) -> bool {
+    CALL_FOR_A_CHANGE.contains(&finding.id)
+        && (finding.severity != Severity::Info || finding.saves_bytes == 0)
+        && (matches!(finding.id, "IMG013" | "IMG014") || finding.layer.is_none_or(|l| l >= base_layers))
 }
 
 pub(crate) struct Analysis<'s, 'a> {
@@ -264,14 +295,23 @@ impl Analysis<'_, '_> {
         let shipped = self.stack.shipped_bytes();
         let removed: HashSet<Inode> = findings.iter().flat_map(|f| f.removes.inodes.iter().copied()).collect();
         let layers = self.stack.layers();
-        let saves: u64 = removed
+        let removed_bytes: u64 = removed
             .iter()
             .map(|i| layers[i.layer as usize].entries[i.entry as usize].size)
             .sum();
+        let rebuild = self.rebuild(findings);
+        let no_change = rebuild.is_none() && !findings.iter().any(|f| calls_for_a_change(f, self.base.layers));
+        let projected = match &rebuild {
+            Some(r) => r.projected_bytes().min(shipped),
+            None if no_change => shipped,
+            None => shipped.saturating_sub(removed_bytes),
+        };
         Projection {
             shipped_bytes: shipped,
-            projected_bytes: shipped.saturating_sub(saves),
-            saves_bytes: saves,
+            projected_bytes: projected,
+            saves_bytes: shipped - projected,
+            rebuild,
+            no_change,
         }
     }
 }

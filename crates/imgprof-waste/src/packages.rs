@@ -60,6 +60,9 @@ pub struct Packages {
     pub list: Vec<Package>,
     /// Owner package (index into `list`) of each visible content.
     owner: HashMap<Inode, usize>,
+    /// The dpkg package shipping each shared library, by file name (`libpq.so.5` ->
+    /// `libpq5`): what a native module's `DT_NEEDED` entries resolve to.
+    libraries: HashMap<String, String>,
 }
 
 impl Packages {
@@ -74,6 +77,11 @@ impl Packages {
 
     pub fn owned_bytes(&self) -> u64 {
         self.list.iter().map(|p| p.bytes).sum()
+    }
+
+    /// The dpkg package that ships the shared library `soname` (`libpq.so.5`).
+    pub fn library_owner(&self, soname: &str) -> Option<&str> {
+        self.libraries.get(soname).map(String::as_str)
     }
 
     pub fn find(&self, manager: Manager, name: &str) -> Option<&Package> {
@@ -204,6 +212,15 @@ fn read_dpkg(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
         let provides = field(&fields, "Provides")
             .map(|p| p.split(',').flat_map(names).collect())
             .unwrap_or_default();
+        for path in &paths {
+            let file = path.rsplit('/').next().unwrap_or(path);
+            if crate::linkage::is_soname(file) && path.contains("lib/") {
+                packages
+                    .libraries
+                    .entry(file.to_owned())
+                    .or_insert_with(|| name.to_owned());
+            }
+        }
         let package = Package {
             manager: Manager::Dpkg,
             name: name.to_owned(),
