@@ -61,7 +61,7 @@ struct Fixture {
     good: bool,
 }
 
-const FIXTURES: [Fixture; 4] = [
+const FIXTURES: [Fixture; 6] = [
     Fixture {
         name: "fastapi-pip",
         port: 8000,
@@ -88,6 +88,31 @@ const FIXTURES: [Fixture; 4] = [
         name: "node-express",
         port: 3000,
         imports: &["node", "-e", "require('express'); console.log('imports ok')"],
+        good: false,
+    },
+    // Written after the advice, not for it: another shape of the same kinds of app.
+    // Flask on gunicorn with Pillow's compiled modules, a curl install without cleanup,
+    // requirements copied first, a shell-form CMD, another WORKDIR and port.
+    Fixture {
+        name: "flask-gunicorn",
+        port: 5000,
+        imports: &[
+            "python3",
+            "-c",
+            "import app, flask, gunicorn, PIL.Image; print('imports ok')",
+        ],
+        good: false,
+    },
+    // TypeScript compiled by a build step that needs the dev dependencies, started with
+    // `npm start`.
+    Fixture {
+        name: "node-typescript",
+        port: 8080,
+        imports: &[
+            "node",
+            "-e",
+            "require('express'); require('fs').accessSync('dist/server.js'); console.log('imports ok')",
+        ],
         good: false,
     },
 ];

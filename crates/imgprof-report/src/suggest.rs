@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use imgprof_source::history::{Copy, Instruction, Run};
-use imgprof_waste::{BaseVariant, Ecosystem};
+use imgprof_waste::Ecosystem;
 
 use crate::model::Report;
 
@@ -73,41 +73,14 @@ impl Findings {
     }
 }
 
-/// The image's base as a `FROM` reference: its slim variant (`slim`) for the runtime
-/// stage, else the variant it was built on, for a builder stage that has what the
-/// image's own build had (compilers and headers of a full base).
+/// The image's base as a `FROM` reference (see [`imgprof_waste::BaseIdentity::reference`]);
+/// a placeholder only where the distribution is unknown.
 fn base_reference(report: &Report, slim: bool) -> String {
-    let identity = &report.base_image.identity;
-    let python = official_python_version(report);
-    let codename = identity.codename.as_deref();
-    let slim = slim || matches!(identity.variant, BaseVariant::Slim);
-    let suffix = if slim { "-slim" } else { "" };
-    let node = identity
-        .node_major
-        .filter(|_| identity.node.as_deref().is_some_and(|n| n.starts_with("/usr/local/")));
-    let tagged = |image: &str, version: &str| match codename {
-        Some(c) => format!("{image}:{version}{suffix}-{c}"),
-        None => format!("{image}:{version}{suffix}"),
-    };
-    match (identity.distro.as_deref(), python, node) {
-        (_, Some(version), _) => tagged("python", version),
-        (_, None, Some(major)) => tagged("node", &major.to_string()),
-        (Some("debian"), None, None) => format!("debian:{}{suffix}", codename.unwrap_or("stable")),
-        (Some("ubuntu"), None, None) => format!("ubuntu:{}", identity.version.as_deref().unwrap_or("latest")),
-        (Some("alpine"), None, None) => format!("alpine:{}", identity.version.as_deref().unwrap_or("latest")),
-        _ => "<your base>".to_owned(),
-    }
-}
-
-/// The version of a Python built into /usr/local as the official python images have
-/// it (`3.11` for `/usr/local/bin/python3.11`); none for the distribution's Python.
-fn official_python_version(report: &Report) -> Option<&str> {
     report
         .base_image
         .identity
-        .python
-        .as_deref()
-        .and_then(|p| p.strip_prefix("/usr/local/bin/python"))
+        .reference(slim)
+        .unwrap_or_else(|| "<your base>".to_owned())
 }
 
 /// The interpreter a venv is made with, by its path: the venv's `python` links to it,
@@ -397,6 +370,17 @@ fn stages(
         )
     };
 
+    // Node steps that run the project's scripts (`npm run build`): they move into the
+    // builder, which then hands the built app to the runtime stage.
+    let node_builds: Vec<&Instruction> = match install {
+        Some((_, Ecosystem::Node)) => steps
+            .steps
+            .iter()
+            .map(|(i, _)| i)
+            .filter(|i| i.as_run().is_some_and(imgprof_waste::runs_node_script))
+            .collect(),
+        _ => Vec::new(),
+    };
     // The builder: only when dependencies are installed (and maybe compiled).
     let mut builder = Vec::new();
     let has_builder = install.is_some();
@@ -454,13 +438,34 @@ fn stages(
                 ));
                 let locked = report.projection.rebuild.as_ref().and_then(|r| r.lockfile) == Some(true);
                 let command = if locked { "npm ci" } else { "npm install" };
-                builder.push(commented(
-                    findings
-                        .cite(&["IMG003"])
-                        .map(|c| format!("{c}: production dependencies only; the npm cache stays in this stage"))
-                        .unwrap_or_else(|| "production dependencies only".to_owned()),
-                    format!("RUN {command} --omit=dev"),
-                ));
+                let cache = findings
+                    .cite(&["IMG003"])
+                    .map(|c| format!("{c}: the npm cache stays in this stage"))
+                    .unwrap_or_else(|| "the npm cache stays in this stage".to_owned());
+                if node_builds.is_empty() {
+                    builder.push(commented(
+                        format!("{cache}; production dependencies only"),
+                        format!("RUN {command} --omit=dev"),
+                    ));
+                } else {
+                    // The build needs the dev dependencies (compilers, type definitions):
+                    // built here with all of them, then pruned to what runs.
+                    builder.push(commented(
+                        format!("{cache}; the build needs the dev dependencies"),
+                        format!("RUN {command}"),
+                    ));
+                    builder.push(commented(
+                        "the build, from the whole context (the .dockerignore below trims it)",
+                        "COPY . .",
+                    ));
+                    for step in &node_builds {
+                        builder.push(kept(step, steps.from_history));
+                    }
+                    builder.push(commented(
+                        "what runs: production dependencies only",
+                        "RUN npm prune --omit=dev",
+                    ));
+                }
             }
         }
     }
@@ -491,6 +496,10 @@ fn stages(
     let mut venv_copied = false;
     let mut apt_done = false;
     let venv_lines = |runtime: &mut Vec<Line>| match install.map(|(_, e)| e) {
+        Some(Ecosystem::Node) if !node_builds.is_empty() => runtime.push(commented(
+            "the built app with its production dependencies, from the builder stage",
+            format!("COPY --from=builder /{} ./", join_path(workdir, "")),
+        )),
         Some(Ecosystem::Node) => runtime.push(commented(
             "the dependencies, installed in the builder stage",
             format!(
@@ -602,6 +611,10 @@ fn stages(
                 runtime.push(user_line());
                 user_added = true;
             }
+            if !node_builds.is_empty() && imgprof_waste::is_context_copy(copy) {
+                // The app came built from the builder stage.
+                continue;
+            }
             let keyword = if copy.add { "ADD" } else { "COPY" };
             let chown = match owner(step_owner.as_deref()) {
                 Some(o) if copy.chown().is_none() => format!("--chown={o} "),
@@ -644,6 +657,24 @@ fn stages(
         }
         if matches!(instruction, Instruction::User(_)) {
             user_added = true;
+        }
+        if node_builds.iter().any(|b| std::ptr::eq(*b, instruction)) {
+            continue;
+        }
+        let start = report
+            .projection
+            .rebuild
+            .as_ref()
+            .and_then(|r| r.start_command.as_ref());
+        if let (Instruction::Cmd(_), Some(start)) = (instruction, start) {
+            runtime.push(commented(
+                format!(
+                    "`npm start` runs `{}`: run it directly, so node gets SIGTERM and the image needs no npm",
+                    start.join(" ")
+                ),
+                format!("CMD {}", exec_form(start)),
+            ));
+            continue;
         }
         if let Instruction::Cmd(_) | Instruction::Entrypoint(_) = instruction {
             let (keyword, words) = if matches!(instruction, Instruction::Cmd(_)) {

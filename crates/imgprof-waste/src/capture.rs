@@ -43,6 +43,8 @@ const PROBES: &[&str] = &[
     "usr/local/lib/python3.11/site-packages/psycopg2/_psycopg.cpython-311-x86_64-linux-gnu.so",
     "app/node_modules/.package-lock.json",
     "usr/local/include/node/node_version.h",
+    "app/package.json",
+    "app/node_modules/express/package.json",
 ];
 
 /// A description of what [`capture_policy`] keeps: its version and its answer for each
@@ -73,6 +75,10 @@ pub fn capture_policy(path: &str) -> Option<u64> {
     }
     if path.ends_with("node_modules/.package-lock.json") {
         return Some(LIST_LIMIT);
+    }
+    // The app's own manifest (its start script), not the thousands in node_modules.
+    if (path == "package.json" || path.ends_with("/package.json")) && !path.contains("node_modules/") {
+        return Some(CONFIG_LIMIT);
     }
     if crate::linkage::is_native_module(path) {
         return Some(crate::linkage::ELF_PREFIX);

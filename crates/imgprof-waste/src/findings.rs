@@ -203,6 +203,11 @@ impl Analysis<'_, '_> {
         out.extend(self.musl_wheel_finding());
         out.extend(self.shell_form_finding());
         out.extend(self.recommends_finding());
+        for finding in &mut out {
+            if let Some(fix) = self.applicable_fix(finding) {
+                finding.fix = fix;
+            }
+        }
         out.sort_by(|a, b| {
             b.saves_bytes
                 .cmp(&a.saves_bytes)
@@ -212,47 +217,121 @@ impl Analysis<'_, '_> {
         out
     }
 
+    /// A fix that can be applied on its own, where the template cannot: code only where
+    /// it replaces one step of the image (that step, rewritten) or its `FROM` and builds
+    /// so, else guidance in comments (`imgprof suggest` writes the whole Dockerfile, and
+    /// `cargo xtask e2e` builds both).
+    fn applicable_fix(&self, finding: &Finding) -> Option<String> {
+        let base_layers = self.base.layers;
+        // The base image's own layers are not the user's Dockerfile: say so, not how the
+        // base should have been built (IMG014, the slim base, is the fix there).
+        if let Some(layer) = finding.layer.filter(|&l| l < base_layers && finding.id != "IMG014") {
+            return Some(format!(
+                "# layer {layer} is the base image's (layers 0-{}): nothing in your Dockerfile makes it;\n# a smaller base is the change (IMG014 names one when it applies)",
+                base_layers - 1
+            ));
+        }
+        let suggest = "# `imgprof suggest` writes the Dockerfile for this image";
+        let step = |amend: &dyn Fn(&str) -> Option<String>| {
+            let instruction = self.parsed(finding.layer?)?;
+            instruction.as_run()?;
+            amend(&instruction.to_dockerfile()?)
+        };
+        match finding.id {
+            "IMG001" | "IMG002" => {
+                let builder = self.base.identity.reference(false).unwrap_or_else(|| "your base".to_owned());
+                let runtime = self.base.identity.reference(true).unwrap_or_else(|| "its -slim variant".to_owned());
+                let libraries = self.runtime_libraries();
+                Some(format!(
+                    "# a multi-stage build: install compilers and -dev packages in a builder stage\n\
+                     # (FROM {builder} AS builder), build the dependencies there (a venv, node_modules),\n\
+                     # and copy only those into a runtime stage FROM {runtime}{}.\n{suggest}",
+                    if libraries.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" with the runtime libraries ({})", libraries.join(" "))
+                    }
+                ))
+            }
+            "IMG003" => Some(
+                step(&|run: &str| {
+                    let rewritten = if run.contains("uv pip install") && !run.contains("--no-cache") {
+                        run.replace("uv pip install", "uv pip install --no-cache")
+                    } else if run.contains("pip install") && !run.contains("--no-cache-dir") {
+                        run.replace("pip install", "pip install --no-cache-dir")
+                    } else if (run.contains("npm ci") || run.contains("npm install")) && !run.contains("npm cache clean") {
+                        format!("{run} && npm cache clean --force")
+                    } else {
+                        return None;
+                    };
+                    Some(format!("# the same step, leaving no download cache:\n{rewritten}"))
+                })
+                .unwrap_or_else(|| {
+                    "# the install step's own no-cache option (pip --no-cache-dir, uv --no-cache,\n# npm cache clean --force in the same RUN), or a BuildKit cache mount\n# (RUN --mount=type=cache,target=/root/.cache ...)".to_owned()
+                }),
+            ),
+            "IMG004" | "IMG005" => {
+                let cleanup = if finding.id == "IMG004" {
+                    "rm -rf /var/lib/apt/lists/*"
+                } else {
+                    "apt-get clean && rm -rf /var/lib/apt/lists/*"
+                };
+                Some(
+                    step(&|run: &str| {
+                        (run.contains("apt-get") && !run.contains(cleanup))
+                            .then(|| format!("# the same step, cleaning up in the same RUN:\n{run} && {cleanup}"))
+                    })
+                    .unwrap_or_else(|| format!("# clean up in the RUN that installs: ... && {cleanup}")),
+                )
+            }
+            "IMG015" => Some(
+                "# a -slim base keeps docs, man pages and locales out of every package it installs\n# (dpkg path-exclude); or delete them in the RUN that installs them".to_owned(),
+            ),
+            "IMG014" => {
+                let Some(slim) = self.base.identity.reference(true) else {
+                    return Some("# the -slim variant of your base (the distribution is not known here)".to_owned());
+                };
+                // The slim variant alone builds only when nothing the steps use came with
+                // the full one: the distribution's python3/pip or node/npm, or compilers.
+                let from_base = |path: &Option<String>| path.as_deref().is_some_and(|p| !p.starts_with("/usr/local/"));
+                let identity = &self.base.identity;
+                let alone = !from_base(&identity.python) && !from_base(&identity.node) && identity.compilers.iter().all(|c| !c.in_base);
+                Some(if alone {
+                    format!("FROM {slim}")
+                } else {
+                    format!(
+                        "# FROM {slim}: it lacks what this image's steps take from the full base (the\n\
+                         # distribution's Python or Node, compilers), so on its own it does not build:\n\
+                         # install those in the runtime stage and compile in a builder stage.\n{suggest}"
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The runtime counterparts of the -dev packages above the base (`libpq-dev` -> `libpq5`).
+    fn runtime_libraries(&self) -> Vec<String> {
+        let mut libraries: Vec<String> = self.dev_packages(false).into_iter().flat_map(|d| d.2).collect();
+        libraries.sort();
+        libraries.dedup();
+        libraries
+    }
+
     fn toolchain_finding(&self) -> Option<Finding> {
         let files = self.category_files(&["toolchain", "headers", "static-libs"], false);
-        let dev = self.dev_package_names(false);
-        let builder_packages = if dev.is_empty() {
-            "build-essential".to_owned()
-        } else {
-            format!("build-essential {}", dev.join(" "))
-        };
         self.finish(Draft {
             id: "IMG001",
             severity: None,
             title: "Compilers, headers and static libraries in the final image".to_owned(),
             files,
             why: "The build toolchain is needed to compile wheels and C extensions, not to run them. A multi-stage build compiles in a builder stage and copies only the result (a venv) into the runtime image.".to_owned(),
-            fix: format!(
-                "FROM {base} AS builder\n\
-                 RUN apt-get update && apt-get install -y --no-install-recommends {builder_packages} \\\n    && rm -rf /var/lib/apt/lists/*\n\
-                 RUN python3 -m venv /opt/venv\n\
-                 COPY requirements.txt .\n\
-                 RUN /opt/venv/bin/pip install --no-cache-dir -r requirements.txt\n\n\
-                 FROM {base}-slim\n\
-                 COPY --from=builder /opt/venv /opt/venv\n\
-                 ENV PATH=/opt/venv/bin:$PATH",
-                base = self.base_name()
-            ),
+            // Written by `applicable_fix`, which knows the image's base.
+            fix: String::new(),
         })
     }
 
-    fn base_name(&self) -> String {
-        match self.base.os.as_deref() {
-            Some(os) if os.contains("bookworm") => "debian:bookworm".to_owned(),
-            Some(os) if os.contains("trixie") => "debian:trixie".to_owned(),
-            _ => "<your base>".to_owned(),
-        }
-    }
-
     /// Installed `-dev` packages outside (or inside) the base image.
-    fn dev_package_names(&self, base: bool) -> Vec<String> {
-        self.dev_packages(base).iter().map(|p| p.0.to_owned()).collect()
-    }
-
     fn dev_packages(&self, base: bool) -> Vec<(&str, Vec<&Classified<'_>>, Vec<String>)> {
         let mut by_package: BTreeMap<&str, Vec<&Classified<'_>>> = BTreeMap::new();
         for f in &self.classified {
@@ -282,12 +361,6 @@ impl Analysis<'_, '_> {
     fn dev_packages_finding(&self) -> Option<Finding> {
         let dev = self.dev_packages(false);
         let names: Vec<&str> = dev.iter().map(|d| d.0).collect();
-        let runtime: Vec<String> = {
-            let mut r: Vec<String> = dev.iter().flat_map(|d| d.2.clone()).collect();
-            r.sort();
-            r.dedup();
-            r
-        };
         let pairs: Vec<String> = dev
             .iter()
             .filter(|d| !d.2.is_empty())
@@ -303,10 +376,7 @@ impl Analysis<'_, '_> {
                 "`-dev` packages carry headers, static libraries and linker symlinks for building. At run time only the shared libraries they depend on are needed{}.",
                 if pairs.is_empty() { String::new() } else { format!(" ({})", pairs.join("; ")) }
             ),
-            fix: format!(
-                "RUN apt-get update && apt-get install -y --no-install-recommends {} \\\n    && rm -rf /var/lib/apt/lists/*",
-                if runtime.is_empty() { "<runtime libraries>".to_owned() } else { runtime.join(" ") }
-            ),
+            fix: String::new(),
         })
     }
 
@@ -433,7 +503,7 @@ impl Analysis<'_, '_> {
             title: "Secrets in the image".to_owned(),
             files,
             why: "Credentials in a layer can be read by anyone who can pull the image. Deleting them in a later layer does not help: the layer that added them still ships.".to_owned(),
-            fix: "# .dockerignore\n.env\n*.pem\n# pass secrets at run time (docker run --env-file, a secrets manager),\n# or at build time without leaving a trace:\nRUN --mount=type=secret,id=npmrc,target=/root/.npmrc npm ci".to_owned(),
+            fix: "# .dockerignore\n.env\n*.pem\n# pass secrets at run time (docker run --env-file, a secrets manager), or at build\n# time without leaving a trace: RUN --mount=type=secret,id=NAME,target=PATH on the\n# step that needs it (BuildKit; `docker build --secret id=NAME,src=FILE`)".to_owned(),
         }) {
             f.saves_bytes = 0;
             f.removes = Removes::default();
@@ -450,7 +520,7 @@ impl Analysis<'_, '_> {
                 bytes: 0,
                 saves_bytes: 0,
                 why: "A whiteout hides a file from the running container, but the lower layer still carries it to everyone who pulls the image.".to_owned(),
-                fix: "# keep the file out of the build context (.dockerignore) and use\nRUN --mount=type=secret,... for build-time credentials".to_owned(),
+                fix: "# keep the file out of the build context (.dockerignore) and use\n# RUN --mount=type=secret,id=NAME,target=PATH for build-time credentials".to_owned(),
                 removes: Removes::default(),
             });
         }
@@ -498,7 +568,7 @@ impl Analysis<'_, '_> {
                     format!(
                         "`{later_text}` rewrites files that `{made}` wrote; both copies ship and only the last is seen. Merging the steps (or cleaning up in the same RUN) ships one copy."
                     ),
-                    "# merge the steps that rewrite the same files, e.g. install every package in one RUN:\nRUN apt-get update && apt-get install -y --no-install-recommends <all packages> \\\n    && rm -rf /var/lib/apt/lists/*".to_owned(),
+                    "# merge the steps that rewrite the same files into one RUN (install every package\n# in one apt-get line, clean up in the RUN that made the mess): one copy ships".to_owned(),
                 )
             };
             out.push(Finding {
@@ -675,7 +745,7 @@ impl Analysis<'_, '_> {
             bytes,
             saves_bytes: bytes,
             why: "Identical files at several paths each take their full size in the layers. Common causes: the same context copied twice, vendored copies of one library in several packages, or a file copied where a link would do.".to_owned(),
-            fix: "# copy the files once (one COPY per source), or link instead of copying:\nRUN ln -s /opt/shared/file /app/file".to_owned(),
+            fix: "# copy the files once (one COPY per source), or link a copy to the first one\n# (`ln -s`) in the RUN that makes it".to_owned(),
             removes: Removes {
                 inodes: extra.iter().map(|f| f.inode).collect(),
             },
@@ -705,7 +775,7 @@ impl Analysis<'_, '_> {
                 crate::human(bytes - toolchain),
                 self.smaller_bases_advice()
             ),
-            fix: format!("FROM {}-slim", self.base_name()),
+            fix: String::new(),
         })
     }
 

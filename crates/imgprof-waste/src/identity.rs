@@ -49,6 +49,43 @@ pub struct BaseIdentity {
     pub summary: String,
 }
 
+impl BaseIdentity {
+    /// The base as a `FROM` reference: its slim variant (`slim`), for a runtime stage, or
+    /// the variant it is (a builder stage that has what the image's own build had). The
+    /// official python and node images by their version, else the distribution's image.
+    pub fn reference(&self, slim: bool) -> Option<String> {
+        let codename = self.codename.as_deref();
+        let suffix = if slim || self.variant == BaseVariant::Slim {
+            "-slim"
+        } else {
+            ""
+        };
+        let node = self
+            .node_major
+            .filter(|_| self.node.as_deref().is_some_and(|n| n.starts_with("/usr/local/")));
+        let tagged = |image: &str, version: &str| match codename {
+            Some(c) => format!("{image}:{version}{suffix}-{c}"),
+            None => format!("{image}:{version}{suffix}"),
+        };
+        Some(match (self.distro.as_deref(), self.official_python_version(), node) {
+            (_, Some(version), _) => tagged("python", version),
+            (_, None, Some(major)) => tagged("node", &major.to_string()),
+            (Some("debian"), None, None) => format!("debian:{}{suffix}", codename.unwrap_or("stable")),
+            (Some("ubuntu"), None, None) => format!("ubuntu:{}", self.version.as_deref().unwrap_or("latest")),
+            (Some("alpine"), None, None) => format!("alpine:{}", self.version.as_deref().unwrap_or("latest")),
+            _ => return None,
+        })
+    }
+
+    /// The version of a Python built into /usr/local as the official python images have
+    /// it (`3.11` for `/usr/local/bin/python3.11`); none for the distribution's Python.
+    pub fn official_python_version(&self) -> Option<&str> {
+        self.python
+            .as_deref()
+            .and_then(|p| p.strip_prefix("/usr/local/bin/python"))
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum BaseVariant {

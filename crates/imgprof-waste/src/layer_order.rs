@@ -155,6 +155,21 @@ pub fn is_broad_copy(copy: &Copy) -> bool {
         .any(|s| matches!(s.as_str(), "." | "./" | "*" | "./*"))
 }
 
+/// Whether a `RUN` runs the project's own scripts with Node's tools (`npm run build`,
+/// `npx tsc`, `yarn build`, `pnpm run build`): a build that needs the dev dependencies,
+/// so it belongs in the builder stage, before they are pruned.
+pub fn runs_node_script(run: &Run) -> bool {
+    run_commands(run).iter().any(|(tool, args)| {
+        let sub = args.iter().find(|a| !a.starts_with('-')).copied();
+        match *tool {
+            "npm" | "pnpm" => matches!(sub, Some("run" | "run-script" | "exec")),
+            "yarn" => !matches!(sub, None | Some("install" | "add")),
+            "npx" | "tsc" => true,
+            _ => false,
+        }
+    })
+}
+
 /// A copy of the whole build context: `COPY . DEST`, or a directory the classic builder
 /// and buildah recorded by its hash only (`COPY dir:<hash> in DEST`).
 pub fn is_context_copy(copy: &Copy) -> bool {
@@ -224,6 +239,17 @@ mod tests {
 
     fn requested_packages(line: &str) -> Vec<String> {
         super::requested_packages(Instruction::parse(line).as_run().expect("a RUN"))
+    }
+
+    #[test]
+    fn node_scripts_are_told_from_installs() {
+        let script = |line: &str| super::runs_node_script(Instruction::parse(line).as_run().expect("a RUN"));
+        assert!(script("RUN npm run build"));
+        assert!(script("RUN npx tsc -p ."));
+        assert!(script("RUN yarn build"));
+        assert!(!script("RUN npm ci"));
+        assert!(!script("RUN yarn install --frozen-lockfile"));
+        assert!(!script("RUN pip install -r requirements.txt"));
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub use glob::Glob;
 pub use identity::{BaseIdentity, BaseVariant, Compiler};
 pub use layer_order::{
     Install, build_only, installs as dependency_installs, is_broad_copy, is_context_copy, requested_packages,
-    run_commands,
+    run_commands, runs_node_script,
 };
 pub use packages::{Manager, Package};
 pub use rebuild::{Ecosystem, LinkedLibrary, Part, Rebuild};

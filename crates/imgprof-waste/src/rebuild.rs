@@ -40,6 +40,11 @@ pub struct Rebuild {
     /// `npm install`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lockfile: Option<bool>,
+    /// Node: the `start` script of the app's `package.json` when the image starts with
+    /// `npm start` and the script is a plain command (`node dist/server.js`): run directly,
+    /// node gets the signals and the runtime needs no npm.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start_command: Option<Vec<String>>,
     /// What the rebuilt image ships, part by part; the projection is their sum.
     pub parts: Vec<Part>,
 }
@@ -180,6 +185,20 @@ impl Analysis<'_, '_> {
         let in_runtime_base = self.runtime_base_packages(full_base);
         let (build_packages, mut runtime_packages, linked_libraries) =
             self.package_sets(&app, dependencies, &install_layers, &in_runtime_base);
+        let start_command = (dependencies == Some(Ecosystem::Node))
+            .then(|| self.npm_start_script())
+            .flatten();
+        let command = self.entrypoint.iter().chain(&self.cmd).next().map(String::as_str);
+        let distro_node = self
+            .base
+            .identity
+            .node
+            .as_deref()
+            .is_some_and(|n| !n.starts_with("/usr/local/"));
+        if distro_node && start_command.is_none() && matches!(command, Some("npm" | "npx")) {
+            // The image starts with npm: the distribution's nodejs comes without it.
+            runtime_packages.push("npm".to_owned());
+        }
         let installed = self.closure(&runtime_packages, &in_runtime_base);
         runtime_packages.retain(|p| !in_runtime_base.contains(p));
 
@@ -227,6 +246,7 @@ impl Analysis<'_, '_> {
             build_packages,
             linked_libraries,
             lockfile,
+            start_command,
             parts,
         })
     }
@@ -571,6 +591,27 @@ impl Analysis<'_, '_> {
             },
             bytes: installed + seed,
         }
+    }
+
+    /// The app's `start` script as a command, when the image starts with `npm start`
+    /// (`npm run start`) and the script is one plain command (no shell syntax).
+    fn npm_start_script(&self) -> Option<Vec<String>> {
+        let words: Vec<&str> = self.cmd.iter().map(String::as_str).collect();
+        if !self.entrypoint.is_empty() || !matches!(words.as_slice(), ["npm", "start"] | ["npm", "run", "start"]) {
+            return None;
+        }
+        let manifest = match &self.workdir {
+            Some(dir) => format!("{dir}/package.json"),
+            None => "package.json".to_owned(),
+        };
+        let content = crate::fs::FinalFs::new(self.stack).content(&manifest)?;
+        let manifest: serde_json::Value = serde_json::from_slice(content).ok()?;
+        let script = manifest.get("scripts")?.get("start")?.as_str()?;
+        let plain = !script.is_empty()
+            && script
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '/' | '.' | '-' | '_' | '=' | ':' | '@' | ','));
+        plain.then(|| script.split_whitespace().map(str::to_owned).collect())
     }
 
     /// npm's record of what it installed (`node_modules/.package-lock.json`): path and
