@@ -7,7 +7,10 @@
 //! and with buildah, runs the result as its own USER (`docker run` / `podman run`, host
 //! network), checks that its imports work and that it answers HTTP, and measures it with
 //! `imgprof report --json` against the projection the naive image's report promised.
-//! Writes docs/e2e.md (only for a full run) and fails if any check failed.
+//! On the BuildKit-built naive image it also applies each finding's fix alone
+//! (`snippets`). Writes docs/e2e.md (only for a full run) and fails if any check failed.
+
+mod snippets;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -182,6 +185,7 @@ struct Run {
     failures: Vec<Failure>,
     naives: Vec<Naive>,
     rebuilt: Vec<Rebuilt>,
+    applied: Vec<snippets::Applied>,
     containers: Vec<(&'static str, String)>,
 }
 
@@ -455,6 +459,11 @@ fn case(
             "imgprof suggest rewrites the well-built image"
         };
         run.fail(&id, what, dockerfile.clone());
+    }
+    if builder == Builder::BuildKit
+        && let Err(e) = snippets::check(run, world, imgprof, &dir, fixture, &report)
+    {
+        run.fail(&id, "applying the findings' fixes alone failed", format!("{e:#}"));
     }
     naive.suggestion = Some((dockerfile.clone(), dockerignore.clone()));
     let (naive_shipped, projected) = (naive.shipped, naive.projected);
@@ -1009,6 +1018,15 @@ fn markdown(run: &Run, total: Duration, bases_cached: bool) -> String {
             n.good_checks.cell()
         );
     }
+    d.push_str(
+        "\n## Each finding's fix, applied alone\n\n\
+         On the BuildKit-built naive image, each distinct fix of the report applied by itself to\n\
+         the naive Dockerfile (`.dockerignore` entries added, or the one step it rewrites\n\
+         replaced; see `xtask/src/e2e/snippets.rs`), built with BuildKit; *measured* is the\n\
+         naive image's `shipped_bytes` less the fixed one's. Fixes written as guidance are not\n\
+         built: they name a restructure (`imgprof suggest` writes it) or the base image's layers.\n\n",
+    );
+    d.push_str(&snippets::table(&run.applied));
     d.push_str("\n## Failures\n\n");
     if run.failures.is_empty() {
         d.push_str("None.\n");

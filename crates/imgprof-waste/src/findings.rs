@@ -453,38 +453,32 @@ impl Analysis<'_, '_> {
             .collect()
     }
 
+    /// The `.dockerignore` entries for the build-context leftovers: each file's first
+    /// path component below the working directory (where `COPY . .` put the context),
+    /// `tests/` for a directory, the name for a file. Version control, secrets and
+    /// models have findings (and entries) of their own, so each snippet saves what its
+    /// finding says.
     fn dockerignore_snippet(&self) -> String {
-        let mut entries: Vec<String> = vec!["# .dockerignore".to_owned(), ".git".to_owned()];
-        let names: HashSet<&str> = self
+        let root = self.workdir.as_deref().map(|w| format!("{w}/")).unwrap_or_default();
+        let mut entries: Vec<String> = self
             .classified
             .iter()
             .chain(&self.lost)
-            .filter(|f| f.category == "build-context" || f.category == "secrets" || f.category == "models")
-            .flat_map(|f| f.path.split('/'))
+            .filter(|f| f.category == "build-context")
+            .filter_map(|f| {
+                let relative = f.path.strip_prefix(root.as_str())?;
+                Some(match relative.split_once('/') {
+                    Some((dir, _)) => format!("{dir}/"),
+                    None => relative.to_owned(),
+                })
+            })
             .collect();
-        for (name, line) in [
-            ("tests", "tests/"),
-            ("test", "test/"),
-            (".pytest_cache", ".pytest_cache/"),
-            (".mypy_cache", ".mypy_cache/"),
-            (".github", ".github/"),
-            (".vscode", ".vscode/"),
-            (".idea", ".idea/"),
-            (".env", ".env"),
-            ("models", "models/"),
-        ] {
-            if names.contains(name) {
-                entries.push(line.to_owned());
-            }
+        entries.sort();
+        entries.dedup();
+        if entries.is_empty() {
+            return "# keep them out of the build context with .dockerignore entries for their paths".to_owned();
         }
-        if self
-            .classified
-            .iter()
-            .any(|f| f.category == "build-context" && f.path.ends_with(".log"))
-        {
-            entries.push("*.log".to_owned());
-        }
-        entries.join("\n")
+        format!("# .dockerignore\n{}", entries.join("\n"))
     }
 
     fn secret_findings(&self) -> Vec<Finding> {
@@ -627,8 +621,8 @@ impl Analysis<'_, '_> {
             .map(|(lost, _)| lost)
     }
 
-    /// A lost copy that a later layer overwrote with the very same content (same size and
-    /// hash): only metadata changed, as `RUN chown -R` or `chmod -R` does.
+    /// A lost copy a later layer wrote again with the same content and another owner or
+    /// mode (`chown -R`, `chmod -R`).
     fn rewritten_unchanged(&self, lost: &LostCopy<'_>) -> bool {
         if !matches!(lost.cause, LossCause::Overwritten { .. }) {
             return false;
@@ -639,7 +633,10 @@ impl Analysis<'_, '_> {
             return false;
         };
         let new = self.stack.entry(slot);
-        old.hash != 0 && new.kind == old.kind && new.size == old.size && new.hash == old.hash
+        // Same content, other owner or mode: a bare copy of the same file again (the
+        // manifest copied first, then with the whole context) is an overwrite.
+        let metadata_changed = (old.uid, old.gid, old.mode) != (new.uid, new.gid, new.mode);
+        old.hash != 0 && new.kind == old.kind && new.size == old.size && new.hash == old.hash && metadata_changed
     }
 
     /// Copies re-shipped unchanged by a later layer that only changed owner or mode.
@@ -683,17 +680,35 @@ impl Analysis<'_, '_> {
                         "`{later_text}` writes {} files again with the same content that `{made}` already shipped; a layer stores whole files, so changing ownership or permissions copies every byte.",
                         copies.len()
                     ),
-                    fix: if chmod {
-                        "# set the mode while copying instead of a later chmod -R:\nCOPY --chmod=755 . /app".to_owned()
-                    } else {
-                        "# set the owner while copying instead of a later chown -R:\nCOPY --chown=app:app . /app".to_owned()
-                    },
+                    fix: self.metadata_rewrite_fix(layer as usize, copies.first().copied(), chmod, &later_text),
                     removes: Removes {
                         inodes: copies.iter().map(|c| c.inode()).collect(),
                     },
                 })
             })
             .collect()
+    }
+
+    /// Guidance (two steps change): the owner or mode set by the step that made the
+    /// files, with the values the later layer gave them, and the rewriting step dropped.
+    fn metadata_rewrite_fix(&self, made: usize, sample: Option<&LostCopy<'_>>, chmod: bool, later: &str) -> String {
+        let new = sample
+            .and_then(|lost| self.stack.get(lost.path))
+            .map(|slot| self.stack.entry(slot));
+        let flag = match (new, chmod) {
+            (Some(e), true) => format!("--chmod={:o}", e.mode & 0o7777),
+            (Some(e), false) => format!("--chown={}:{}", e.uid, e.gid),
+            (None, true) => "--chmod=MODE".to_owned(),
+            (None, false) => "--chown=USER:GROUP".to_owned(),
+        };
+        match self.parsed(made) {
+            Some(Instruction::Copy(copy)) if !copy.hashed() => format!(
+                "# set it while copying, in layer {made}'s step, and drop `{later}`:\n# {} {flag} {}",
+                if copy.add { "ADD" } else { "COPY" },
+                copy.args()
+            ),
+            _ => format!("# set it ({flag}) in the step that makes the files, and drop `{later}`"),
+        }
     }
 
     /// The same content stored at several paths of the final filesystem, among the files
@@ -840,7 +855,7 @@ impl Analysis<'_, '_> {
             bytes: 0,
             saves_bytes: 0,
             why: "A process running as root inside the container is root on any volume it can reach and one kernel bug away from the host.".to_owned(),
-            fix: "RUN useradd --create-home --uid 10001 app\nCOPY --chown=app:app . /app\nUSER app".to_owned(),
+            fix: "# before CMD (files the app must write to: COPY --chown=app:app):\nRUN useradd --create-home --uid 10001 app\nUSER app".to_owned(),
             removes: Removes::default(),
         })
     }
