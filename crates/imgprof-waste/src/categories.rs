@@ -186,7 +186,12 @@ pub const RULES: &[Rule] = &[
             Pattern::Component("Dockerfile"),
             Pattern::Component(".dockerignore"),
         ],
-        unless: &[Pattern::Component("site-packages"), Pattern::Component("dist-packages")],
+        // A package's own tests and docs are the package's, not the context's.
+        unless: &[
+            Pattern::Component("site-packages"),
+            Pattern::Component("dist-packages"),
+            Pattern::Component("node_modules"),
+        ],
         scope: Scope::Workdir,
         min_size: 0,
     },

@@ -441,11 +441,16 @@ impl Analysis<'_, '_> {
             .into_iter()
             .filter_map(|(id, category, title, fix)| {
                 let rule = crate::categories::rule(category)?;
+                // Empty files of a category (an apt cache directory's lock) are no waste.
+                let files = self.category_copies(&[category], false);
+                if files.iter().all(|f| f.bytes == 0) {
+                    return None;
+                }
                 self.finish(Draft {
                     id,
                     severity: None,
                     title: title.to_owned(),
-                    files: self.category_copies(&[category], false),
+                    files,
                     why: format!("{} {}", rule.what, rule.why),
                     fix,
                 })

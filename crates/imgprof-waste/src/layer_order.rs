@@ -105,10 +105,16 @@ pub fn installs(run: &Run) -> Vec<Install> {
                 tool: "pipenv",
                 inputs: vec!["Pipfile".into(), "Pipfile.lock".into()],
             }),
-            ("npm", Some("ci" | "install" | "i")) if args.iter().filter(|a| !a.starts_with('-')).count() == 1 => {
+            // `npm ci` needs the lockfile; `npm install` may run without one, so the glob
+            // (a COPY of a name that matches nothing fails).
+            ("npm", Some("ci")) if args.iter().filter(|a| !a.starts_with('-')).count() == 1 => Some(Install {
+                tool: "npm",
+                inputs: vec!["package.json".into(), "package-lock.json".into()],
+            }),
+            ("npm", Some("install" | "i")) if args.iter().filter(|a| !a.starts_with('-')).count() == 1 => {
                 Some(Install {
                     tool: "npm",
-                    inputs: vec!["package.json".into(), "package-lock.json".into()],
+                    inputs: vec!["package*.json".into()],
                 })
             }
             ("yarn", None | Some("install")) => Some(Install {
