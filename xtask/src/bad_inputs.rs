@@ -1,6 +1,6 @@
 //! The hostile-input corpus under `testdata/bad/`: images broken on purpose, one fault
 //! each, as a stranger's registry or tarball might serve them. Each file or directory is
-//! named after its fault; `crates/imgprof/tests/bad_inputs.rs` states what imgprof must
+//! named after its fault; `crates/imgprof/tests/integration/bad_inputs.rs` states what imgprof must
 //! do with it (an error naming the file, blob or entry, or a report with a warning) and
 //! fails when a case here has no expectation there.
 //!

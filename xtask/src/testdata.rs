@@ -3,7 +3,7 @@
 //! except those under `testdata/bad/`, which are broken on purpose, one fault each.
 //!
 //! The `layers` image is the reference fixture; its figures are worked out by hand in
-//! `crates/imgprof/tests/fixtures.rs` from the description below.
+//! `crates/imgprof/tests/integration/fixtures.rs` from the description below.
 
 use std::fs;
 use std::path::Path;

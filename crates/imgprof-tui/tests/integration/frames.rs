@@ -1,0 +1,426 @@
+//! Rendered frames of the view on the sample image (testdata/sample/sample-app.tar),
+//! driven through the real key bindings, drawn into a `TestBackend`, kept as insta
+//! snapshots.
+
+use crate::common;
+use imgprof_tui::keys::action_for_key;
+use imgprof_tui::{App, Inspected};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Color;
+
+fn sample() -> Inspected {
+    common::inspected("sample/sample-app.tar")
+}
+
+fn app(width: u16, height: u16) -> App {
+    let mut app = App::ready("sample-app.tar".into(), sample(), false);
+    app.resize(width, height);
+    app
+}
+
+/// Keys as a terminal would report them: `^x` is Ctrl+x, names in `<>`, other text one
+/// key per character.
+fn events(keys: &[&str]) -> Vec<KeyEvent> {
+    let mut events = Vec::new();
+    for key in keys {
+        let event = match *key {
+            "<tab>" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
+            "<enter>" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
+            "<esc>" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            "<up>" => KeyEvent::new(KeyCode::Up, KeyModifiers::NONE),
+            "<down>" => KeyEvent::new(KeyCode::Down, KeyModifiers::NONE),
+            "<space>" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE),
+            "^<space>" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::CONTROL),
+            ctrl if ctrl.starts_with('^') => {
+                KeyEvent::new(KeyCode::Char(ctrl.chars().nth(1).unwrap_or('?')), KeyModifiers::CONTROL)
+            }
+            text => {
+                events.extend(
+                    text.chars()
+                        .map(|c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+                );
+                continue;
+            }
+        };
+        events.push(event);
+    }
+    events
+}
+
+/// Presses keys, each waiting until the tree shows what it asked for.
+fn press(app: &mut App, keys: &[&str]) {
+    for key in events(keys) {
+        if let Some(action) = action_for(app, key) {
+            app.apply(action);
+        }
+    }
+}
+
+/// Presses keys as the event loop takes them: no key waits for a layout; answers that
+/// are in by then are drawn between keys.
+fn press_without_waiting(app: &mut App, keys: &[&str]) {
+    for key in events(keys) {
+        if let Some(action) = action_for(app, key) {
+            app.apply_deferred(action);
+        }
+        app.settle();
+        app.receive();
+    }
+}
+
+fn action_for(app: &App, key: KeyEvent) -> Option<imgprof_tui::keys::Action> {
+    action_for_key(key, app.key_context())
+}
+
+fn terminal(app: &App) -> Terminal<TestBackend> {
+    let (width, height) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
+    terminal
+        .draw(|frame| imgprof_tui::draw::draw(frame, app))
+        .expect("the frame draws");
+    terminal
+}
+
+/// The frame as text, one line per row, trailing blanks cut.
+fn screen(app: &App) -> String {
+    common::text_of(terminal(app).backend().buffer())
+}
+
+#[test]
+fn first_screen() {
+    let app = app(120, 40);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn first_screen_at_80x24() {
+    let app = app(80, 24);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn tree_of_layer_changes_only() {
+    let mut app = app(120, 40);
+    // Down to layer 3 (the pip install), changes of that layer only.
+    press(&mut app, &["<up>", "^l", "<tab>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn tree_aggregated_up_to_a_layer() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<up>", "<up>", "^a", "<tab>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn tree_with_unmodified_files_hidden_and_sorted_by_name() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<up>", "<tab>", "U", "^o"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn tree_collapsed() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>", "^<space>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn filter_active() {
+    let mut app = app(120, 40);
+    press(&mut app, &["/", "pip", "<enter>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn filter_being_typed() {
+    let mut app = app(120, 40);
+    press(&mut app, &["^f", "\\.py$"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+/// A key that needs a new view returns before it is computed: the pane draws the last
+/// layout and says what it waits for, then draws the answer once it is taken in.
+#[test]
+fn a_view_being_computed_is_announced_then_drawn() {
+    let mut app = app(120, 40);
+    // The analysis prefetches aggregated views only: changes of a layer are computed.
+    // Nothing is taken in before `wait`, so the frame is the one drawn while waiting.
+    let ctrl_l = events(&["^l"])[0];
+    if let Some(action) = action_for(&app, ctrl_l) {
+        app.apply_deferred(action);
+    }
+    assert!(app.pending());
+    insta::assert_snapshot!("tree_while_a_view_is_computed", screen(&app));
+    app.wait();
+    assert!(!app.pending());
+    let mut waited = self::app(120, 40);
+    press(&mut waited, &["^l"]);
+    assert_eq!(screen(&app), screen(&waited));
+    assert!(screen(&app).contains("Files: layer 4, changes of this layer"));
+}
+
+/// Keys pressed while layouts are computed all count, whatever the worker's timing:
+/// the end is the same as pressing each and waiting.
+#[test]
+fn keys_pressed_while_layouts_are_computed_all_count() {
+    let keys: &[&str] = &[
+        "^l", "<up>", "<up>", "<tab>", "U", "^o", "<down>", "<space>", "^a", "/", "py", "<esc>", "/", "pip", "<enter>",
+        "<down>", "^r", "^<space>", "^<space>",
+    ];
+    let mut waited = app(120, 40);
+    press(&mut waited, keys);
+    for _ in 0..20 {
+        let mut unwaited = app(120, 40);
+        press_without_waiting(&mut unwaited, keys);
+        unwaited.wait();
+        assert_eq!(screen(&unwaited), screen(&waited));
+    }
+}
+
+#[test]
+fn findings_pane_with_a_selection() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>", "<tab>", "<down>", "<down>"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn opening_a_finding_jumps_to_its_layer_and_path() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>", "<tab>", "<down>", "<down>", "<enter>"]);
+    let browse = app.browse().expect("ready");
+    let finding = &browse.data.report.findings[2];
+    assert_eq!(Some(browse.layer), finding.layer);
+    let node = browse.selected_node().expect("a selected file");
+    assert_eq!(
+        format!("/{}", browse.data.tree.path(node)),
+        finding.paths[0].path,
+        "the tree selects the finding's first path"
+    );
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn opening_the_same_finding_again_goes_to_its_next_path() {
+    let mut app = app(120, 40);
+    press(
+        &mut app,
+        &["<tab>", "<tab>", "<down>", "<down>", "<enter>", "<tab>", "<enter>"],
+    );
+    let browse = app.browse().expect("ready");
+    let finding = &browse.data.report.findings[2];
+    let node = browse.selected_node().expect("a selected file");
+    assert_eq!(format!("/{}", browse.data.tree.path(node)), finding.paths[1].path);
+    assert!(app.message.as_deref().is_some_and(|m| m.contains("2 of 2 paths")));
+}
+
+/// The sample has no package database, so its report gets packages of each manager,
+/// largest first as the analysis lists them.
+fn app_with_packages() -> App {
+    use imgprof_waste::{Manager, Package};
+    let mut data = sample();
+    let package = |manager, name: &str, version: &str, bytes, files, depends: &[&str]| Package {
+        manager,
+        name: name.into(),
+        version: version.into(),
+        location: match manager {
+            Manager::Pip => "/usr/local/lib/python3.11/site-packages".into(),
+            _ => "amd64".into(),
+        },
+        depends: depends.iter().map(|d| (*d).to_owned()).collect(),
+        requires: Vec::new(),
+        provides: Vec::new(),
+        bytes,
+        files,
+    };
+    data.report.packages.list = vec![
+        package(
+            Manager::Dpkg,
+            "gcc-12",
+            "12.2.0-14",
+            80_000_000,
+            120,
+            &["cpp-12", "binutils"],
+        ),
+        package(Manager::Pip, "pydantic-core", "2.14.1", 5_400_000, 12, &[]),
+        package(Manager::Apk, "musl", "1.2.4-r2", 600_000, 3, &[]),
+        package(Manager::Pip, "fastapi", "0.110.0", 240_000, 40, &[]),
+    ];
+    let mut app = App::ready("sample-app.tar".into(), data, false);
+    app.resize(120, 40);
+    app
+}
+
+#[test]
+fn packages_view() {
+    let mut app = app_with_packages();
+    press(&mut app, &["p"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn packages_view_filtered() {
+    let mut app = app_with_packages();
+    press(&mut app, &["p", "/", "py", "<enter>"]);
+    let browse = app.browse().expect("ready");
+    assert_eq!(browse.packages.matching, [1], "only pydantic-core has py in its name");
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn help_overlay() {
+    let mut app = app(120, 40);
+    press(&mut app, &["?"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn base_layers_hidden() {
+    let mut app = app(120, 40);
+    press(&mut app, &["b"]);
+    insta::assert_snapshot!(screen(&app));
+}
+
+#[test]
+fn resize_keeps_the_selection_visible() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>", "G"]);
+    app.resize(80, 24);
+    let browse = app.browse().expect("ready");
+    let selected = browse.selected_node().expect("a selected file");
+    let name = browse.data.tree.name(selected).to_owned();
+    assert!(
+        screen(&app).contains(&name),
+        "the last row ({name}) is on the small screen"
+    );
+}
+
+#[test]
+fn no_color_draws_without_colours_and_colour_draws_categories() {
+    let colours = |color: bool| {
+        let mut app = app(120, 40);
+        app.color = color;
+        let terminal = terminal(&app);
+        let buffer = terminal.backend().buffer();
+        buffer
+            .content()
+            .iter()
+            .filter(|cell| cell.fg != Color::Reset || cell.bg != Color::Reset)
+            .count()
+    };
+    assert_eq!(colours(false), 0, "NO_COLOR: no cell has a colour");
+    assert!(colours(true) > 0, "with colour, categories and statuses are coloured");
+}
+
+#[test]
+fn loading_screen_shows_progress_per_layer() {
+    use imgprof_layers::LayerOutcome;
+    use imgprof_tui::{Feed, PendingLayer};
+    let layers = (0..3)
+        .map(|i| PendingLayer {
+            bytes: 1_000_000 * (i + 1),
+            instruction: Some(format!("RUN step {i}")),
+        })
+        .collect();
+    let mut app = App::loading("registry.local/app:1".into(), layers, false);
+    app.resize(100, 20);
+    app.feed(Feed::Started {
+        layer: 0,
+        bytes: 1_000_000,
+    });
+    app.feed(Feed::Finished {
+        layer: 0,
+        outcome: LayerOutcome::Cached,
+    });
+    app.feed(Feed::Started {
+        layer: 2,
+        bytes: 3_000_000,
+    });
+    app.feed(Feed::Advanced {
+        layer: 2,
+        bytes: 1_500_000,
+    });
+    insta::assert_snapshot!(screen(&app));
+    app.feed(Feed::Ready(Box::new(sample())));
+    assert!(
+        screen(&app).contains("Files: layer 4, everything up to it"),
+        "the data replaces the progress"
+    );
+}
+
+#[test]
+fn a_failed_analysis_is_shown_and_kept() {
+    let mut app = App::loading("x.tar".into(), Vec::new(), false);
+    app.feed(imgprof_tui::Feed::Failed(
+        "cannot analyse x.tar: digest mismatch".into(),
+    ));
+    assert!(screen(&app).contains("digest mismatch"));
+    assert_eq!(app.failure.as_deref(), Some("cannot analyse x.tar: digest mismatch"));
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
+    use imgprof_tui::keys::Action;
+    let mut app = app(120, 40);
+    let tree = app.areas().tree;
+    app.apply(Action::Scroll {
+        column: tree.x + 5,
+        row: tree.y + 5,
+        down: true,
+    });
+    let browse = app.browse().expect("ready");
+    assert_eq!(browse.tree.cursor.selected, 3, "three rows per notch");
+    assert_eq!(app.focus, imgprof_tui::keys::Pane::Layers, "the focus stays");
+    let layers = app.areas().layers;
+    app.apply(Action::Scroll {
+        column: layers.x + 2,
+        row: layers.y + 2,
+        down: false,
+    });
+    assert_eq!(
+        app.browse().expect("ready").layer,
+        1,
+        "three layers up from the top one"
+    );
+}
+
+#[test]
+fn control_characters_in_names_never_reach_the_terminal() {
+    let inspected = common::inspected("bad/tar-control-chars-in-name.oci");
+    let mut app = App::ready("tar-control-chars-in-name.oci".into(), inspected, false);
+    app.resize(100, 30);
+    let terminal = terminal(&app);
+    let buffer = terminal.backend().buffer();
+    let controls: Vec<&str> = buffer
+        .content
+        .iter()
+        .map(|c| c.symbol())
+        .filter(|s| s.chars().any(char::is_control))
+        .collect();
+    assert!(controls.is_empty(), "cells with control characters: {controls:?}");
+    assert!(
+        common::text_of(buffer).contains("not-what-it-seems"),
+        "{}",
+        common::text_of(buffer)
+    );
+}
+
+#[test]
+fn a_filter_that_matches_nothing_says_so_and_a_bad_one_stays_open() {
+    let mut app = app(120, 40);
+    press(&mut app, &["/", "zzqq", "<enter>"]);
+    assert_eq!(app.message.as_deref(), Some("no path matches /zzqq/"));
+    assert!(screen(&app).contains("(nothing to show: check the toggles and the filter)"));
+    press(&mut app, &["/", "<esc>", "/", "a(b", "<enter>"]);
+    assert!(app.prompt.is_some(), "the prompt stays open on a bad regex");
+    assert!(
+        app.message.as_deref().is_some_and(|m| m.starts_with("not a regex")),
+        "{:?}",
+        app.message
+    );
+}

@@ -1,0 +1,22 @@
+//! The integration tests of this crate: one test binary (each file a module), so the
+//! workspace is linked once for all of them, not once per file.
+
+mod common;
+
+mod advice;
+mod bad_inputs;
+mod cache;
+mod check;
+mod compare;
+mod daemon;
+mod docs_examples;
+mod fixtures;
+mod inspect;
+mod peers;
+mod real_images;
+mod real_waste;
+mod registry;
+mod registry_faults;
+mod sarif;
+mod sources;
+mod waste;

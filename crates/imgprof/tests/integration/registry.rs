@@ -1,0 +1,210 @@
+//! Pulling from a real registry: Debian's docker-registry, started and stopped by the
+//! tests on loopback, with the fixtures pushed into it by skopeo.
+
+use crate::common;
+use std::process::Command;
+
+use crate::common::registry::{self, RegistryAuth, TestRegistry};
+use crate::common::{imgprof, report_json, testdata};
+
+#[test]
+fn fixtures_are_served_by_a_real_registry() {
+    let Some(registry) = TestRegistry::start() else { return };
+    if !common::has_tool("skopeo") {
+        return;
+    }
+    registry.push(
+        &format!("oci:{}:gzip", testdata("fixtures/layers-gzip.oci")),
+        "fixtures/layers:gzip",
+        false,
+    );
+    registry.push(
+        &format!("oci:{}:multi", testdata("fixtures/multi-platform.oci")),
+        "fixtures/multi:latest",
+        true,
+    );
+    let inspect = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{}/fixtures/multi:latest", registry.host()))
+        .output()
+        .unwrap();
+    assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
+    let index: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(
+        index["manifests"].as_array().unwrap().len(),
+        3,
+        "both platforms and the attestation"
+    );
+    assert!(
+        !registry.requests("/v2/fixtures/layers/blobs/uploads").is_empty(),
+        "the access log records the push"
+    );
+
+    // The report of the pulled image equals the report of its OCI layout, apart from
+    // where it came from.
+    let strip = |mut r: serde_json::Value| {
+        r.as_object_mut().unwrap().remove("source");
+        r
+    };
+    let pulled = report_json(&format!("{}/fixtures/layers:gzip", registry.host()));
+    assert_eq!(pulled["source"]["kind"], "registry");
+    let layout = report_json(&format!("{}:gzip", testdata("fixtures/layers-gzip.oci")));
+    assert_eq!(strip(pulled), strip(layout));
+    assert!(
+        !registry.requests("GET /v2/fixtures/layers/blobs/sha256:").is_empty(),
+        "blobs were fetched"
+    );
+
+    // A multi-platform index: the host's platform by default, another on request.
+    let multi = format!("{}/fixtures/multi:latest", registry.host());
+    assert_eq!(report_json(&multi)["source"]["platform"], "linux/amd64");
+    let arm = imgprof(&["report", "--json", "--platform", "linux/arm64", &multi]);
+    let arm: serde_json::Value = serde_json::from_slice(&arm.stdout).unwrap();
+    assert_eq!(arm["source"]["platform"], "linux/arm64/v8");
+
+    let listed = imgprof(&["platforms", &multi]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.contains("linux/amd64") && text.contains("linux/arm64/v8"),
+        "{text}"
+    );
+
+    let missing = imgprof(&["report", &format!("{}/fixtures/nothing:here", registry.host())]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("404"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}
+
+/// The report minus where it came from.
+fn without_source(mut report: serde_json::Value) -> serde_json::Value {
+    report.as_object_mut().unwrap().remove("source");
+    report
+}
+
+/// What the pulled report must equal: the OCI layout's report.
+fn layout_report() -> serde_json::Value {
+    without_source(report_json(&format!("{}:gzip", testdata("fixtures/layers-gzip.oci"))))
+}
+
+fn assert_no_secret(out: &std::process::Output) {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for secret in registry::secrets() {
+        assert!(!text.contains(&secret), "a credential leaked into the output");
+    }
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn pulled(out: &std::process::Output) -> serde_json::Value {
+    assert!(out.status.success(), "pull failed: {}", stderr(out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("report is JSON");
+    assert_eq!(report["source"]["kind"], "registry");
+    without_source(report)
+}
+
+#[test]
+fn basic_authentication_with_stored_credentials() {
+    let Some(registry) = TestRegistry::start_with(RegistryAuth::Basic) else {
+        return;
+    };
+    registry.push(
+        &format!("oci:{}:gzip", testdata("fixtures/layers-gzip.oci")),
+        "private/layers:gzip",
+        false,
+    );
+    let image = format!("{}/private/layers:gzip", registry.host());
+
+    let good = registry::docker_config(&registry.host(), false, registry::PASSWORD);
+    let out = registry::report_with_config(&image, good.path(), &[]);
+    assert_no_secret(&out);
+    assert_eq!(pulled(&out), layout_report());
+
+    let nobody = tempfile::tempdir().unwrap();
+    let out = registry::report_with_config(&image, nobody.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("401") && stderr(&out).contains("docker login"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
+
+    let wrong = registry::docker_config(&registry.host(), false, "not-the-password");
+    let out = registry::report_with_config(&image, wrong.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not-the-password"));
+}
+
+#[test]
+fn bearer_tokens_from_the_registrys_token_service() {
+    let Some(registry) = TestRegistry::start_with(RegistryAuth::Token) else {
+        return;
+    };
+    registry.push(
+        &format!("oci:{}:gzip", testdata("fixtures/layers-gzip.oci")),
+        "private/layers:gzip",
+        false,
+    );
+    registry.push(
+        &format!("oci:{}:multi", testdata("fixtures/multi-platform.oci")),
+        "private/multi:latest",
+        true,
+    );
+    let issuer = registry.issuer.as_ref().unwrap();
+    let image = format!("{}/private/layers:gzip", registry.host());
+
+    // Username and password: a GET to the realm with Basic credentials.
+    let before = issuer.requests().len();
+    let basic = registry::docker_config(&registry.host(), false, registry::PASSWORD);
+    let out = registry::report_with_config(&image, basic.path(), &[]);
+    assert_no_secret(&out);
+    assert_eq!(pulled(&out), layout_report());
+    let asked: Vec<_> = issuer.requests()[before..].to_vec();
+    assert!(
+        asked.iter().any(|r| r.method == "GET"
+            && r.granted
+            && r.target.contains("scope=repository%3Aprivate%2Flayers%3Apull")
+            && r.target.contains("service=imgprof-test-registry")),
+        "{asked:?}"
+    );
+    assert_eq!(
+        asked.len(),
+        1,
+        "one token serves the manifest, config and every layer: {asked:?}"
+    );
+
+    // An identity token: the OAuth2 refresh-token POST.
+    let before = issuer.requests().len();
+    let identity = registry::docker_config(&registry.host(), true, "");
+    let out = registry::report_with_config(&image, identity.path(), &[]);
+    assert_no_secret(&out);
+    assert_eq!(pulled(&out), layout_report());
+    assert!(
+        issuer.requests()[before..]
+            .iter()
+            .any(|r| r.method == "POST" && r.granted)
+    );
+
+    // Through an index to a platform, with a token.
+    let multi = format!("{}/private/multi:latest", registry.host());
+    let out = registry::report_with_config(&multi, basic.path(), &["--platform", "linux/arm64"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // No credentials: the token service refuses, and the message says what to do.
+    let nobody = tempfile::tempdir().unwrap();
+    let out = registry::report_with_config(&image, nobody.path(), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    assert!(message.contains("401") && message.contains("docker login"), "{message}");
+    assert!(message.contains(&registry.host()), "names the registry: {message}");
+}
