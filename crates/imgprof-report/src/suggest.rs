@@ -317,6 +317,75 @@ fn earlier_stages(text: &str) -> String {
     }
 }
 
+/// What the rewrite does, decided once from the report (its rebuild model) and the steps.
+struct Plan<'s> {
+    /// The dependency install that moves into a builder stage, and its ecosystem: the
+    /// rebuild model's (its projection counts that stage's output).
+    install: Option<(&'s Run, Ecosystem)>,
+    build_packages: Vec<String>,
+    runtime_packages: Vec<String>,
+    /// Node steps that run the project's scripts (`npm run build`): they move into the
+    /// builder, which then hands the built app to the runtime stage.
+    node_builds: Vec<&'s Instruction>,
+}
+
+impl<'s> Plan<'s> {
+    fn of(report: &Report, steps: &'s Steps) -> Plan<'s> {
+        let rebuild = report.projection.rebuild.as_ref();
+        let install = steps
+            .steps
+            .iter()
+            .find_map(|(i, _)| dependency_install_of(i))
+            .filter(|(_, ecosystem)| rebuild.is_none_or(|r| r.dependencies == Some(*ecosystem)));
+        // The packages come from the rebuild model, which the projection measures; a
+        // Dockerfile given with --dockerfile may ask for more.
+        let (mut build_packages, mut runtime_packages) = rebuild
+            .map(|r| (r.build_packages.clone(), r.runtime_packages.clone()))
+            .unwrap_or_default();
+        for package in steps
+            .steps
+            .iter()
+            .filter_map(|(i, _)| i.as_run())
+            .flat_map(imgprof_waste::requested_packages)
+        {
+            if imgprof_waste::build_only(&package) {
+                build_packages.push(package);
+            } else if rebuild.is_none() {
+                runtime_packages.push(package);
+            }
+        }
+        dedup_keep_order(&mut build_packages);
+        dedup_keep_order(&mut runtime_packages);
+        let node_builds = match install {
+            Some((_, Ecosystem::Node)) => steps
+                .steps
+                .iter()
+                .map(|(i, _)| i)
+                .filter(|i| i.as_run().is_some_and(imgprof_waste::runs_node_script))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Plan {
+            install,
+            build_packages,
+            runtime_packages,
+            node_builds,
+        }
+    }
+
+    fn ecosystem(&self) -> Option<Ecosystem> {
+        self.install.map(|(_, ecosystem)| ecosystem)
+    }
+}
+
+fn apt_line(packages: &[String]) -> String {
+    format!(
+        "RUN apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
+        packages.join(" ")
+    )
+}
+
+/// The builder stage, the runtime stage and the `.dockerignore` entries (with why).
 #[allow(clippy::type_complexity)]
 fn stages(
     report: &Report,
@@ -325,395 +394,389 @@ fn stages(
     workdir: &str,
     user_stages: bool,
 ) -> (Vec<Line>, Vec<Line>, Vec<(String, String)>) {
-    let base = base_reference(report, true);
-    let builder_base = base_reference(report, false);
-    // The ecosystem whose install moves into a builder stage: the rebuild model's (its
-    // projection counts that stage's output).
-    let install = steps
-        .steps
-        .iter()
-        .find_map(|(i, _)| dependency_install_of(i))
-        .filter(|(_, ecosystem)| {
-            report
-                .projection
-                .rebuild
-                .as_ref()
-                .is_none_or(|r| r.dependencies == Some(*ecosystem))
-        });
-    // The packages come from the rebuild model, which the projection measures; a
-    // Dockerfile given with --dockerfile may ask for more.
-    let (mut build, mut run) = report
-        .projection
-        .rebuild
-        .as_ref()
-        .map(|r| (r.build_packages.clone(), r.runtime_packages.clone()))
-        .unwrap_or_default();
-    for package in steps
-        .steps
-        .iter()
-        .filter_map(|(i, _)| i.as_run())
-        .flat_map(imgprof_waste::requested_packages)
-    {
-        if imgprof_waste::build_only(&package) {
-            build.push(package);
-        } else if report.projection.rebuild.is_none() {
-            run.push(package);
+    let plan = Plan::of(report, steps);
+    let context = ContextRoots::of(steps);
+    let mut ignore: Vec<(String, String)> = Vec::new();
+    let mut builder = builder_stage(report, steps, findings, workdir, &plan);
+    let mut runtime = Runtime::new(report, steps, findings, workdir, &plan);
+    runtime.write(steps, &context, &mut ignore);
+    let runtime = runtime.lines;
+    if builder.is_empty() && !user_stages && runtime.iter().any(|l| l.text.contains("--from=builder")) {
+        builder.push(commented(
+            "the stage that built what the runtime copies --from=builder is not part of the image:\nkeep yours here, named builder",
+            format!("FROM {} AS builder", base_reference(report, false)),
+        ));
+    }
+    dockerignore_entries(report, findings, &context, &plan, &mut ignore);
+    (builder, runtime, ignore)
+}
+
+/// The builder stage: only when dependencies are installed (and maybe compiled).
+fn builder_stage(report: &Report, steps: &Steps, findings: &Findings, workdir: &str, plan: &Plan<'_>) -> Vec<Line> {
+    let Some((run, ecosystem)) = plan.install else {
+        return Vec::new();
+    };
+    let mut builder = vec![commented(
+        findings
+            .cite(&["IMG001", "IMG002"])
+            .map(|c| format!("{c}: compilers and -dev packages stay in this stage"))
+            .unwrap_or_else(|| "the build stage: nothing of it ships but the dependencies".to_owned()),
+        format!("FROM {} AS builder", base_reference(report, false)),
+    )];
+    if !plan.build_packages.is_empty() {
+        builder.push(line(apt_line(&plan.build_packages)));
+    }
+    builder.push(line(format!("WORKDIR {workdir}")));
+    let first = |what: &str| {
+        findings
+            .cite(&["IMG018"])
+            .map(|c| format!("{c}: copy what the install reads first, so code changes reuse this layer"))
+            .unwrap_or_else(|| format!("{what}, before the code"))
+    };
+    match ecosystem {
+        Ecosystem::Python => {
+            let requirements: Vec<String> = imgprof_waste::dependency_installs(run)
+                .into_iter()
+                .flat_map(|i| i.inputs)
+                .collect();
+            let requirements = if requirements.is_empty() {
+                vec!["requirements.txt".to_owned()]
+            } else {
+                requirements
+            };
+            builder.push(commented(
+                first("what the install reads"),
+                format!("COPY {} ./", requirements.join(" ")),
+            ));
+            let flags: String = requirements.iter().map(|r| format!(" -r {r}")).collect();
+            builder.push(commented(
+                findings
+                    .cite(&["IMG003"])
+                    .map(|c| format!("{c}: a venv to copy, and no download cache"))
+                    .unwrap_or_else(|| "a venv to copy into the runtime stage".to_owned()),
+                format!(
+                    "RUN {} -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir{flags}",
+                    venv_interpreter(report)
+                ),
+            ));
+        }
+        Ecosystem::Node => {
+            // `package*.json`: the lockfile too when there is one (a name that matches
+            // nothing would fail the COPY).
+            builder.push(commented(
+                first("the manifest and its lockfile"),
+                "COPY package*.json ./",
+            ));
+            let locked = report.projection.rebuild.as_ref().and_then(|r| r.lockfile) == Some(true);
+            let command = if locked { "npm ci" } else { "npm install" };
+            let cache = findings
+                .cite(&["IMG003"])
+                .map(|c| format!("{c}: the npm cache stays in this stage"))
+                .unwrap_or_else(|| "the npm cache stays in this stage".to_owned());
+            if plan.node_builds.is_empty() {
+                builder.push(commented(
+                    format!("{cache}; production dependencies only"),
+                    format!("RUN {command} --omit=dev"),
+                ));
+            } else {
+                // The build needs the dev dependencies (compilers, type definitions):
+                // built here with all of them, then pruned to what runs.
+                builder.push(commented(
+                    format!("{cache}; the build needs the dev dependencies"),
+                    format!("RUN {command}"),
+                ));
+                builder.push(commented(
+                    "the build, from the whole context (the .dockerignore below trims it)",
+                    "COPY . .",
+                ));
+                for step in &plan.node_builds {
+                    builder.push(kept(step, steps.from_history));
+                }
+                builder.push(commented(
+                    "what runs: production dependencies only",
+                    "RUN npm prune --omit=dev",
+                ));
+            }
         }
     }
-    dedup_keep_order(&mut build);
-    dedup_keep_order(&mut run);
+    builder
+}
 
-    let apt = |packages: &[String]| {
-        format!(
-            "RUN apt-get update && apt-get install -y --no-install-recommends {} && rm -rf /var/lib/apt/lists/*",
-            packages.join(" ")
-        )
-    };
+/// The runtime stage, written step by step from the image's steps.
+struct Runtime<'r> {
+    report: &'r Report,
+    findings: &'r Findings,
+    workdir: &'r str,
+    plan: &'r Plan<'r>,
+    lines: Vec<Line>,
+    /// IMG013: the image runs as root, so the stage adds a user.
+    needs_user: bool,
+    user_added: bool,
+    dependencies_copied: bool,
+    apt_done: bool,
+}
 
-    // Node steps that run the project's scripts (`npm run build`): they move into the
-    // builder, which then hands the built app to the runtime stage.
-    let node_builds: Vec<&Instruction> = match install {
-        Some((_, Ecosystem::Node)) => steps
+impl<'r> Runtime<'r> {
+    fn new(report: &'r Report, steps: &Steps, findings: &'r Findings, workdir: &'r str, plan: &'r Plan<'r>) -> Self {
+        let needs_user = findings.has("IMG013");
+        let mut runtime = Runtime {
+            report,
+            findings,
+            workdir,
+            plan,
+            lines: vec![Line {
+                comment: findings
+                    .cite(&["IMG014"])
+                    .map(|c| format!("{c}: the slim variant of the base")),
+                text: format!("FROM {}", base_reference(report, true)),
+            }],
+            needs_user,
+            user_added: !needs_user,
+            dependencies_copied: false,
+            apt_done: false,
+        };
+        let apt_step = steps.steps.iter().any(|(i, _)| is_apt_install(i));
+        if !apt_step && !plan.runtime_packages.is_empty() {
+            runtime.lines.push(commented(
+                "what the runtime needs from the distribution (the image's base had it)",
+                apt_line(&plan.runtime_packages),
+            ));
+        }
+        runtime
+    }
+
+    fn write(&mut self, steps: &Steps, context: &ContextRoots, ignore: &mut Vec<(String, String)>) {
+        let trailing = steps
             .steps
             .iter()
-            .map(|(i, _)| i)
-            .filter(|i| i.as_run().is_some_and(imgprof_waste::runs_node_script))
-            .collect(),
-        _ => Vec::new(),
-    };
-    // The builder: only when dependencies are installed (and maybe compiled).
-    let mut builder = Vec::new();
-    let has_builder = install.is_some();
-    if let Some((run, ecosystem)) = install {
-        builder.push(commented(
-            findings
-                .cite(&["IMG001", "IMG002"])
-                .map(|c| format!("{c}: compilers and -dev packages stay in this stage"))
-                .unwrap_or_else(|| "the build stage: nothing of it ships but the dependencies".to_owned()),
-            format!("FROM {builder_base} AS builder"),
-        ));
-        if !build.is_empty() {
-            builder.push(line(apt(&build)));
-        }
-        builder.push(line(format!("WORKDIR {workdir}")));
-        let first = |what: &str| {
-            findings
-                .cite(&["IMG018"])
-                .map(|c| format!("{c}: copy what the install reads first, so code changes reuse this layer"))
-                .unwrap_or_else(|| format!("{what}, before the code"))
-        };
-        match ecosystem {
-            Ecosystem::Python => {
-                let requirements: Vec<String> = imgprof_waste::dependency_installs(run)
-                    .into_iter()
-                    .flat_map(|i| i.inputs)
-                    .collect();
-                let requirements = if requirements.is_empty() {
-                    vec!["requirements.txt".to_owned()]
-                } else {
-                    requirements
-                };
-                builder.push(commented(
-                    first("what the install reads"),
-                    format!("COPY {} ./", requirements.join(" ")),
-                ));
-                let flags: String = requirements.iter().map(|r| format!(" -r {r}")).collect();
-                builder.push(commented(
-                    findings
-                        .cite(&["IMG003"])
-                        .map(|c| format!("{c}: a venv to copy, and no download cache"))
-                        .unwrap_or_else(|| "a venv to copy into the runtime stage".to_owned()),
-                    format!(
-                        "RUN {} -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir{flags}",
-                        venv_interpreter(report)
-                    ),
-                ));
+            .rposition(|(i, _)| !is_trailing(i))
+            .map_or(0, |p| p + 1);
+        let mut step_workdir = String::new();
+        for (index, (instruction, step_owner)) in steps.steps.iter().enumerate() {
+            if let Instruction::Workdir(dir) = instruction {
+                step_workdir = join_path(&step_workdir, dir);
             }
-            Ecosystem::Node => {
-                // `package*.json`: the lockfile too when there is one (a name that
-                // matches nothing would fail the COPY).
-                builder.push(commented(
-                    first("the manifest and its lockfile"),
-                    "COPY package*.json ./",
-                ));
-                let locked = report.projection.rebuild.as_ref().and_then(|r| r.lockfile) == Some(true);
-                let command = if locked { "npm ci" } else { "npm install" };
-                let cache = findings
-                    .cite(&["IMG003"])
-                    .map(|c| format!("{c}: the npm cache stays in this stage"))
-                    .unwrap_or_else(|| "the npm cache stays in this stage".to_owned());
-                if node_builds.is_empty() {
-                    builder.push(commented(
-                        format!("{cache}; production dependencies only"),
-                        format!("RUN {command} --omit=dev"),
-                    ));
-                } else {
-                    // The build needs the dev dependencies (compilers, type definitions):
-                    // built here with all of them, then pruned to what runs.
-                    builder.push(commented(
-                        format!("{cache}; the build needs the dev dependencies"),
-                        format!("RUN {command}"),
-                    ));
-                    builder.push(commented(
-                        "the build, from the whole context (the .dockerignore below trims it)",
-                        "COPY . .",
-                    ));
-                    for step in &node_builds {
-                        builder.push(kept(step, steps.from_history));
+            if index == trailing && self.needs_user {
+                self.add_user();
+                self.lines.push(line("USER app"));
+            }
+            if is_apt_install(instruction) {
+                self.apt();
+                continue;
+            }
+            if dependency_install_of(instruction).is_some() && self.plan.install.is_some() {
+                self.copy_dependencies();
+                continue;
+            }
+            if let Some(paths) = deleted_paths(instruction) {
+                for path in paths {
+                    let why = self
+                        .findings
+                        .cite(&["IMG009"])
+                        .map(|c| format!("{c}: deleted by a later RUN, yet shipped"))
+                        .unwrap_or_else(|| "deleted by a later RUN".to_owned());
+                    // Only what came from the build context belongs in .dockerignore.
+                    if let Some(path) = context.context_path(&step_workdir, &path) {
+                        push_ignore(ignore, &path, why);
                     }
-                    builder.push(commented(
-                        "what runs: production dependencies only",
-                        "RUN npm prune --omit=dev",
-                    ));
                 }
+                continue;
+            }
+            match instruction {
+                Instruction::Expose(ports) => {
+                    let ports: Vec<&str> = ports.iter().map(|p| p.trim_end_matches("/tcp")).collect();
+                    self.lines.push(line(format!("EXPOSE {}", ports.join(" "))));
+                }
+                Instruction::Copy(copy) => self.copy(copy, step_owner.as_deref()),
+                _ if self.plan.node_builds.iter().any(|b| std::ptr::eq(*b, instruction)) => {}
+                Instruction::Cmd(_) | Instruction::Entrypoint(_) => self.command(instruction, steps.from_history),
+                _ => {
+                    if matches!(instruction, Instruction::User(_)) {
+                        self.user_added = true;
+                    }
+                    self.lines.push(kept(instruction, steps.from_history));
+                }
+            }
+        }
+        if self.needs_user && trailing >= steps.steps.len() {
+            self.add_user();
+            self.lines.push(line("USER app"));
+        }
+    }
+
+    fn add_user(&mut self) {
+        if !self.user_added {
+            self.lines.push(commented(
+                self.findings.cite(&["IMG013"]).unwrap_or_default() + ": a user to run as",
+                "RUN useradd --create-home --shell /usr/sbin/nologin --uid 10001 app",
+            ));
+            self.user_added = true;
+        }
+    }
+
+    /// The dependencies the builder stage made, once.
+    fn copy_dependencies(&mut self) {
+        if self.dependencies_copied || self.plan.install.is_none() {
+            return;
+        }
+        self.dependencies_copied = true;
+        match self.plan.ecosystem() {
+            Some(Ecosystem::Node) if !self.plan.node_builds.is_empty() => self.lines.push(commented(
+                "the built app with its production dependencies, from the builder stage",
+                format!("COPY --from=builder /{} ./", join_path(self.workdir, "")),
+            )),
+            Some(Ecosystem::Node) => self.lines.push(commented(
+                "the dependencies, installed in the builder stage",
+                format!(
+                    "COPY --from=builder /{} ./node_modules",
+                    join_path(self.workdir, "node_modules")
+                ),
+            )),
+            _ => {
+                self.lines.push(commented(
+                    "the dependencies, built in the builder stage",
+                    "COPY --from=builder /opt/venv /opt/venv",
+                ));
+                self.lines.push(line("ENV PATH=/opt/venv/bin:$PATH"));
             }
         }
     }
 
-    let mut runtime = Vec::new();
-    let mut ignore: Vec<(String, String)> = Vec::new();
-    runtime.push(Line {
-        comment: findings
-            .cite(&["IMG014"])
-            .map(|c| format!("{c}: the slim variant of the base")),
-        text: format!("FROM {base}"),
-    });
-    let apt_step = steps.steps.iter().any(|(i, _)| is_apt_install(i));
-    if !apt_step && !run.is_empty() {
-        runtime.push(commented(
-            "what the runtime needs from the distribution (the image's base had it)",
-            apt(&run),
-        ));
+    /// The image's apt step: the runtime packages instead, once, cleaned up.
+    fn apt(&mut self) {
+        if !self.apt_done && !self.plan.runtime_packages.is_empty() {
+            let comment = [
+                self.findings
+                    .cite(&["IMG004", "IMG005"])
+                    .map(|c| format!("{c}: clean apt in the same RUN")),
+                self.findings
+                    .cite(&["IMG002"])
+                    .map(|c| format!("{c}: runtime libraries instead of -dev packages")),
+                self.findings
+                    .cite(&["IMG021"])
+                    .map(|c| format!("{c}: no recommended packages")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("\n");
+            self.lines.push(Line {
+                comment: (!comment.is_empty()).then_some(comment),
+                text: apt_line(&self.plan.runtime_packages),
+            });
+        }
+        self.apt_done = true;
+        self.add_user();
     }
-    let needs_user = findings.has("IMG013");
-    let user_line = || {
-        commented(
-            findings.cite(&["IMG013"]).unwrap_or_default() + ": a user to run as",
-            "RUN useradd --create-home --shell /usr/sbin/nologin --uid 10001 app",
-        )
-    };
-    let mut user_added = !needs_user;
-    let mut venv_copied = false;
-    let mut apt_done = false;
-    let venv_lines = |runtime: &mut Vec<Line>| match install.map(|(_, e)| e) {
-        Some(Ecosystem::Node) if !node_builds.is_empty() => runtime.push(commented(
-            "the built app with its production dependencies, from the builder stage",
-            format!("COPY --from=builder /{} ./", join_path(workdir, "")),
-        )),
-        Some(Ecosystem::Node) => runtime.push(commented(
-            "the dependencies, installed in the builder stage",
-            format!(
-                "COPY --from=builder /{} ./node_modules",
-                join_path(workdir, "node_modules")
-            ),
-        )),
-        _ => {
-            runtime.push(commented(
-                "the dependencies, built in the builder stage",
-                "COPY --from=builder /opt/venv /opt/venv",
-            ));
-            runtime.push(line("ENV PATH=/opt/venv/bin:$PATH"));
+
+    fn copy(&mut self, copy: &Copy, step_owner: Option<&str>) {
+        let rest = copy.args();
+        if copy.from().is_some() || from_a_stage(copy) {
+            self.lines.push(line(if copy.from().is_some() {
+                format!("COPY {rest}")
+            } else {
+                format!("COPY --from=builder {rest}")
+            }));
+            self.dependencies_copied |= copy.sources.iter().chain([&copy.dest]).any(|p| p.contains("/opt/venv"));
+            return;
         }
-    };
-    let owner = |step_owner: Option<&str>| -> Option<String> {
-        step_owner
+        self.copy_dependencies();
+        self.add_user();
+        if !self.plan.node_builds.is_empty() && imgprof_waste::is_context_copy(copy) {
+            // The app came built from the builder stage.
+            return;
+        }
+        let keyword = if copy.add { "ADD" } else { "COPY" };
+        let owner = step_owner
             .map(str::to_owned)
-            .or_else(|| needs_user.then(|| "app:app".to_owned()))
-    };
-    let trailing = steps
-        .steps
-        .iter()
-        .rposition(|(i, _)| !is_trailing(i))
-        .map_or(0, |p| p + 1);
-    let context = ContextRoots::of(steps);
-    let mut step_workdir = String::new();
-    for (index, (instruction, step_owner)) in steps.steps.iter().enumerate() {
-        if let Instruction::Workdir(dir) = instruction {
-            step_workdir = join_path(&step_workdir, dir);
-        }
-        if index == trailing && needs_user {
-            if !user_added {
-                runtime.push(user_line());
-                user_added = true;
-            }
-            runtime.push(line("USER app"));
-        }
-        if is_apt_install(instruction) {
-            if !apt_done && !run.is_empty() {
-                let comment = [
-                    findings
-                        .cite(&["IMG004", "IMG005"])
-                        .map(|c| format!("{c}: clean apt in the same RUN")),
-                    findings
-                        .cite(&["IMG002"])
-                        .map(|c| format!("{c}: runtime libraries instead of -dev packages")),
-                    findings
-                        .cite(&["IMG021"])
-                        .map(|c| format!("{c}: no recommended packages")),
-                ]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join("\n");
-                runtime.push(Line {
-                    comment: (!comment.is_empty()).then_some(comment),
-                    text: apt(&run),
-                });
-            }
-            apt_done = true;
-            if !user_added {
-                runtime.push(user_line());
-                user_added = true;
-            }
-            continue;
-        }
-        if dependency_install_of(instruction).is_some() && has_builder {
-            if !venv_copied {
-                venv_lines(&mut runtime);
-                venv_copied = true;
-            }
-            continue;
-        }
-        if let Some(paths) = deleted_paths(instruction) {
-            for path in paths {
-                let why = findings
-                    .cite(&["IMG009"])
-                    .map(|c| format!("{c}: deleted by a later RUN, yet shipped"))
-                    .unwrap_or_else(|| "deleted by a later RUN".to_owned());
-                // Only what came from the build context belongs in .dockerignore.
-                if let Some(path) = context.context_path(&step_workdir, &path) {
-                    push_ignore(&mut ignore, &path, why);
-                }
-            }
-            continue;
-        }
-        if let Instruction::Expose(ports) = instruction {
-            let ports: Vec<&str> = ports.iter().map(|p| p.trim_end_matches("/tcp")).collect();
-            runtime.push(line(format!("EXPOSE {}", ports.join(" "))));
-            continue;
-        }
-        if let Instruction::Copy(copy) = instruction {
-            let rest = copy.args();
-            if copy.from().is_some() || from_a_stage(copy) {
-                runtime.push(line(if copy.from().is_some() {
-                    format!("COPY {rest}")
-                } else {
-                    format!("COPY --from=builder {rest}")
-                }));
-                venv_copied |= copy.sources.iter().chain([&copy.dest]).any(|p| p.contains("/opt/venv"));
-                continue;
-            }
-            if has_builder && !venv_copied {
-                venv_lines(&mut runtime);
-                venv_copied = true;
-            }
-            if !user_added {
-                runtime.push(user_line());
-                user_added = true;
-            }
-            if !node_builds.is_empty() && imgprof_waste::is_context_copy(copy) {
-                // The app came built from the builder stage.
-                continue;
-            }
-            let keyword = if copy.add { "ADD" } else { "COPY" };
-            let chown = match owner(step_owner.as_deref()) {
-                Some(o) if copy.chown().is_none() => format!("--chown={o} "),
-                _ => String::new(),
-            };
-            let broad = imgprof_waste::is_broad_copy(copy);
-            let comment = broad.then(|| {
-                findings
+            .or_else(|| self.needs_user.then(|| "app:app".to_owned()));
+        let chown = match owner {
+            Some(o) if copy.chown().is_none() => format!("--chown={o} "),
+            _ => String::new(),
+        };
+        // The classic builder and buildah keep a hash of what was copied, not its paths.
+        let flags: String = copy.flags.iter().map(|f| format!("{f} ")).collect();
+        if copy.hashed() && imgprof_waste::is_context_copy(copy) {
+            // A hashed directory copied from the context: taken as the whole context,
+            // which the .dockerignore below trims.
+            self.lines.push(commented(
+                "history keeps only a content hash of the directory this step copied: written as the\n\
+                 build context, trimmed by the .dockerignore below (name the directory if it was a part of it)",
+                format!("{keyword} {chown}{flags}. {}", copy.dest),
+            ));
+        } else if copy.hashed() {
+            self.lines.push(commented(
+                format!(
+                    "history keeps only a content hash ({}) of what this step copied: put back its sources",
+                    copy.sources.join(" ")
+                ),
+                format!("# {keyword} {chown}{flags}<sources> {}", copy.dest),
+            ));
+        } else {
+            let comment = imgprof_waste::is_broad_copy(copy).then(|| {
+                self.findings
                     .cite(&["IMG006", "IMG007", "IMG008", "IMG012"])
                     .map(|c| format!("{c}: with the .dockerignore below"))
                     .unwrap_or_else(|| "with the .dockerignore below".to_owned())
             });
-            // The classic builder and buildah keep a hash of what was copied, not its paths.
-            let flags: String = copy.flags.iter().map(|f| format!("{f} ")).collect();
-            if copy.hashed() && imgprof_waste::is_context_copy(copy) {
-                // A hashed directory copied from the context: taken as the whole context,
-                // which the .dockerignore below trims.
-                runtime.push(commented(
-                    "history keeps only a content hash of the directory this step copied: written as the\n\
-                     build context, trimmed by the .dockerignore below (name the directory if it was a part of it)",
-                    format!("{keyword} {chown}{flags}. {}", copy.dest),
-                ));
-                continue;
-            }
-            if copy.hashed() {
-                runtime.push(commented(
-                    format!(
-                        "history keeps only a content hash ({}) of what this step copied: put back its sources",
-                        copy.sources.join(" ")
-                    ),
-                    format!("# {keyword} {chown}{flags}<sources> {}", copy.dest),
-                ));
-                continue;
-            }
-            runtime.push(Line {
+            self.lines.push(Line {
                 comment,
                 text: format!("{keyword} {chown}{rest}"),
             });
-            continue;
         }
-        if matches!(instruction, Instruction::User(_)) {
-            user_added = true;
-        }
-        if node_builds.iter().any(|b| std::ptr::eq(*b, instruction)) {
-            continue;
-        }
-        let start = report
+    }
+
+    /// `CMD` and `ENTRYPOINT` in exec form; `npm start` as the script it runs.
+    fn command(&mut self, instruction: &Instruction, from_history: bool) {
+        let start = self
+            .report
             .projection
             .rebuild
             .as_ref()
             .and_then(|r| r.start_command.as_ref());
         if let (Instruction::Cmd(_), Some(start)) = (instruction, start) {
-            runtime.push(commented(
+            self.lines.push(commented(
                 format!(
                     "`npm start` runs `{}`: run it directly, so node gets SIGTERM and the image needs no npm",
                     start.join(" ")
                 ),
                 format!("CMD {}", exec_form(start)),
             ));
-            continue;
+            return;
         }
-        if let Instruction::Cmd(_) | Instruction::Entrypoint(_) = instruction {
-            let (keyword, words) = if matches!(instruction, Instruction::Cmd(_)) {
-                ("CMD", &report.runtime.cmd)
-            } else {
-                ("ENTRYPOINT", &report.runtime.entrypoint)
-            };
-            match words.as_deref() {
-                Some(words) if words.len() >= 3 && words[0] == "/bin/sh" && words[1] == "-c" => {
-                    let exec: Vec<String> = words[2].split_whitespace().map(str::to_owned).collect();
-                    runtime.push(commented(
-                        findings.cite(&["IMG020"]).unwrap_or_default() + ": exec form, so the process gets SIGTERM",
-                        format!("{keyword} {}", exec_form(&exec)),
-                    ));
-                }
-                Some(words) => runtime.push(line(format!("{keyword} {}", exec_form(words)))),
-                None => runtime.push(kept(instruction, steps.from_history)),
+        let (keyword, words) = if matches!(instruction, Instruction::Cmd(_)) {
+            ("CMD", &self.report.runtime.cmd)
+        } else {
+            ("ENTRYPOINT", &self.report.runtime.entrypoint)
+        };
+        match words.as_deref() {
+            Some(words) if words.len() >= 3 && words[0] == "/bin/sh" && words[1] == "-c" => {
+                let exec: Vec<String> = words[2].split_whitespace().map(str::to_owned).collect();
+                self.lines.push(commented(
+                    self.findings.cite(&["IMG020"]).unwrap_or_default() + ": exec form, so the process gets SIGTERM",
+                    format!("{keyword} {}", exec_form(&exec)),
+                ));
             }
-            continue;
+            Some(words) => self.lines.push(line(format!("{keyword} {}", exec_form(words)))),
+            None => self.lines.push(kept(instruction, from_history)),
         }
-        runtime.push(kept(instruction, steps.from_history));
     }
-    if !has_builder && !user_stages && runtime.iter().any(|l| l.text.contains("--from=builder")) {
-        builder.push(commented(
-            "the stage that built what the runtime copies --from=builder is not part of the image:\nkeep yours here, named builder",
-            format!("FROM {builder_base} AS builder"),
-        ));
-    }
-    if needs_user && trailing >= steps.steps.len() {
-        if !user_added {
-            runtime.push(user_line());
-        }
-        runtime.push(line("USER app"));
-    }
+}
+
+/// The `.dockerignore` entries the findings and the rewrite call for, as build-context
+/// paths, each once.
+fn dockerignore_entries(
+    report: &Report,
+    findings: &Findings,
+    context: &ContextRoots,
+    plan: &Plan<'_>,
+    ignore: &mut Vec<(String, String)>,
+) {
     for f in &report.findings {
         let why = match f.id {
             "IMG006" => {
                 push_ignore(
-                    &mut ignore,
+                    ignore,
                     ".git",
                     findings.cite(&["IMG006"]).unwrap_or_default() + ": version-control data",
                 );
@@ -728,17 +791,17 @@ fn stages(
         for p in &f.paths {
             // Only what the context copy brought, as a build-context path.
             if let Some(path) = context.context_path("", &p.path) {
-                push_ignore(&mut ignore, &path, format!("{cite}: {why}"));
+                push_ignore(ignore, &path, format!("{cite}: {why}"));
             }
         }
     }
-    if matches!(install, Some((_, Ecosystem::Node))) {
+    if plan.ecosystem() == Some(Ecosystem::Node) {
         push_ignore(
-            &mut ignore,
+            ignore,
             "node_modules",
             "installed in the builder stage, for this platform".to_owned(),
         );
-        push_ignore(&mut ignore, "npm-debug.log*", "npm's logs".to_owned());
+        push_ignore(ignore, "npm-debug.log*", "npm's logs".to_owned());
     }
     for (path, why) in [
         ("**/__pycache__", "bytecode is built where it runs"),
@@ -746,9 +809,8 @@ fn stages(
         ("Dockerfile", "the build recipe itself"),
         (".dockerignore", "the build recipe itself"),
     ] {
-        push_ignore(&mut ignore, path, why.to_owned());
+        push_ignore(ignore, path, why.to_owned());
     }
-    (builder, runtime, ignore)
 }
 
 /// Where the build context landed in the image: the destinations of the steps that
