@@ -213,14 +213,31 @@ fn history_steps(history: &[imgprof_source::spec::History], base_layers: usize, 
                 .as_deref()
                 .map_or_else(|| Instruction::Unknown(String::new()), Instruction::from_created_by);
             let copies = matches!(instruction, Instruction::Copy(_));
+            let hashed_file = instruction.as_copy().is_some_and(|c| {
+                c.hashed() && !c.sources.is_empty() && c.sources.iter().all(|s| s.starts_with("file:"))
+            });
             HistoryStep {
                 owner: made.filter(|_| copies).and_then(|l| names.owner_of_layer(stack, l)),
+                copied_file: made.filter(|_| hashed_file).and_then(|l| only_file_name(stack, l)),
                 instruction,
                 layer: made,
                 in_base,
             }
         })
         .collect()
+}
+
+/// The name of the one regular file `layer` holds, if it holds exactly one.
+fn only_file_name(stack: &Stack<'_>, layer: usize) -> Option<String> {
+    let mut files = stack.layers()[layer]
+        .entries
+        .iter()
+        .filter(|e| e.kind == imgprof_layers::EntryKind::File);
+    let only = files.next()?;
+    files
+        .next()
+        .is_none()
+        .then(|| only.path.rsplit('/').next().unwrap_or(&only.path).to_owned())
 }
 
 /// User and group names of the final `/etc/passwd` and `/etc/group`.

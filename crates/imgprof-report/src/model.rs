@@ -194,4 +194,9 @@ pub struct HistoryStep {
     /// root (history drops `--chown`, the layer keeps the owners).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
+    /// For a `COPY` that history keeps as a content hash of one file (`COPY
+    /// file:<hash> in .`, the classic builder's and buildah's record): the name of the one
+    /// file its layer holds, which `suggest` writes as the source.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub copied_file: Option<String>,
 }

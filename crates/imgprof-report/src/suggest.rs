@@ -96,10 +96,18 @@ fn venv_interpreter(report: &Report) -> String {
         .unwrap_or_else(|| "python3".to_owned())
 }
 
-/// The instructions after the base image, in order, each with the owner of the files
-/// it copied when known.
+/// What the image's layers tell about a step beyond its history text.
+#[derive(Debug, Default)]
+struct StepFacts {
+    /// The owner of the files it copied, when not root.
+    owner: Option<String>,
+    /// The one file a hashed `COPY file:<hash>` put in its layer.
+    copied_file: Option<String>,
+}
+
+/// The instructions after the base image, in order, each with what its layer tells.
 struct Steps {
-    steps: Vec<(Instruction, Option<String>)>,
+    steps: Vec<(Instruction, StepFacts)>,
     /// Read from the image's history (not the user's Dockerfile): a step may have lost
     /// what a Dockerfile needs (see [`Instruction::to_dockerfile`]).
     from_history: bool,
@@ -182,7 +190,13 @@ pub fn suggest(report: &Report, dockerfile: Option<&str>) -> Suggestion {
                 .history
                 .iter()
                 .filter(|s| !s.in_base && !matches!(&s.instruction, Instruction::Unknown(t) if t.is_empty()))
-                .map(|s| (s.instruction.clone(), s.owner.clone()))
+                .map(|s| {
+                    let facts = StepFacts {
+                        owner: s.owner.clone(),
+                        copied_file: s.copied_file.clone(),
+                    };
+                    (s.instruction.clone(), facts)
+                })
                 .collect(),
             from_history: true,
         },
@@ -290,7 +304,7 @@ impl Steps {
             steps: instructions
                 .split_off(after_from)
                 .into_iter()
-                .map(|i| (i.instruction, None))
+                .map(|i| (i.instruction, StepFacts::default()))
                 .collect(),
             from_history: false,
         }
@@ -552,7 +566,7 @@ impl<'r> Runtime<'r> {
             .rposition(|(i, _)| !is_trailing(i))
             .map_or(0, |p| p + 1);
         let mut step_workdir = String::new();
-        for (index, (instruction, step_owner)) in steps.steps.iter().enumerate() {
+        for (index, (instruction, facts)) in steps.steps.iter().enumerate() {
             if let Instruction::Workdir(dir) = instruction {
                 step_workdir = join_path(&step_workdir, dir);
             }
@@ -587,7 +601,7 @@ impl<'r> Runtime<'r> {
                     let ports: Vec<&str> = ports.iter().map(|p| p.trim_end_matches("/tcp")).collect();
                     self.lines.push(line(format!("EXPOSE {}", ports.join(" "))));
                 }
-                Instruction::Copy(copy) => self.copy(copy, step_owner.as_deref()),
+                Instruction::Copy(copy) => self.copy(copy, facts),
                 _ if self.plan.node_builds.iter().any(|b| std::ptr::eq(*b, instruction)) => {}
                 Instruction::Cmd(_) | Instruction::Entrypoint(_) => self.command(instruction, steps.from_history),
                 _ => {
@@ -669,7 +683,7 @@ impl<'r> Runtime<'r> {
         self.add_user();
     }
 
-    fn copy(&mut self, copy: &Copy, step_owner: Option<&str>) {
+    fn copy(&mut self, copy: &Copy, facts: &StepFacts) {
         let rest = copy.args();
         if copy.from().is_some() || from_a_stage(copy) {
             self.lines.push(line(if copy.from().is_some() {
@@ -687,8 +701,9 @@ impl<'r> Runtime<'r> {
             return;
         }
         let keyword = if copy.add { "ADD" } else { "COPY" };
-        let owner = step_owner
-            .map(str::to_owned)
+        let owner = facts
+            .owner
+            .clone()
             .or_else(|| self.needs_user.then(|| "app:app".to_owned()));
         let chown = match owner {
             Some(o) if copy.chown().is_none() => format!("--chown={o} "),
@@ -703,6 +718,12 @@ impl<'r> Runtime<'r> {
                 "history keeps only a content hash of the directory this step copied: written as the\n\
                  build context, trimmed by the .dockerignore below (name the directory if it was a part of it)",
                 format!("{keyword} {chown}{flags}. {}", copy.dest),
+            ));
+        } else if let Some(file) = facts.copied_file.as_deref().filter(|_| copy.hashed()) {
+            // A hashed single file: its layer names it; taken from the context's root.
+            self.lines.push(commented(
+                format!("history keeps only a content hash of the file this step copied: {file}, by the name its layer gives it"),
+                format!("{keyword} {chown}{flags}{file} {}", copy.dest),
             ));
         } else if copy.hashed() {
             self.lines.push(commented(
