@@ -970,7 +970,10 @@ mod tests {
 
     fn steps(lines: &[&str]) -> Steps {
         Steps {
-            steps: lines.iter().map(|l| (Instruction::parse(l), None)).collect(),
+            steps: lines
+                .iter()
+                .map(|l| (Instruction::parse(l), StepFacts::default()))
+                .collect(),
             from_history: false,
         }
     }
@@ -992,7 +995,7 @@ mod tests {
         // The classic builder and buildah record the context copy as a hashed directory.
         let history = Instruction::from_created_by("/bin/sh -c #(nop) COPY dir:0123abcd in /app ");
         let roots = ContextRoots::of(&Steps {
-            steps: vec![(history, None)],
+            steps: vec![(history, StepFacts::default())],
             from_history: true,
         });
         assert_eq!(roots.context_path("", "/app/.env"), Some(".env".into()));
