@@ -290,9 +290,14 @@ impl World {
         if let Some(pid) = self.dockerd_pid() {
             crate::run(Command::new("kill").arg("-TERM").arg(pid.to_string()))?;
             let started = Instant::now();
-            while Path::new(&format!("/proc/{pid}")).exists() {
-                if started.elapsed() > Duration::from_secs(30) {
-                    bail!("dockerd {pid} did not stop within 30 s");
+            let mut killed = false;
+            while process_running(pid) {
+                if started.elapsed() > Duration::from_secs(30) && !killed {
+                    eprintln!("builders: dockerd {pid} did not stop within 30 s of SIGTERM: SIGKILL");
+                    let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+                    killed = true;
+                } else if started.elapsed() > Duration::from_secs(45) {
+                    bail!("dockerd {pid} did not stop within 45 s, even after SIGKILL");
                 }
                 std::thread::sleep(Duration::from_millis(200));
             }
@@ -379,4 +384,13 @@ pub fn builders(mut args: impl Iterator<Item = String>) -> Result<()> {
         }
         _ => bail!("usage: cargo xtask builders up|down|status|env"),
     }
+}
+
+/// Whether `pid` is a live process: not gone, and not a zombie (a dockerd this very
+/// process started stays one until reaped, yet it has stopped).
+fn process_running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+        .unwrap_or(false)
 }
