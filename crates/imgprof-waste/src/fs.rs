@@ -5,6 +5,19 @@ use std::collections::HashMap;
 
 use imgprof_layers::{EntryKind, Inode, LayerIndex, Slot, Stack};
 
+/// The captured content of the file visible at `path` (needs no [`FinalFs`], whose
+/// construction walks every visible path).
+pub(crate) fn captured_at<'a>(stack: &Stack<'a>, path: &str) -> Option<&'a [u8]> {
+    let inode = stack.get(path)?.inode?;
+    stack.layers()[inode.layer as usize].captured(inode.entry)
+}
+
+/// The size of the content visible at `path`.
+pub(crate) fn size_at(stack: &Stack<'_>, path: &str) -> Option<u64> {
+    let inode = stack.get(path)?.inode?;
+    Some(stack.layers()[inode.layer as usize].entries[inode.entry as usize].size)
+}
+
 pub struct FinalFs<'s, 'a> {
     pub stack: &'s Stack<'a>,
     /// The path that carries each visible content whose regular-file entry is hidden: its
@@ -61,9 +74,7 @@ impl<'s, 'a> FinalFs<'s, 'a> {
 
     /// The captured content of the file visible at `path`.
     pub fn content(&self, path: &str) -> Option<&'a [u8]> {
-        let slot = self.get(path)?;
-        let inode = slot.inode?;
-        self.layers()[inode.layer as usize].captured(inode.entry)
+        captured_at(self.stack, path)
     }
 
     /// Captured contents of visible files whose paths satisfy `wanted`.

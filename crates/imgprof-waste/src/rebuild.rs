@@ -339,7 +339,7 @@ impl Analysis<'_, '_> {
             if !linkage::is_native_module(file.path) {
                 continue;
             }
-            let Some(prefix) = self.stack_content(file.path) else {
+            let Some(prefix) = crate::fs::captured_at(self.stack, file.path) else {
                 continue;
             };
             for soname in linkage::needed_libraries(prefix) {
@@ -374,17 +374,13 @@ impl Analysis<'_, '_> {
             .any(|f| {
                 (f.path.ends_with(".node") && f.path.contains("/build/Release/"))
                     || (f.path.ends_with(".dist-info/WHEEL")
-                        && self.stack_content(f.path).is_some_and(|wheel| {
+                        && crate::fs::captured_at(self.stack, f.path).is_some_and(|wheel| {
                             String::from_utf8_lossy(wheel)
                                 .lines()
                                 .filter_map(|l| l.strip_prefix("Tag:"))
                                 .any(|tag| tag.trim().contains("-linux_"))
                         }))
             })
-    }
-
-    fn stack_content(&self, path: &str) -> Option<&[u8]> {
-        crate::fs::FinalFs::new(self.stack).content(path)
     }
 
     /// `packages` and what they depend on (the first alternative installed here), less
@@ -502,7 +498,10 @@ impl Analysis<'_, '_> {
                 }
             }
         }
-        bytes += APT_BOOKKEEPING.iter().filter_map(|p| self.final_size(p)).sum::<u64>();
+        bytes += APT_BOOKKEEPING
+            .iter()
+            .filter_map(|p| crate::fs::size_at(self.stack, p))
+            .sum::<u64>();
         let missing: Vec<&str> = requested
             .iter()
             .map(String::as_str)
@@ -527,10 +526,6 @@ impl Analysis<'_, '_> {
             title,
             bytes,
         }
-    }
-
-    fn final_size(&self, path: &str) -> Option<u64> {
-        self.classified.iter().find(|f| f.path == path).map(|f| f.bytes)
     }
 
     /// The venv: what the dependency installs put in site-packages (no download cache),
@@ -604,7 +599,7 @@ impl Analysis<'_, '_> {
             Some(dir) => format!("{dir}/package.json"),
             None => "package.json".to_owned(),
         };
-        let content = crate::fs::FinalFs::new(self.stack).content(&manifest)?;
+        let content = crate::fs::captured_at(self.stack, &manifest)?;
         let manifest: serde_json::Value = serde_json::from_slice(content).ok()?;
         let script = manifest.get("scripts")?.get("start")?.as_str()?;
         let plain = !script.is_empty()
@@ -617,11 +612,13 @@ impl Analysis<'_, '_> {
     /// npm's record of what it installed (`node_modules/.package-lock.json`): path and
     /// content of the one the dependency install wrote.
     fn npm_lockfile(&self) -> Option<(&str, serde_json::Value)> {
-        let fs = crate::fs::FinalFs::new(self.stack);
         self.classified
             .iter()
             .filter(|f| f.path.ends_with("node_modules/.package-lock.json"))
-            .find_map(|f| Some((f.path, serde_json::from_slice(fs.content(f.path)?).ok()?)))
+            .find_map(|f| {
+                let content = crate::fs::captured_at(self.stack, f.path)?;
+                Some((f.path, serde_json::from_slice(content).ok()?))
+            })
     }
 
     /// `node_modules` without the dev dependencies (what npm's hidden lockfile marks
@@ -727,7 +724,10 @@ impl Analysis<'_, '_> {
     }
 
     fn user_part(&self) -> Part {
-        let tables: u64 = USER_TABLES.iter().filter_map(|p| self.final_size(p)).sum();
+        let tables: u64 = USER_TABLES
+            .iter()
+            .filter_map(|p| crate::fs::size_at(self.stack, p))
+            .sum();
         let skel: u64 = self
             .classified
             .iter()
