@@ -293,9 +293,11 @@ impl Analysis<'_, '_> {
                 };
                 // The slim variant alone builds only when nothing the steps use came with
                 // the full one: the distribution's python3/pip or node/npm, or compilers.
-                let from_base = |path: &Option<String>| path.as_deref().is_some_and(|p| !p.starts_with("/usr/local/"));
                 let identity = &self.base.identity;
-                let alone = !from_base(&identity.python) && !from_base(&identity.node) && identity.compilers.iter().all(|c| !c.in_base);
+                let distro = Some(crate::RuntimeOrigin::Distribution);
+                let alone = identity.python_origin() != distro
+                    && identity.node_origin() != distro
+                    && identity.compilers.iter().all(|c| !c.in_base);
                 Some(if alone {
                     format!("FROM {slim}")
                 } else {
@@ -1001,11 +1003,7 @@ impl Analysis<'_, '_> {
             return None;
         }
         // The base's own packages: its last dpkg status.
-        let base_status = (0..self.base.layers).rev().find_map(|l| {
-            let layer = &layers[l];
-            let entry = layer.entries.iter().rposition(|e| &*e.path == "var/lib/dpkg/status")?;
-            layer.captured(entry as u32)
-        })?;
+        let base_status = crate::packages::last_dpkg_status(&layers[..self.base.layers])?;
         let mut wanted: Vec<String> = String::from_utf8_lossy(base_status)
             .lines()
             .filter_map(|l| l.strip_prefix("Package: "))

@@ -62,7 +62,7 @@ impl BaseIdentity {
         };
         let node = self
             .node_major
-            .filter(|_| self.node.as_deref().is_some_and(|n| n.starts_with("/usr/local/")));
+            .filter(|_| self.node_origin() == Some(RuntimeOrigin::Local));
         let tagged = |image: &str, version: &str| match codename {
             Some(c) => format!("{image}:{version}{suffix}-{c}"),
             None => format!("{image}:{version}{suffix}"),
@@ -77,12 +77,42 @@ impl BaseIdentity {
         })
     }
 
+    /// Where the image's Python comes from, if it has one.
+    pub fn python_origin(&self) -> Option<RuntimeOrigin> {
+        self.python.as_deref().map(RuntimeOrigin::of)
+    }
+
+    /// Where the image's Node.js comes from, if it has one.
+    pub fn node_origin(&self) -> Option<RuntimeOrigin> {
+        self.node.as_deref().map(RuntimeOrigin::of)
+    }
+
     /// The version of a Python built into /usr/local as the official python images have
     /// it (`3.11` for `/usr/local/bin/python3.11`); none for the distribution's Python.
     pub fn official_python_version(&self) -> Option<&str> {
         self.python
             .as_deref()
             .and_then(|p| p.strip_prefix("/usr/local/bin/python"))
+    }
+}
+
+/// Where a language runtime (`python3`, `node`) of the image comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeOrigin {
+    /// Built into /usr/local, as the official python and node images do: their -slim
+    /// variants have the same build.
+    Local,
+    /// The distribution's package (`python3`, `nodejs`): a runtime stage installs it.
+    Distribution,
+}
+
+impl RuntimeOrigin {
+    fn of(path: &str) -> RuntimeOrigin {
+        if path.starts_with("/usr/local/") {
+            RuntimeOrigin::Local
+        } else {
+            RuntimeOrigin::Distribution
+        }
     }
 }
 
@@ -204,12 +234,12 @@ pub fn identify(fs: &FinalFs<'_, '_>, base_layers: usize, python_wheels: &[(Stri
     // The official python images build their own Python into /usr/local.
     let python = pythons
         .iter()
-        .find(|p| p.starts_with("/usr/local/"))
+        .find(|p| RuntimeOrigin::of(p) == RuntimeOrigin::Local)
         .or_else(|| pythons.iter().next())
         .cloned();
     let node = nodes
         .iter()
-        .find(|p| p.starts_with("/usr/local/"))
+        .find(|p| RuntimeOrigin::of(p) == RuntimeOrigin::Local)
         .or_else(|| nodes.iter().next())
         .cloned();
     let node_major = fs.content(crate::capture::NODE_VERSION_HEADER).and_then(|header| {

@@ -33,7 +33,7 @@ pub use capture::{CAPTURE_POLICY_VERSION, capture_policy, capture_policy_descrip
 pub use categories::CategoryBytes;
 pub use findings::{Finding, PathBytes, Severity};
 pub use glob::Glob;
-pub use identity::{BaseIdentity, BaseVariant, Compiler};
+pub use identity::{BaseIdentity, BaseVariant, Compiler, RuntimeOrigin};
 pub use layer_order::{
     Install, build_only, installs as dependency_installs, is_broad_copy, is_context_copy, requested_packages,
     run_commands, runs_node_script,

@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use imgprof_layers::Inode;
+use imgprof_layers::{Inode, LayerIndex};
 use serde::Serialize;
 
 use crate::fs::FinalFs;
@@ -134,6 +134,23 @@ impl Packages {
         }
         self.list.push(package);
     }
+}
+
+/// The content of the dpkg status in force at the top of `layers`: the last one they
+/// write (a base image's own package list, when `layers` are its layers).
+pub(crate) fn last_dpkg_status(layers: &[LayerIndex]) -> Option<&[u8]> {
+    layers.iter().rev().find_map(|layer| {
+        let entry = layer.entries.iter().rposition(|e| &*e.path == "var/lib/dpkg/status")?;
+        layer.captured(entry as u32)
+    })
+}
+
+/// The names of the packages a dpkg status lists as installed.
+pub(crate) fn installed_names(status: &str) -> HashSet<String> {
+    paragraphs(status)
+        .filter(|fields| field(fields, "Status").is_some_and(|s| s.ends_with(" installed")))
+        .filter_map(|fields| field(&fields, "Package").map(str::to_owned))
+        .collect()
 }
 
 /// `Key: value` paragraphs, as dpkg's status and apk's installed database are written.

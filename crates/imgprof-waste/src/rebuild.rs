@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::findings::Finding;
 use crate::layer_order::{build_only, installs, is_context_copy, requested_packages};
 use crate::packages::{Manager, Package};
-use crate::{Analysis, BaseVariant, categories, linkage};
+use crate::{Analysis, BaseVariant, RuntimeOrigin, categories, linkage};
 
 /// What `imgprof suggest` rebuilds and what the result ships.
 #[derive(Debug, Clone, Serialize)]
@@ -133,15 +133,21 @@ struct AppSteps<'i> {
 }
 
 impl AppSteps<'_> {
-    fn install_layers(&self, tools: &[&str]) -> HashSet<usize> {
+    /// The layers of the steps that `wanted` picks.
+    fn layers(&self, wanted: impl Fn(&Instruction) -> bool) -> HashSet<usize> {
         self.steps
             .iter()
-            .filter(|(_, i)| {
-                i.as_run()
-                    .is_some_and(|run| installs(run).iter().any(|install| tools.contains(&install.tool)))
-            })
+            .filter(|(_, i)| wanted(i))
             .map(|&(layer, _)| layer)
             .collect()
+    }
+
+    /// The layers of the dependency installs made with one of `tools`.
+    fn install_layers(&self, tools: &[&str]) -> HashSet<usize> {
+        self.layers(|i| {
+            i.as_run()
+                .is_some_and(|run| installs(run).iter().any(|install| tools.contains(&install.tool)))
+        })
     }
 }
 
@@ -189,12 +195,7 @@ impl Analysis<'_, '_> {
             .then(|| self.npm_start_script())
             .flatten();
         let command = self.entrypoint.iter().chain(&self.cmd).next().map(String::as_str);
-        let distro_node = self
-            .base
-            .identity
-            .node
-            .as_deref()
-            .is_some_and(|n| !n.starts_with("/usr/local/"));
+        let distro_node = self.base.identity.node_origin() == Some(RuntimeOrigin::Distribution);
         if distro_node && start_command.is_none() && matches!(command, Some("npm" | "npx")) {
             // The image starts with npm: the distribution's nodejs comes without it.
             runtime_packages.push("npm".to_owned());
@@ -209,18 +210,8 @@ impl Analysis<'_, '_> {
             Some(Ecosystem::Node) => parts.push(self.node_modules_part(&install_layers)),
             None => {}
         }
-        let apt_layers: HashSet<usize> = app
-            .steps
-            .iter()
-            .filter(|(_, i)| i.as_run().is_some_and(|r| !requested_packages(r).is_empty()))
-            .map(|&(l, _)| l)
-            .collect();
-        let context_layers: HashSet<usize> = app
-            .steps
-            .iter()
-            .filter(|(_, i)| i.as_copy().is_some_and(is_context_copy))
-            .map(|&(l, _)| l)
-            .collect();
+        let apt_layers = app.layers(|i| i.as_run().is_some_and(|r| !requested_packages(r).is_empty()));
+        let context_layers = app.layers(|i| i.as_copy().is_some_and(is_context_copy));
         parts.push(self.application_part(&context_layers));
         let lockfile = (dependencies == Some(Ecosystem::Node)).then(|| {
             self.classified.iter().any(|f| {
@@ -255,27 +246,10 @@ impl Analysis<'_, '_> {
     /// root layer's (a full base's slim variant has the same packages) or, on a slim
     /// base, the base's own.
     fn runtime_base_packages(&self, full_base: bool) -> HashSet<String> {
-        let layers = self.stack.layers();
-        let last = if full_base { 0 } else { self.base.layers - 1 };
-        let status = (0..=last).rev().find_map(|l| {
-            let layer = &layers[l];
-            layer
-                .captured
-                .iter()
-                .find(|c| &*layer.entries[c.entry as usize].path == "var/lib/dpkg/status")
-        });
-        let Some(status) = status else {
-            return HashSet::new();
-        };
-        let text = String::from_utf8_lossy(&status.content);
-        text.split("\n\n")
-            .filter(|para| {
-                para.lines()
-                    .any(|l| l.starts_with("Status:") && l.ends_with(" installed"))
-            })
-            .filter_map(|para| para.lines().find_map(|l| l.strip_prefix("Package:")))
-            .map(|name| name.trim().to_owned())
-            .collect()
+        let top = if full_base { 1 } else { self.base.layers };
+        crate::packages::last_dpkg_status(&self.stack.layers()[..top])
+            .map(|status| crate::packages::installed_names(&String::from_utf8_lossy(status)))
+            .unwrap_or_default()
     }
 
     /// The builder's and the runtime's distribution packages, and the libraries the
@@ -302,9 +276,9 @@ impl Analysis<'_, '_> {
                 run.extend(package.runtime_counterparts());
             }
         }
-        let distro = |path: &Option<String>| path.as_deref().is_some_and(|p| !p.starts_with("/usr/local/"));
+        let distro = Some(RuntimeOrigin::Distribution);
         match dependencies {
-            Some(Ecosystem::Python) if distro(&identity.python) => {
+            Some(Ecosystem::Python) if identity.python_origin() == distro => {
                 // A venv needs python3-venv, a source build the headers and a compiler.
                 let mut needed = vec!["python3", "python3-venv", "python3-dev"];
                 if !identity.compilers.is_empty() {
@@ -315,7 +289,7 @@ impl Analysis<'_, '_> {
                 }
                 run.insert(0, "python3".to_owned());
             }
-            Some(Ecosystem::Node) if distro(&identity.node) => {
+            Some(Ecosystem::Node) if identity.node_origin() == distro => {
                 build.splice(0..0, ["nodejs".to_owned(), "npm".to_owned()]);
                 run.insert(0, "nodejs".to_owned());
             }
@@ -437,11 +411,7 @@ impl Analysis<'_, '_> {
             .sum();
         // The official python and node images build their runtime into /usr/local; the
         // -slim variant has the same build there.
-        let local = identity
-            .python
-            .iter()
-            .chain(&identity.node)
-            .any(|p| p.starts_with("/usr/local/"));
+        let local = [identity.python_origin(), identity.node_origin()].contains(&Some(RuntimeOrigin::Local));
         let local_bytes: u64 = if local {
             self.classified
                 .iter()

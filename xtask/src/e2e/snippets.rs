@@ -70,12 +70,9 @@ fn parse(fix: &str) -> (Vec<String>, Vec<String>) {
         }
         if in_ignore {
             ignore.push(trimmed.to_owned());
-        } else if continued {
-            if let Some(last) = code.last_mut() {
-                let last: &mut String = last;
-                last.push('\n');
-                last.push_str(line);
-            }
+        } else if let Some(last) = code.last_mut().filter(|_| continued) {
+            last.push('\n');
+            last.push_str(line);
         } else {
             code.push(line.to_owned());
         }
