@@ -54,7 +54,7 @@ pub(super) struct Applied {
 
 /// The `.dockerignore` entries and the code lines of a fix.
 fn parse(fix: &str) -> (Vec<String>, Vec<String>) {
-    let (mut ignore, mut code) = (Vec::new(), Vec::new());
+    let (mut ignore, mut code): (Vec<String>, Vec<String>) = (Vec::new(), Vec::new());
     let mut in_ignore = false;
     let mut continued = false;
     for line in fix.lines() {
