@@ -36,6 +36,8 @@ tasks:
                 ~/.cache/imgprof-testdata/builders); `up` also builds (or takes from the
                 cache) the base images debian, python:3.11, node:18 (and -slim) and loads them
   ci            install the test tools if missing, then fmt --check, clippy and all tests
+  docs          regenerate what docs/ holds from the code (the findings of docs/rules.md,
+                the report's JSON Schema); the tests `generated_docs_*` fail until this ran
   e2e [--fixture NAME]... [--builder buildkit|classic|buildah]...
                 build each fixture app of xtask/e2e/apps naively with each builder, run
                 imgprof report/suggest on it, build the suggestion with BuildKit and buildah,
@@ -59,6 +61,12 @@ fn main() -> Result<()> {
         "bench" => bench::bench(),
         "builders" => builders::builders(args),
         "ci" => ci::ci(),
+        // The generating tests write the files when UPDATE_DOCS is set (as rust-analyzer's
+        // sourcegen does), so the generators live beside the types they document.
+        "docs" => run(Command::new("cargo")
+            .current_dir(project_root())
+            .env("UPDATE_DOCS", "1")
+            .args(["test", "--workspace", "--lib", "--", "generated_docs_"])),
         "e2e" => e2e::e2e(args),
         "floor" => {
             let layout = args

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use imgprof_waste::Severity;
+use imgprof_waste::{FindingId, Severity};
 use serde::{Deserialize, Serialize};
 
 use crate::model::Report;
@@ -33,7 +33,7 @@ pub struct RuleSet {
     /// `.imgprof.toml`, `.dive-ci` (a path), or `defaults`.
     pub source: String,
     rules: Vec<Rule>,
-    severity_overrides: BTreeMap<String, Severity>,
+    severity_overrides: BTreeMap<FindingId, Severity>,
     exclude: Vec<imgprof_waste::Glob>,
     /// What the file says that was read differently from how it reads, or not at all.
     warnings: Vec<String>,
@@ -98,7 +98,7 @@ enum Rule {
     MaxRedundantShare { share: f64, floor: u64 },
     MaxCategory { id: String, bytes: u64 },
     ForbidCategory(String),
-    ForbidFinding(String),
+    ForbidFinding(FindingId),
     FailOnSeverity(Severity),
     DiveLowestEfficiency(f64),
     DiveHighestWastedBytes(u64),
@@ -257,10 +257,13 @@ impl RuleSet {
             known_category(id).map_err(invalid)?;
             rules.push(Rule::ForbidCategory(id.clone()));
         }
-        for id in file.forbid_findings.iter().chain(file.severity.keys()) {
-            known_finding(id).map_err(invalid)?;
+        for code in &file.forbid_findings {
+            rules.push(Rule::ForbidFinding(known_finding(code).map_err(invalid)?));
         }
-        rules.extend(file.forbid_findings.iter().cloned().map(Rule::ForbidFinding));
+        let mut severity_overrides = BTreeMap::new();
+        for (code, severity) in &file.severity {
+            severity_overrides.insert(known_finding(code).map_err(invalid)?, *severity);
+        }
         if let Some(growth) = &file.max_growth {
             let growth = match growth {
                 Bytes::Text(t) if t.trim().ends_with('%') => {
@@ -279,7 +282,7 @@ impl RuleSet {
         Ok(RuleSet {
             source: name.to_owned(),
             rules,
-            severity_overrides: file.severity,
+            severity_overrides,
             exclude: file.exclude_paths.iter().map(|p| imgprof_waste::Glob::new(p)).collect(),
             warnings: Vec::new(),
         })
@@ -335,7 +338,7 @@ impl RuleSet {
     /// Applies the severity overrides to the report's findings.
     pub fn adjust(&self, report: &mut Report) {
         for finding in &mut report.findings {
-            if let Some(severity) = self.severity_overrides.get(finding.id) {
+            if let Some(severity) = self.severity_overrides.get(&finding.id) {
                 finding.severity = *severity;
             }
         }
@@ -457,7 +460,7 @@ impl Rule {
                 )]
             }
             Rule::ForbidFinding(id) => {
-                let count = report.findings.iter().filter(|f| f.id == id).count();
+                let count = report.findings.iter().filter(|f| f.id == *id).count();
                 vec![result(
                     format!("forbid_findings.{id}"),
                     format!("{count} found"),
@@ -558,13 +561,11 @@ fn known_category(id: &str) -> Result<(), String> {
     }
 }
 
-fn known_finding(id: &str) -> Result<(), String> {
-    let valid = id.len() == 6 && id.starts_with("IMG") && id[3..].bytes().all(|b| b.is_ascii_digit());
-    if valid {
-        Ok(())
-    } else {
-        Err(format!("{id:?} is not a finding id (IMG001 ... see docs/rules.md)"))
-    }
+fn known_finding(code: &str) -> Result<FindingId, String> {
+    FindingId::from_code(code).ok_or_else(|| {
+        let last = FindingId::ALL[FindingId::ALL.len() - 1];
+        format!("{code:?} is not a finding id (IMG001 to {last}: see docs/rules.md)")
+    })
 }
 
 /// Sizes as integers or with units: `"10MB"` (decimal, as dive), `"512KiB"` (binary).
@@ -639,6 +640,20 @@ mod tests {
         let typo = RuleSet::from_toml("max_size = 3", "x").unwrap_err();
         assert!(typo.to_string().contains("max_size"), "{typo}");
         assert!(RuleSet::from_toml("min_efficiency = 2.0", "x").is_err());
+        // A finding id is one of the table's, not any IMG-shaped word.
+        assert!(RuleSet::from_toml("forbid_findings = [\"IMG008\"]\n[severity]\nIMG013 = \"error\"", "x").is_ok());
+        let unknown = RuleSet::from_toml("forbid_findings = [\"IMG099\"]", "x").unwrap_err();
+        assert!(
+            unknown
+                .to_string()
+                .contains("\"IMG099\" is not a finding id (IMG001 to IMG021"),
+            "{unknown}"
+        );
+        let unknown = RuleSet::from_toml("[severity]\nIMG000 = \"info\"", "x").unwrap_err();
+        assert!(
+            unknown.to_string().contains("\"IMG000\" is not a finding id"),
+            "{unknown}"
+        );
     }
 
     #[test]

@@ -24,13 +24,14 @@ pub fn render_sarif(report: &Report, target: &SarifTarget<'_>) -> Value {
     let mut rules: BTreeMap<String, Value> = BTreeMap::new();
     let mut results = Vec::new();
     for f in &report.findings {
-        rules.entry(f.id.to_owned()).or_insert_with(|| {
+        rules.entry(f.id.code().to_owned()).or_insert_with(|| {
+            let rule = f.id.rule();
             json!({
                 "id": f.id,
-                "shortDescription": {"text": f.title},
-                "fullDescription": {"text": f.why},
+                "shortDescription": {"text": rule.title},
+                "fullDescription": {"text": rule.why},
                 "help": {"text": f.fix},
-                "helpUri": "https://example.invalid/imgprof/docs/rules.md",
+                "helpUri": format!("https://example.invalid/imgprof/docs/{}", f.id.docs_anchor()),
                 "defaultConfiguration": {"level": level(f.severity)},
             })
         });

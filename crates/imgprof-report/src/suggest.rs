@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use imgprof_source::history::{Copy, Instruction, Run};
-use imgprof_waste::Ecosystem;
+use imgprof_waste::{Ecosystem, FindingId};
 
 use crate::model::Report;
 
@@ -43,7 +43,7 @@ fn commented(comment: impl Into<String>, text: impl Into<String>) -> Line {
 }
 
 /// The report's findings by id: summed bytes saved and a title.
-struct Findings(BTreeMap<&'static str, u64>);
+struct Findings(BTreeMap<FindingId, u64>);
 
 impl Findings {
     fn of(report: &Report) -> Findings {
@@ -54,21 +54,22 @@ impl Findings {
         Findings(map)
     }
 
-    fn has(&self, id: &str) -> bool {
-        self.0.contains_key(id)
+    fn has(&self, id: FindingId) -> bool {
+        self.0.contains_key(&id)
     }
 
     /// `IMG001, IMG002 (saves 410.6 MB)` for the ids the report has; `None` if none.
-    fn cite(&self, ids: &[&str]) -> Option<String> {
-        let present: Vec<&str> = ids.iter().copied().filter(|id| self.has(id)).collect();
+    fn cite(&self, ids: &[FindingId]) -> Option<String> {
+        let present: Vec<(FindingId, u64)> = ids.iter().filter_map(|id| Some((*id, *self.0.get(id)?))).collect();
         if present.is_empty() {
             return None;
         }
-        let saves: u64 = present.iter().map(|id| self.0[id]).sum();
+        let codes: Vec<&str> = present.iter().map(|(id, _)| id.code()).collect();
+        let saves: u64 = present.iter().map(|(_, saves)| saves).sum();
         Some(if saves > 0 {
-            format!("{} (saves {})", present.join(", "), imgprof_waste::human(saves))
+            format!("{} (saves {})", codes.join(", "), imgprof_waste::human(saves))
         } else {
-            present.join(", ")
+            codes.join(", ")
         })
     }
 }
@@ -270,10 +271,10 @@ fn nothing_to_change(report: &Report) -> Option<String> {
         return None;
     }
     let left: Vec<&str> = {
-        let mut ids: Vec<&str> = report.findings.iter().map(|f| f.id).collect();
+        let mut ids: Vec<FindingId> = report.findings.iter().map(|f| f.id).collect();
         ids.sort();
         ids.dedup();
-        ids
+        ids.into_iter().map(FindingId::code).collect()
     };
     let mut text = format!(
         "# imgprof {} suggests no change to the Dockerfile of {}.\n\
@@ -432,7 +433,7 @@ fn builder_stage(report: &Report, steps: &Steps, findings: &Findings, workdir: &
     };
     let mut builder = vec![commented(
         findings
-            .cite(&["IMG001", "IMG002"])
+            .cite(&[FindingId::Toolchain, FindingId::DevPackages])
             .map(|c| format!("{c}: compilers and -dev packages stay in this stage"))
             .unwrap_or_else(|| "the build stage: nothing of it ships but the dependencies".to_owned()),
         format!("FROM {} AS builder", base_reference(report, false)),
@@ -443,7 +444,7 @@ fn builder_stage(report: &Report, steps: &Steps, findings: &Findings, workdir: &
     builder.push(line(format!("WORKDIR {workdir}")));
     let first = |what: &str| {
         findings
-            .cite(&["IMG018"])
+            .cite(&[FindingId::LayerOrder])
             .map(|c| format!("{c}: copy what the install reads first, so code changes reuse this layer"))
             .unwrap_or_else(|| format!("{what}, before the code"))
     };
@@ -465,7 +466,7 @@ fn builder_stage(report: &Report, steps: &Steps, findings: &Findings, workdir: &
             let flags: String = requirements.iter().map(|r| format!(" -r {r}")).collect();
             builder.push(commented(
                 findings
-                    .cite(&["IMG003"])
+                    .cite(&[FindingId::PackageCache])
                     .map(|c| format!("{c}: a venv to copy, and no download cache"))
                     .unwrap_or_else(|| "a venv to copy into the runtime stage".to_owned()),
                 format!(
@@ -484,7 +485,7 @@ fn builder_stage(report: &Report, steps: &Steps, findings: &Findings, workdir: &
             let locked = report.projection.rebuild.as_ref().and_then(|r| r.lockfile) == Some(true);
             let command = if locked { "npm ci" } else { "npm install" };
             let cache = findings
-                .cite(&["IMG003"])
+                .cite(&[FindingId::PackageCache])
                 .map(|c| format!("{c}: the npm cache stays in this stage"))
                 .unwrap_or_else(|| "the npm cache stays in this stage".to_owned());
             if plan.node_builds.is_empty() {
@@ -532,7 +533,7 @@ struct Runtime<'r> {
 
 impl<'r> Runtime<'r> {
     fn new(report: &'r Report, steps: &Steps, findings: &'r Findings, workdir: &'r str, plan: &'r Plan<'r>) -> Self {
-        let needs_user = findings.has("IMG013");
+        let needs_user = findings.has(FindingId::RunsAsRoot);
         let mut runtime = Runtime {
             report,
             findings,
@@ -540,7 +541,7 @@ impl<'r> Runtime<'r> {
             plan,
             lines: vec![Line {
                 comment: findings
-                    .cite(&["IMG014"])
+                    .cite(&[FindingId::FullBase])
                     .map(|c| format!("{c}: the slim variant of the base")),
                 text: format!("FROM {}", base_reference(report, true)),
             }],
@@ -586,7 +587,7 @@ impl<'r> Runtime<'r> {
                 for path in paths {
                     let why = self
                         .findings
-                        .cite(&["IMG009"])
+                        .cite(&[FindingId::DeletedLater])
                         .map(|c| format!("{c}: deleted by a later RUN, yet shipped"))
                         .unwrap_or_else(|| "deleted by a later RUN".to_owned());
                     // Only what came from the build context belongs in .dockerignore.
@@ -621,7 +622,7 @@ impl<'r> Runtime<'r> {
     fn add_user(&mut self) {
         if !self.user_added {
             self.lines.push(commented(
-                self.findings.cite(&["IMG013"]).unwrap_or_default() + ": a user to run as",
+                self.findings.cite(&[FindingId::RunsAsRoot]).unwrap_or_default() + ": a user to run as",
                 "RUN useradd --create-home --shell /usr/sbin/nologin --uid 10001 app",
             ));
             self.user_added = true;
@@ -661,13 +662,13 @@ impl<'r> Runtime<'r> {
         if !self.apt_done && !self.plan.runtime_packages.is_empty() {
             let comment = [
                 self.findings
-                    .cite(&["IMG004", "IMG005"])
+                    .cite(&[FindingId::AptLists, FindingId::OsPackageCache])
                     .map(|c| format!("{c}: clean apt in the same RUN")),
                 self.findings
-                    .cite(&["IMG002"])
+                    .cite(&[FindingId::DevPackages])
                     .map(|c| format!("{c}: runtime libraries instead of -dev packages")),
                 self.findings
-                    .cite(&["IMG021"])
+                    .cite(&[FindingId::Recommends])
                     .map(|c| format!("{c}: no recommended packages")),
             ]
             .into_iter()
@@ -736,7 +737,12 @@ impl<'r> Runtime<'r> {
         } else {
             let comment = imgprof_waste::is_broad_copy(copy).then(|| {
                 self.findings
-                    .cite(&["IMG006", "IMG007", "IMG008", "IMG012"])
+                    .cite(&[
+                        FindingId::VersionControl,
+                        FindingId::BuildContext,
+                        FindingId::Secrets,
+                        FindingId::Models,
+                    ])
                     .map(|c| format!("{c}: with the .dockerignore below"))
                     .unwrap_or_else(|| "with the .dockerignore below".to_owned())
             });
@@ -774,7 +780,8 @@ impl<'r> Runtime<'r> {
             Some(words) if words.len() >= 3 && words[0] == "/bin/sh" && words[1] == "-c" => {
                 let exec: Vec<String> = words[2].split_whitespace().map(str::to_owned).collect();
                 self.lines.push(commented(
-                    self.findings.cite(&["IMG020"]).unwrap_or_default() + ": exec form, so the process gets SIGTERM",
+                    self.findings.cite(&[FindingId::ShellFormCommand]).unwrap_or_default()
+                        + ": exec form, so the process gets SIGTERM",
                     format!("{keyword} {}", exec_form(&exec)),
                 ));
             }
@@ -795,17 +802,17 @@ fn dockerignore_entries(
 ) {
     for f in &report.findings {
         let why = match f.id {
-            "IMG006" => {
+            FindingId::VersionControl => {
                 push_ignore(
                     ignore,
                     ".git",
-                    findings.cite(&["IMG006"]).unwrap_or_default() + ": version-control data",
+                    findings.cite(&[FindingId::VersionControl]).unwrap_or_default() + ": version-control data",
                 );
                 continue;
             }
-            "IMG007" => "build-context leftovers",
-            "IMG008" => "secrets: never in a layer",
-            "IMG012" => "models and data: mount a volume or fetch at start-up",
+            FindingId::BuildContext => "build-context leftovers",
+            FindingId::Secrets => "secrets: never in a layer",
+            FindingId::Models => "models and data: mount a volume or fetch at start-up",
             _ => continue,
         };
         let cite = findings.cite(&[f.id]).unwrap_or_default();

@@ -155,7 +155,14 @@ fn render_findings(out: &mut String, report: &Report, style: &Style) {
         } else {
             String::new()
         };
-        let _ = writeln!(out, "\n  {} {} {}{}", severity, style.heading(f.id), f.title, saves);
+        let _ = writeln!(
+            out,
+            "\n  {} {} {}{}",
+            severity,
+            style.heading(f.id.code()),
+            f.title,
+            saves
+        );
         if let Some(layer) = f.layer {
             let instruction = f
                 .instruction

@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use imgprof_layers::{Inode, LossCause, LostCopy};
 use serde::Serialize;
 
-use crate::Analysis;
 use crate::packages::Manager;
+use crate::{Analysis, FindingId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -27,7 +27,7 @@ pub struct PathBytes {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Finding {
-    pub id: &'static str,
+    pub id: FindingId,
     pub severity: Severity,
     pub title: String,
     /// The layer that put most of these bytes there.
@@ -54,7 +54,7 @@ pub struct Removes {
 }
 
 /// Below this, a waste finding is informational.
-const WARN_BYTES: u64 = 1_000_000;
+pub(crate) const WARN_BYTES: u64 = 1_000_000;
 const TOP_PATHS: usize = 5;
 
 /// A shipped copy of file content, in the final filesystem or lost (redundant), with
@@ -65,14 +65,6 @@ pub(crate) struct Classified<'a> {
     pub layer: u32,
     pub bytes: u64,
     pub category: &'static str,
-}
-
-fn waste_severity(bytes: u64) -> Severity {
-    if bytes >= WARN_BYTES {
-        Severity::Warning
-    } else {
-        Severity::Info
-    }
 }
 
 /// Groups paths under their common directory plus one level, largest first.
@@ -121,8 +113,7 @@ fn main_layer(files: &[&Classified<'_>]) -> Option<usize> {
 }
 
 struct Draft<'f, 'a> {
-    id: &'static str,
-    severity: Option<Severity>,
+    id: FindingId,
     title: String,
     files: Vec<&'f Classified<'a>>,
     why: String,
@@ -152,7 +143,7 @@ impl Analysis<'_, '_> {
         let layer = main_layer(&d.files);
         Some(Finding {
             id: d.id,
-            severity: d.severity.unwrap_or_else(|| waste_severity(bytes)),
+            severity: d.id.rule().grading.of_bytes(bytes),
             title: d.title,
             layer,
             instruction: self.instruction_of(layer),
@@ -212,7 +203,7 @@ impl Analysis<'_, '_> {
             b.saves_bytes
                 .cmp(&a.saves_bytes)
                 .then(b.severity.cmp(&a.severity))
-                .then(a.id.cmp(b.id))
+                .then(a.id.cmp(&b.id))
         });
         out
     }
@@ -225,7 +216,10 @@ impl Analysis<'_, '_> {
         let base_layers = self.base.layers;
         // The base image's own layers are not the user's Dockerfile: say so, not how the
         // base should have been built (IMG014, the slim base, is the fix there).
-        if let Some(layer) = finding.layer.filter(|&l| l < base_layers && finding.id != "IMG014") {
+        if let Some(layer) = finding
+            .layer
+            .filter(|&l| l < base_layers && finding.id != FindingId::FullBase)
+        {
             return Some(format!(
                 "# layer {layer} is the base image's (layers 0-{}): nothing in your Dockerfile makes it;\n# a smaller base is the change (IMG014 names one when it applies)",
                 base_layers - 1
@@ -238,7 +232,7 @@ impl Analysis<'_, '_> {
             amend(&instruction.to_dockerfile()?)
         };
         match finding.id {
-            "IMG001" | "IMG002" => {
+            FindingId::Toolchain | FindingId::DevPackages => {
                 let builder = self.base.identity.reference(false).unwrap_or_else(|| "your base".to_owned());
                 let runtime = self.base.identity.reference(true).unwrap_or_else(|| "its -slim variant".to_owned());
                 let libraries = self.runtime_libraries();
@@ -253,7 +247,7 @@ impl Analysis<'_, '_> {
                     }
                 ))
             }
-            "IMG003" => Some(
+            FindingId::PackageCache => Some(
                 step(&|run: &str| {
                     let rewritten = if run.contains("uv pip install") && !run.contains("--no-cache") {
                         run.replace("uv pip install", "uv pip install --no-cache")
@@ -270,8 +264,8 @@ impl Analysis<'_, '_> {
                     "# the install step's own no-cache option (pip --no-cache-dir, uv --no-cache,\n# npm cache clean --force in the same RUN), or a BuildKit cache mount\n# (RUN --mount=type=cache,target=/root/.cache ...)".to_owned()
                 }),
             ),
-            "IMG004" | "IMG005" => {
-                let cleanup = if finding.id == "IMG004" {
+            FindingId::AptLists | FindingId::OsPackageCache => {
+                let cleanup = if finding.id == FindingId::AptLists {
                     "rm -rf /var/lib/apt/lists/*"
                 } else {
                     "apt-get clean && rm -rf /var/lib/apt/lists/*"
@@ -284,10 +278,10 @@ impl Analysis<'_, '_> {
                     .unwrap_or_else(|| format!("# clean up in the RUN that installs: ... && {cleanup}")),
                 )
             }
-            "IMG015" => Some(
+            FindingId::Docs => Some(
                 "# a -slim base keeps docs, man pages and locales out of every package it installs\n# (dpkg path-exclude); or delete them in the RUN that installs them".to_owned(),
             ),
-            "IMG014" => {
+            FindingId::FullBase => {
                 let Some(slim) = self.base.identity.reference(true) else {
                     return Some("# the -slim variant of your base (the distribution is not known here)".to_owned());
                 };
@@ -321,11 +315,10 @@ impl Analysis<'_, '_> {
     }
 
     fn toolchain_finding(&self) -> Option<Finding> {
-        let files = self.category_files(&["toolchain", "headers", "static-libs"], false);
+        let files = self.category_files(FindingId::Toolchain.rule().categories, false);
         self.finish(Draft {
-            id: "IMG001",
-            severity: None,
-            title: "Compilers, headers and static libraries in the final image".to_owned(),
+            id: FindingId::Toolchain,
+            title: FindingId::Toolchain.rule().title.to_owned(),
             files,
             why: "The build toolchain is needed to compile wheels and C extensions, not to run them. A multi-stage build compiles in a builder stage and copies only the result (a venv) into the runtime image.".to_owned(),
             // Written by `applicable_fix`, which knows the image's base.
@@ -370,8 +363,7 @@ impl Analysis<'_, '_> {
             .collect();
         let files: Vec<&Classified<'_>> = dev.iter().flat_map(|d| d.1.iter().copied()).collect();
         self.finish(Draft {
-            id: "IMG002",
-            severity: None,
+            id: FindingId::DevPackages,
             title: format!("Development packages installed: {}", names.join(", ")),
             files,
             why: format!(
@@ -383,8 +375,9 @@ impl Analysis<'_, '_> {
     }
 
     fn cache_finding(&self) -> Option<Finding> {
-        let mut files = self.category_copies(&["package-cache"], false);
-        files.extend(self.category_copies(&["package-cache"], true));
+        let categories = FindingId::PackageCache.rule().categories;
+        let mut files = self.category_copies(categories, false);
+        files.extend(self.category_copies(categories, true));
         let tools: Vec<&str> = ["pip", "uv", "pypoetry", "pipenv", "yarn", "_cacache"]
             .into_iter()
             .filter(|t| files.iter().any(|f| f.path.split('/').any(|c| c == *t)))
@@ -401,9 +394,8 @@ impl Analysis<'_, '_> {
         }
         fixes.push("# or keep the cache out of the layer:\nRUN --mount=type=cache,target=/root/.cache pip install -r requirements.txt");
         self.finish(Draft {
-            id: "IMG003",
-            severity: None,
-            title: "Package-manager download cache left in the image".to_owned(),
+            id: FindingId::PackageCache,
+            title: FindingId::PackageCache.rule().title.to_owned(),
             files,
             why: "The install step kept its download and build cache. Nothing installs again inside the image, so every pull carries the cache for nothing.".to_owned(),
             fix: fixes.join("\n"),
@@ -411,47 +403,39 @@ impl Analysis<'_, '_> {
     }
 
     fn simple_category_findings(&self) -> Vec<Finding> {
-        let specs: [(&str, &str, &str, String); 6] = [
+        let fixes: [(FindingId, String); 6] = [
             (
-                "IMG004",
-                "apt-lists",
-                "apt package lists left in the image",
+                FindingId::AptLists,
                 "RUN apt-get update && apt-get install -y --no-install-recommends <packages> \\\n    && rm -rf /var/lib/apt/lists/*".to_owned(),
             ),
             (
-                "IMG005",
-                "os-package-cache",
-                "Downloaded packages and package caches left in the image",
+                FindingId::OsPackageCache,
                 "RUN apt-get update && apt-get install -y --no-install-recommends <packages> \\\n    && apt-get clean && rm -rf /var/lib/apt/lists/*".to_owned(),
             ),
-            ("IMG006", "vcs", "Version-control data copied into the image", "# .dockerignore\n.git\n".to_owned()),
-            ("IMG007", "build-context", "Build-context leftovers copied into the image", self.dockerignore_snippet()),
+            (FindingId::VersionControl, "# .dockerignore\n.git\n".to_owned()),
+            (FindingId::BuildContext, self.dockerignore_snippet()),
             (
-                "IMG012",
-                "models",
-                "Large model or data files inside the image",
+                FindingId::Models,
                 "# keep weights out of the build context (.dockerignore: models/)\n# and mount them at run time:\n#   docker run -v /srv/models:/app/models ...".to_owned(),
             ),
             (
-                "IMG015",
-                "docs",
-                "Documentation, man pages, locales and package test suites",
+                FindingId::Docs,
                 "RUN apt-get install -y --no-install-recommends <packages>\n# or a -slim base, which excludes /usr/share/doc, man and locale via dpkg path-exclude".to_owned(),
             ),
         ];
-        specs
+        fixes
             .into_iter()
-            .filter_map(|(id, category, title, fix)| {
-                let rule = crate::categories::rule(category)?;
+            .filter_map(|(id, fix)| {
+                let categories = id.rule().categories;
+                let rule = crate::categories::rule(categories.first()?)?;
                 // Empty files of a category (an apt cache directory's lock) are no waste.
-                let files = self.category_copies(&[category], false);
+                let files = self.category_copies(categories, false);
                 if files.iter().all(|f| f.bytes == 0) {
                     return None;
                 }
                 self.finish(Draft {
                     id,
-                    severity: None,
-                    title: title.to_owned(),
+                    title: id.rule().title.to_owned(),
                     files,
                     why: format!("{} {}", rule.what, rule.why),
                     fix,
@@ -499,9 +483,8 @@ impl Analysis<'_, '_> {
             .map(|l| l.path)
             .collect();
         if let Some(mut f) = self.finish(Draft {
-            id: "IMG008",
-            severity: Some(Severity::Error),
-            title: "Secrets in the image".to_owned(),
+            id: FindingId::Secrets,
+            title: FindingId::Secrets.rule().title.to_owned(),
             files,
             why: "Credentials in a layer can be read by anyone who can pull the image. Deleting them in a later layer does not help: the layer that added them still ships.".to_owned(),
             fix: "# .dockerignore\n.env\n*.pem\n# pass secrets at run time (docker run --env-file, a secrets manager), or at build\n# time without leaving a trace: RUN --mount=type=secret,id=NAME,target=PATH on the\n# step that needs it (BuildKit; `docker build --secret id=NAME,src=FILE`)".to_owned(),
@@ -512,7 +495,7 @@ impl Analysis<'_, '_> {
         }
         if !lost_secrets.is_empty() {
             out.push(Finding {
-                id: "IMG008",
+                id: FindingId::Secrets,
                 severity: Severity::Error,
                 title: "Secrets deleted in a later layer still ship".to_owned(),
                 layer: None,
@@ -555,7 +538,7 @@ impl Analysis<'_, '_> {
             let paths = aggregate_paths(copies.iter().map(|c| (c.path, c.bytes)));
             let (id, title, why, fix) = if deleted {
                 (
-                    "IMG009",
+                    FindingId::DeletedLater,
                     format!("Layer {layer} ships {} that layer {later} deletes", crate::human(bytes)),
                     format!(
                         "`{made}` adds these files and `{later_text}` deletes them. The deletion hides them from the container, but layer {layer} still carries them on every pull."
@@ -564,7 +547,7 @@ impl Analysis<'_, '_> {
                 )
             } else {
                 (
-                    "IMG010",
+                    FindingId::OverwrittenLater,
                     format!("Layer {layer} ships {} that layer {later} overwrites", crate::human(bytes)),
                     format!(
                         "`{later_text}` rewrites files that `{made}` wrote; both copies ship and only the last is seen. Merging the steps (or cleaning up in the same RUN) ships one copy."
@@ -574,7 +557,7 @@ impl Analysis<'_, '_> {
             };
             out.push(Finding {
                 id,
-                severity: waste_severity(bytes),
+                severity: id.rule().grading.of_bytes(bytes),
                 title,
                 layer: Some(layer as usize),
                 instruction: self.instruction_of(Some(layer as usize)),
@@ -672,8 +655,8 @@ impl Analysis<'_, '_> {
                     _ => false,
                 };
                 Some(Finding {
-                    id: "IMG011",
-                    severity: waste_severity(bytes),
+                    id: FindingId::MetadataRewrite,
+                    severity: FindingId::MetadataRewrite.rule().grading.of_bytes(bytes),
                     title: format!(
                         "Layer {later} re-ships {} of unchanged files to change their owner or mode",
                         crate::human(bytes)
@@ -752,8 +735,8 @@ impl Analysis<'_, '_> {
         }
         let layer = main_layer(&extra);
         Some(Finding {
-            id: "IMG017",
-            severity: waste_severity(bytes),
+            id: FindingId::DuplicateContent,
+            severity: FindingId::DuplicateContent.rule().grading.of_bytes(bytes),
             title: format!(
                 "{} of files stored again under other paths ({} extra {}, {} distinct contents)",
                 crate::human(bytes),
@@ -780,16 +763,15 @@ impl Analysis<'_, '_> {
         if self.base.layers == 0 {
             return None;
         }
-        let files = self.category_files(&["toolchain", "headers", "static-libs", "docs"], true);
+        let files = self.category_files(FindingId::FullBase.rule().categories, true);
         let bytes: u64 = files.iter().map(|f| f.bytes).sum();
         if bytes < 10_000_000 {
             return None;
         }
         let toolchain: u64 = files.iter().filter(|f| f.category != "docs").map(|f| f.bytes).sum();
         self.finish(Draft {
-            id: "IMG014",
-            severity: None,
-            title: "The base image is a full image; its -slim variant leaves these out".to_owned(),
+            id: FindingId::FullBase,
+            title: FindingId::FullBase.rule().title.to_owned(),
             files,
             why: format!(
                 "The base layers carry {} of compilers, headers and static libraries and {} of docs, man pages and locales. The -slim variant of the same base has neither and keeps glibc, apt and a shell, so it is the safe default; build what needs compiling in a builder stage. {}",
@@ -826,7 +808,7 @@ impl Analysis<'_, '_> {
         let removable_bytes: u64 = removable.iter().map(|f| f.bytes).sum();
         let layer = main_layer(&bytecode);
         Some(Finding {
-            id: "IMG016",
+            id: FindingId::Bytecode,
             severity: Severity::Info,
             title: format!("Python bytecode: {} ({} removable)", crate::human(total), crate::human(removable_bytes)),
             layer,
@@ -853,7 +835,7 @@ impl Analysis<'_, '_> {
         let root =
             user.is_empty() || user == "root" || user == "0" || user.starts_with("0:") || user.starts_with("root:");
         root.then(|| Finding {
-            id: "IMG013",
+            id: FindingId::RunsAsRoot,
             severity: Severity::Warning,
             title: if user.is_empty() { "No USER: the container runs as root".to_owned() } else { format!("USER {user}: the container runs as root") },
             layer: None,
@@ -861,7 +843,7 @@ impl Analysis<'_, '_> {
             paths: Vec::new(),
             bytes: 0,
             saves_bytes: 0,
-            why: "A process running as root inside the container is root on any volume it can reach and one kernel bug away from the host.".to_owned(),
+            why: FindingId::RunsAsRoot.rule().why.to_owned(),
             fix: "# before CMD (files the app must write to: COPY --chown=app:app):\nRUN useradd --create-home --uid 10001 app\nUSER app".to_owned(),
             removes: Removes::default(),
         })
@@ -957,7 +939,7 @@ impl Analysis<'_, '_> {
         }
         fix.push(copy_text.clone());
         Some(Finding {
-            id: "IMG018",
+            id: FindingId::LayerOrder,
             severity: Severity::Warning,
             title: format!(
                 "`{copy_text}` (layer {copy}) comes before the dependency install (layer {first}): every code change runs it again"
@@ -1068,8 +1050,7 @@ impl Analysis<'_, '_> {
         names.sort_unstable();
         let shown: Vec<&str> = names.iter().take(12).copied().collect();
         self.finish(Draft {
-            id: "IMG021",
-            severity: None,
+            id: FindingId::Recommends,
             title: format!("{} packages installed only as recommendations", names.len()),
             files,
             why: format!(
@@ -1107,13 +1088,13 @@ impl Analysis<'_, '_> {
             ));
         }
         Some(Finding {
-            id: "IMG019",
+            id: FindingId::MuslWheels,
             severity: if identity.glibc_wheels.is_empty() {
                 Severity::Info
             } else {
                 Severity::Error
             },
-            title: "Python wheels that do not suit a musl (Alpine) image".to_owned(),
+            title: FindingId::MuslWheels.rule().title.to_owned(),
             layer: None,
             instruction: None,
             paths: Vec::new(),
@@ -1140,7 +1121,7 @@ impl Analysis<'_, '_> {
             .iter()
             .any(|w| ["tini", "dumb-init", "catatonit"].contains(&w.rsplit('/').next().unwrap_or(w)));
         (shell_form && !init).then(|| Finding {
-            id: "IMG020",
+            id: FindingId::ShellFormCommand,
             severity: Severity::Warning,
             title: format!("Shell-form {}: the shell is PID 1 and does not forward signals", if self.entrypoint.is_empty() { "CMD" } else { "ENTRYPOINT" }),
             layer: None,

@@ -20,7 +20,7 @@ use serde::Serialize;
 use crate::findings::Finding;
 use crate::layer_order::{build_only, installs, is_context_copy, requested_packages};
 use crate::packages::{Manager, Package};
-use crate::{Analysis, BaseVariant, RuntimeOrigin, categories, linkage};
+use crate::{Analysis, BaseVariant, FindingId, RuntimeOrigin, categories, linkage};
 
 /// What `imgprof suggest` rebuilds and what the result ships.
 #[derive(Debug, Clone, Serialize)]
@@ -228,7 +228,7 @@ impl Analysis<'_, '_> {
             .chain(0..base_layers)
             .collect();
         parts.push(self.other_steps_part(&replaced, findings));
-        if findings.iter().any(|f| f.id == "IMG013") {
+        if findings.iter().any(|f| f.id == FindingId::RunsAsRoot) {
             parts.push(self.user_part());
         }
         Some(Rebuild {

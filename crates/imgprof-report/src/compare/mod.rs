@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::model::{LayerReport, Report, Source};
 use crate::rules::Growth;
-use imgprof_waste::{Manager, Severity};
+use imgprof_waste::{FindingId, Manager, Severity};
 
 pub use files::{FileChange, FileChangeKind, FileChanges, FileKindTotals, FinalFiles, OtherFileChanges};
 pub use markdown::render_compare_markdown;
@@ -232,7 +232,7 @@ pub struct FindingDeltas {
 /// The findings of one id in one image (an id may be reported once per layer).
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingSummary {
-    pub id: &'static str,
+    pub id: FindingId,
     pub severity: Severity,
     pub title: String,
     pub count: usize,
@@ -242,7 +242,7 @@ pub struct FindingSummary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingPair {
-    pub id: &'static str,
+    pub id: FindingId,
     pub title: String,
     pub count: Delta,
     pub bytes: Delta,
@@ -503,9 +503,9 @@ fn package_deltas(a: &Report, b: &Report, top: usize) -> PackageDeltas {
 /// One image's findings by id, in ranking order of their first appearance.
 fn findings_by_id(report: &Report) -> Vec<FindingSummary> {
     let mut by_id: Vec<FindingSummary> = Vec::new();
-    let mut position: HashMap<&str, usize> = HashMap::new();
+    let mut position: HashMap<FindingId, usize> = HashMap::new();
     for f in &report.findings {
-        match position.get(f.id) {
+        match position.get(&f.id) {
             Some(&at) => {
                 let summary = &mut by_id[at];
                 summary.count += 1;
@@ -531,7 +531,7 @@ fn findings_by_id(report: &Report) -> Vec<FindingSummary> {
 
 fn finding_deltas(a: &Report, b: &Report) -> FindingDeltas {
     let (in_a, in_b) = (findings_by_id(a), findings_by_id(b));
-    let has = |list: &[FindingSummary], id: &str| list.iter().any(|f| f.id == id);
+    let has = |list: &[FindingSummary], id: FindingId| list.iter().any(|f| f.id == id);
     let remaining = in_a
         .iter()
         .filter_map(|x| {
