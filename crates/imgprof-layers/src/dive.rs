@@ -13,15 +13,13 @@
 
 use std::borrow::Cow;
 
-use serde::Serialize;
-
 use crate::index::{EntryKind, LayerIndex};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_PREFIX: &str = ".wh..wh..";
 
 /// dive's figures for an image.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DiveMetrics {
     /// Σ min / Σ cum over every path dive visits (1.0 for an empty image).
     pub efficiency: f64,
@@ -44,7 +42,7 @@ impl DiveMetrics {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DivePath {
     pub path: String,
     pub count: u32,

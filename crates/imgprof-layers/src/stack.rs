@@ -9,8 +9,6 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
 
-use serde::Serialize;
-
 use crate::index::{EntryKind, LayerIndex};
 
 /// A shipped copy of file content: entry `entry` of layer `layer`.
@@ -31,8 +29,7 @@ pub struct Slot {
 }
 
 /// Why a copy of a file is not visible in the final filesystem.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case", tag = "kind")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LossCause {
     /// A later layer wrote the same path.
     Overwritten { by_layer: u32 },
@@ -45,7 +42,7 @@ pub enum LossCause {
 }
 
 /// What one layer did to the filesystem below it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LayerChanges {
     /// Non-directory entries at paths no lower layer showed.
     pub added_files: u64,
@@ -104,7 +101,7 @@ impl LostCopy<'_> {
 }
 
 /// Counts of the final filesystem.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FinalCounts {
     pub files: u64,
     pub hardlinks: u64,

@@ -2,6 +2,7 @@
 //! field by field in `docs/report-schema.md`. Renderers read only this model.
 
 use imgprof_source::history::Instruction;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use imgprof_layers::{Compression, EntryCounts, FinalCounts, LayerChanges, LossCause};
@@ -10,7 +11,7 @@ use imgprof_waste::{BaseImage, CategoryBytes, Finding, Package, Projection};
 /// Bumped on any change that is not a pure addition of fields.
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
     pub schema_version: u32,
     pub tool: Tool,
@@ -20,12 +21,20 @@ pub struct Report {
     pub layers: Vec<LayerReport>,
     pub largest_files: Vec<FileSize>,
     pub redundant_paths: Vec<RedundantPath>,
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::BaseImage")]
     pub base_image: BaseImage,
     /// Every category, in rule order, `other` last (see docs/rules.md).
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "Vec<crate::wire::CategoryBytes>")]
     pub categories: Vec<CategoryBytes>,
     pub packages: Packages,
     /// Ranked by the bytes their fix saves.
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "Vec<crate::wire::Finding>")]
     pub findings: Vec<Finding>,
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::Projection")]
     pub projection: Projection,
     /// What pulling the image costs, now and with every fix applied.
     pub pull: PullCost,
@@ -38,21 +47,23 @@ pub struct Report {
     pub rules: Option<crate::rules::RuleReport>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Packages {
     /// Largest first.
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "Vec<crate::wire::Package>")]
     pub list: Vec<Package>,
     /// Final-filesystem bytes no package claims.
     pub unowned_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Tool {
     pub name: &'static str,
     pub version: &'static str,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Source {
     pub kind: String,
     pub location: String,
@@ -62,7 +73,7 @@ pub struct Source {
     pub config_digest: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ImageTotals {
     pub layer_count: usize,
     /// Σ stored blob sizes (what a registry transfers).
@@ -77,10 +88,12 @@ pub struct ImageTotals {
     pub redundant_bytes: u64,
     /// redundant / shipped (0 when nothing is shipped).
     pub redundant_ratio: f64,
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::FinalCounts")]
     pub final_counts: FinalCounts,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct DiveSummary {
     /// dive's efficiency score (Σ min / Σ cum per path).
     pub efficiency: f64,
@@ -94,18 +107,24 @@ pub struct DiveSummary {
     pub user_wasted_ratio: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LayerReport {
     pub index: usize,
     pub digest: String,
     pub diff_id: String,
     pub media_type: Option<String>,
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::Compression")]
     pub compression: Compression,
     pub compressed_bytes: u64,
     pub tar_bytes: u64,
     /// Σ regular-file bytes in this layer.
     pub content_bytes: u64,
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::EntryCounts")]
     pub counts: EntryCounts,
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::LayerChanges")]
     pub changes: LayerChanges,
     /// This layer's whiteouts, most bytes hidden first (`--top`).
     pub removed: Vec<RemovedPath>,
@@ -116,7 +135,7 @@ pub struct LayerReport {
     pub comment: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RemovedPath {
     pub path: String,
     /// An opaque whiteout (`.wh..wh..opq`): the directory's lower contents are hidden.
@@ -127,14 +146,14 @@ pub struct RemovedPath {
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FileSize {
     pub path: String,
     pub bytes: u64,
     pub layer: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RedundantPath {
     pub path: String,
     /// Σ bytes of the lost copies at this path.
@@ -143,10 +162,12 @@ pub struct RedundantPath {
     /// The layers that shipped the lost copies.
     pub layers: Vec<u32>,
     /// Why the last lost copy is gone.
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::LossCause")]
     pub cause: LossCause,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PullCost {
     /// How the times are computed.
     pub model: &'static str,
@@ -157,7 +178,7 @@ pub struct PullCost {
     pub links: Vec<PullTime>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PullTime {
     pub link: &'static str,
     pub bits_per_second: u64,
@@ -165,7 +186,7 @@ pub struct PullTime {
     pub projected_seconds: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Runtime {
     pub user: Option<String>,
     pub working_dir: Option<String>,
@@ -179,12 +200,14 @@ pub struct Runtime {
     pub notes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct HistoryStep {
     /// As written in a Dockerfile (`RUN pip install ...`, `ENV A=b`, `USER app`): the
     /// typed instruction, parsed once from `created_by`, so `suggest` matches on its
     /// variants; it serializes as its Dockerfile text (an empty string when history has
     /// no `created_by`).
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::Instruction")]
     pub instruction: Instruction,
     /// The layer it made; none for config-only steps.
     pub layer: Option<usize>,

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use imgprof_waste::{FindingId, Severity};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::model::Report;
@@ -106,7 +107,7 @@ enum Rule {
 }
 
 /// One rule's outcome.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RuleResult {
     pub rule: String,
     pub value: String,
@@ -115,7 +116,7 @@ pub struct RuleResult {
 }
 
 /// Every rule's outcome; `passed` when none broke.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct RuleReport {
     pub source: String,
     pub passed: bool,
@@ -144,7 +145,7 @@ struct ImgprofFile {
     forbid_findings: Vec<String>,
     fail_on_severity: Option<SeverityOrNever>,
     #[serde(default)]
-    severity: BTreeMap<String, Severity>,
+    severity: BTreeMap<String, SeverityOrNever>,
     #[serde(default)]
     exclude_paths: Vec<String>,
     max_growth: Option<Bytes>,
@@ -164,6 +165,17 @@ enum SeverityOrNever {
     Warning,
     Error,
     Never,
+}
+
+impl SeverityOrNever {
+    fn severity(self) -> Option<Severity> {
+        match self {
+            SeverityOrNever::Info => Some(Severity::Info),
+            SeverityOrNever::Warning => Some(Severity::Warning),
+            SeverityOrNever::Error => Some(Severity::Error),
+            SeverityOrNever::Never => None,
+        }
+    }
 }
 
 impl RuleSet {
@@ -262,7 +274,12 @@ impl RuleSet {
         }
         let mut severity_overrides = BTreeMap::new();
         for (code, severity) in &file.severity {
-            severity_overrides.insert(known_finding(code).map_err(invalid)?, *severity);
+            let severity = severity.severity().ok_or_else(|| {
+                invalid(format!(
+                    "severity.{code}: \"never\" is for fail_on_severity; give info, warning or error"
+                ))
+            })?;
+            severity_overrides.insert(known_finding(code).map_err(invalid)?, severity);
         }
         if let Some(growth) = &file.max_growth {
             let growth = match growth {
@@ -273,11 +290,8 @@ impl RuleSet {
             };
             rules.push(Rule::MaxGrowth(growth));
         }
-        match file.fail_on_severity.unwrap_or(SeverityOrNever::Error) {
-            SeverityOrNever::Info => rules.push(Rule::FailOnSeverity(Severity::Info)),
-            SeverityOrNever::Warning => rules.push(Rule::FailOnSeverity(Severity::Warning)),
-            SeverityOrNever::Error => rules.push(Rule::FailOnSeverity(Severity::Error)),
-            SeverityOrNever::Never => {}
+        if let Some(severity) = file.fail_on_severity.unwrap_or(SeverityOrNever::Error).severity() {
+            rules.push(Rule::FailOnSeverity(severity));
         }
         Ok(RuleSet {
             source: name.to_owned(),

@@ -27,7 +27,7 @@ pub fn render_sarif(report: &Report, target: &SarifTarget<'_>) -> Value {
         rules.entry(f.id.code().to_owned()).or_insert_with(|| {
             let rule = f.id.rule();
             json!({
-                "id": f.id,
+                "id": f.id.code(),
                 "shortDescription": {"text": rule.title},
                 "fullDescription": {"text": rule.why},
                 "help": {"text": f.fix},
@@ -41,7 +41,7 @@ pub fn render_sarif(report: &Report, target: &SarifTarget<'_>) -> Value {
             String::new()
         };
         let mut result = json!({
-            "ruleId": f.id,
+            "ruleId": f.id.code(),
             "level": level(f.severity),
             "message": {"text": format!("{}.{saves} Fix: {}", f.title, f.fix.lines().find(|l| !l.starts_with('#')).unwrap_or(""))},
             "properties": {

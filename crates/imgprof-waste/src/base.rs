@@ -3,12 +3,11 @@
 use imgprof_source::Digest;
 use imgprof_source::history::Instruction;
 use imgprof_source::spec::History;
-use serde::Serialize;
 
 use crate::fs::FinalFs;
 use crate::identity::{BaseIdentity, identify};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct BaseImage {
     /// Layers `0..layers` are the base image.
     pub layers: usize,

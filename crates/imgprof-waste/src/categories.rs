@@ -3,8 +3,6 @@
 //! rule matches), with `other` for the rest, so category sums add up to the totals.
 //! `docs/rules.md` documents this table; keep the two together.
 
-use serde::Serialize;
-
 use crate::packages::{Manager, Package};
 
 /// A way a path (or its owning package) can match a rule.
@@ -403,7 +401,7 @@ pub fn rule(id: &str) -> Option<&'static Rule> {
 }
 
 /// Bytes of one category.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CategoryBytes {
     pub id: &'static str,
     pub title: &'static str,

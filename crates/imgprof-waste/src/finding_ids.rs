@@ -1,7 +1,7 @@
 //! Every finding imgprof reports, in one table: its id, title, severity, category, when it
 //! is reported, why it costs, the kind of fix and what the fix saves. Findings, `suggest`,
 //! the CI rules, SARIF and `docs/rules.md` (generated from [`FINDING_RULES`] by `cargo
-//! xtask docs`; the test `generated_docs_rules_md` fails when the two drift) all read it here.
+//! xtask docs`; imgprof-report's test `generated_docs_rules_md` fails when the two drift) all read it here.
 
 use crate::Severity;
 
@@ -403,13 +403,6 @@ impl FindingId {
     }
 }
 
-// Until the report's wire model is its own (issue 19, part 2): the code.
-impl serde::Serialize for FindingId {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.code())
-    }
-}
-
 impl std::fmt::Display for FindingId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())
@@ -509,26 +502,5 @@ mod tests {
         for category in FINDING_RULES.iter().flat_map(|r| r.categories) {
             assert!(crate::categories::rule(category).is_some(), "{category}");
         }
-    }
-
-    #[test]
-    fn generated_docs_rules_md() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules.md");
-        let doc = std::fs::read_to_string(&path).unwrap();
-        let (before, rest) = doc
-            .split_once(DOCS_BEGIN)
-            .expect("docs/rules.md has the findings begin marker");
-        let (section, after) = rest
-            .split_once(DOCS_END)
-            .expect("docs/rules.md has the findings end marker");
-        let generated = format!("\n{}\n", docs_findings_section().trim());
-        if section == generated {
-            return;
-        }
-        if std::env::var_os("UPDATE_DOCS").is_some() {
-            std::fs::write(&path, format!("{before}{DOCS_BEGIN}{generated}{DOCS_END}{after}")).unwrap();
-            return;
-        }
-        panic!("docs/rules.md's findings section differs from FINDING_RULES: run `cargo xtask docs`");
     }
 }

@@ -6,26 +6,24 @@ use imgprof_source::history::{Instruction, Run};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use imgprof_layers::{Inode, LossCause, LostCopy};
-use serde::Serialize;
 
 use crate::packages::Manager;
 use crate::{Analysis, FindingId};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
     Info,
     Warning,
     Error,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct PathBytes {
     pub path: String,
     pub bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Finding {
     pub id: FindingId,
     pub severity: Severity,
@@ -42,7 +40,6 @@ pub struct Finding {
     pub why: String,
     pub fix: String,
     /// What applying the fix removes, for the projection (each byte once across fixes).
-    #[serde(skip)]
     pub removes: Removes,
 }
 

@@ -6,11 +6,10 @@
 use std::collections::BTreeSet;
 
 use imgprof_layers::EntryKind;
-use serde::Serialize;
 
 use crate::fs::FinalFs;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct BaseIdentity {
     /// `ID` of os-release: `debian`, `ubuntu`, `alpine`, ...
     pub distro: Option<String>,
@@ -116,8 +115,7 @@ impl RuntimeOrigin {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BaseVariant {
     /// A distribution image with docs, man pages and locales (`debian:bookworm`).
     Full,
@@ -129,7 +127,7 @@ pub enum BaseVariant {
     Unknown,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Compiler {
     pub name: String,
     pub path: String,

@@ -27,7 +27,6 @@ use std::collections::{HashMap, HashSet};
 
 use imgprof_layers::{Inode, Stack};
 use imgprof_source::{Digest, Image};
-use serde::Serialize;
 
 pub use base::BaseImage;
 pub use capture::{CAPTURE_POLICY_VERSION, capture_policy, capture_policy_description};
@@ -51,7 +50,7 @@ use fs::FinalFs;
 use packages::Packages;
 
 /// Everything this crate concludes about one image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct WasteReport {
     pub base: BaseImage,
     /// Every category, in rule order, `other` last; final and redundant bytes add up to
@@ -66,7 +65,6 @@ pub struct WasteReport {
     /// The category and owning package of every shipped copy of file content (final
     /// and lost), for views that show single files (`imgprof inspect`); the report
     /// itself does not carry it.
-    #[serde(skip)]
     pub files: Vec<FileClass>,
 }
 
@@ -80,7 +78,7 @@ pub struct FileClass {
 }
 
 /// The image with every fix applied, each byte counted once.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Projection {
     /// Σ file bytes the image ships now (all layers).
     pub shipped_bytes: u64,
@@ -89,7 +87,6 @@ pub struct Projection {
     pub projected_bytes: u64,
     pub saves_bytes: u64,
     /// The image `imgprof suggest` writes, part by part (docs/projection.md).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub rebuild: Option<Rebuild>,
     /// Already built as a suggestion would build it: no rebuild, and no finding on the
     /// image's own layers calls for a Dockerfile change (`suggest` says so;

@@ -6,19 +6,17 @@
 use std::collections::{HashMap, HashSet};
 
 use imgprof_layers::{Inode, LayerIndex};
-use serde::Serialize;
 
 use crate::fs::FinalFs;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Manager {
     Dpkg,
     Apk,
     Pip,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Package {
     pub manager: Manager,
     pub name: String,
@@ -26,14 +24,11 @@ pub struct Package {
     /// dpkg/apk: the architecture; pip: the site directory (`/usr/lib/python3/dist-packages`).
     pub location: String,
     /// Runtime dependencies as the package database lists them (dpkg `Depends`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends: Vec<String>,
     /// dpkg `Pre-Depends` and `Depends`, every alternative of each: what must be
     /// installed with it (for telling recommended packages apart).
-    #[serde(skip)]
     pub requires: Vec<Vec<String>>,
     /// dpkg `Provides`: the virtual packages it stands for.
-    #[serde(skip)]
     pub provides: Vec<String>,
     /// Σ distinct contents of the package's files in the final filesystem.
     pub bytes: u64,

@@ -15,7 +15,6 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use imgprof_layers::{EntryKind, Inode};
 use imgprof_source::history::Instruction;
-use serde::Serialize;
 
 use crate::findings::Finding;
 use crate::layer_order::{build_only, installs, is_context_copy, requested_packages};
@@ -23,10 +22,9 @@ use crate::packages::{Manager, Package};
 use crate::{Analysis, BaseVariant, FindingId, RuntimeOrigin, categories, linkage};
 
 /// What `imgprof suggest` rebuilds and what the result ships.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Rebuild {
     /// The ecosystem whose dependencies a builder stage installs, if any.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub dependencies: Option<Ecosystem>,
     /// Distribution packages the runtime stage installs, in order.
     pub runtime_packages: Vec<String>,
@@ -34,29 +32,25 @@ pub struct Rebuild {
     pub build_packages: Vec<String>,
     /// Shared libraries the installed native modules link against and the package that
     /// ships each: why such a package is among `runtime_packages`.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub linked_libraries: Vec<LinkedLibrary>,
     /// Node: whether the build context has a `package-lock.json` (then `npm ci`, else
     /// `npm install`).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub lockfile: Option<bool>,
     /// Node: the `start` script of the app's `package.json` when the image starts with
     /// `npm start` and the script is a plain command (`node dist/server.js`): run directly,
     /// node gets the signals and the runtime needs no npm.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub start_command: Option<Vec<String>>,
     /// What the rebuilt image ships, part by part; the projection is their sum.
     pub parts: Vec<Part>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ecosystem {
     Python,
     Node,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkedLibrary {
     pub soname: String,
     pub package: String,
@@ -65,7 +59,7 @@ pub struct LinkedLibrary {
 }
 
 /// One part of the rebuilt image.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Part {
     /// `base`, `runtime-packages`, `dependencies`, `application`, `other-steps`, `user`.
     pub part: &'static str,

@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use imgprof_layers::{EntryKind, Stack};
@@ -39,7 +40,7 @@ impl FinalFiles {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileChangeKind {
     Added,
@@ -63,7 +64,7 @@ impl FileChangeKind {
 
 /// One line of the file list: a path, or a directory (`/usr/lib/gcc/`) whose changed
 /// paths are all of one kind.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FileChange {
     /// Absolute; a directory ends with `/`.
     pub path: String,
@@ -75,20 +76,20 @@ pub struct FileChange {
     pub delta: i64,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
 pub struct FileKindTotals {
     pub files: u64,
     pub delta: i64,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Copy, Default, Serialize, JsonSchema)]
 pub struct OtherFileChanges {
     pub lines: usize,
     pub files: u64,
     pub delta: i64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, JsonSchema)]
 pub struct FileChanges {
     pub added: FileKindTotals,
     pub removed: FileKindTotals,

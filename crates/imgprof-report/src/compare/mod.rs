@@ -10,6 +10,7 @@ mod text;
 
 use std::collections::{BTreeMap, HashMap};
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::{LayerReport, Report, Source};
@@ -36,7 +37,7 @@ impl Default for CompareOptions {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Comparison {
     pub schema_version: u32,
     /// Always `compare`, so a consumer can tell this document from a report.
@@ -56,7 +57,7 @@ pub struct Comparison {
 }
 
 /// A figure of both images and `b − a`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Delta {
     pub a: u64,
     pub b: u64,
@@ -74,7 +75,7 @@ impl Delta {
 }
 
 /// A ratio of both images and `b − a`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, JsonSchema)]
 pub struct RatioDelta {
     pub a: f64,
     pub b: f64,
@@ -96,7 +97,7 @@ fn signed_difference(a: u64, b: u64) -> i64 {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Totals {
     pub layer_count: Delta,
     pub compressed_bytes: Delta,
@@ -113,7 +114,7 @@ pub struct Totals {
     pub pull: Vec<PullDelta>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PullDelta {
     pub link: &'static str,
     pub a_seconds: f64,
@@ -122,7 +123,7 @@ pub struct PullDelta {
 }
 
 /// How a layer of one image lines up with the other's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Alignment {
     /// The same content (diff_id) in both: analysed once.
@@ -134,7 +135,7 @@ pub enum Alignment {
 }
 
 /// One row of the two-column layer view, in stacking order.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LayerPair {
     pub alignment: Alignment,
     pub a: Option<LayerSide>,
@@ -145,7 +146,7 @@ pub struct LayerPair {
     pub content_delta: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct LayerSide {
     pub index: usize,
     pub digest: String,
@@ -168,7 +169,7 @@ impl LayerSide {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct CategoryDelta {
     pub id: &'static str,
     pub title: &'static str,
@@ -177,7 +178,7 @@ pub struct CategoryDelta {
     pub redundant_bytes: Delta,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PackageStatus {
     Added,
@@ -188,8 +189,10 @@ pub enum PackageStatus {
     SizeChanged,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PackageDelta {
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::Manager")]
     pub manager: Manager,
     pub name: String,
     pub status: PackageStatus,
@@ -198,7 +201,7 @@ pub struct PackageDelta {
     pub bytes: Delta,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PackageDeltas {
     /// Changed packages, most bytes changed first (`--top`).
     pub list: Vec<PackageDelta>,
@@ -217,7 +220,7 @@ pub struct PackageDeltas {
     pub unowned_bytes: Delta,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FindingDeltas {
     /// Finding ids A has and B does not.
     pub fixed: Vec<FindingSummary>,
@@ -230,9 +233,13 @@ pub struct FindingDeltas {
 }
 
 /// The findings of one id in one image (an id may be reported once per layer).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FindingSummary {
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::FindingId")]
     pub id: FindingId,
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::Severity")]
     pub severity: Severity,
     pub title: String,
     pub count: usize,
@@ -240,8 +247,10 @@ pub struct FindingSummary {
     pub saves_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct FindingPair {
+    #[serde(serialize_with = "crate::wire::ser")]
+    #[schemars(with = "crate::wire::FindingId")]
     pub id: FindingId,
     pub title: String,
     pub count: Delta,
@@ -250,7 +259,7 @@ pub struct FindingPair {
 }
 
 /// `--fail-if-grows`: did B's shipped bytes grow over A's by more than the limit?
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct GrowthCheck {
     /// The figure compared: `shipped_bytes`, as the `max_growth` rule.
     pub measure: &'static str,

@@ -297,13 +297,6 @@ impl fmt::Display for Instruction {
     }
 }
 
-/// Serialized as its Dockerfile text, so a report holding it reads as before.
-impl serde::Serialize for Instruction {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 impl Run {
     fn new(flags: Vec<String>, build_args: Vec<(String, String)>, text: &str) -> Run {
         let command = Command::parse(text);

@@ -56,6 +56,7 @@ fn json_carries_every_rule_result() {
     let out = check_in(dir.path(), &["--json", &testdata("sample/sample-app.tar")]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    crate::common::schema::assert_schema("report.schema.json", &report);
     let rules = &report["rules"];
     assert_eq!(rules["source"], "defaults");
     assert_eq!(rules["passed"], false);
@@ -74,6 +75,7 @@ fn imgprof_toml_in_the_working_directory_is_used() {
     let out = check_in(dir.path(), &["--json", &testdata("sample/sample-app.tar")]);
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    crate::common::schema::assert_schema("report.schema.json", &report);
     assert_eq!(report["rules"]["source"], ".imgprof.toml");
     let results = report["rules"]["results"].as_array().unwrap();
     let outcome = |rule: &str| {

@@ -19,7 +19,9 @@ fn compare_json(args: &[&str]) -> Value {
         "compare {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("comparison is JSON")
+    let comparison = serde_json::from_slice(&out.stdout).expect("comparison is JSON");
+    crate::common::schema::assert_schema("compare.schema.json", &comparison);
+    comparison
 }
 
 fn u(value: &Value) -> u64 {

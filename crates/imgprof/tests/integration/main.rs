@@ -18,5 +18,6 @@ mod real_waste;
 mod registry;
 mod registry_faults;
 mod sarif;
+mod schema;
 mod sources;
 mod waste;

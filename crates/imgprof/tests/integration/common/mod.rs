@@ -4,6 +4,7 @@
 pub mod podman;
 pub mod proxy;
 pub mod registry;
+pub mod schema;
 pub mod token;
 
 use std::path::{Path, PathBuf};
@@ -55,7 +56,9 @@ pub fn report_json(source: &str) -> Value {
         "report of {source} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("report is JSON")
+    let report = serde_json::from_slice(&out.stdout).expect("report is JSON");
+    schema::assert_schema("report.schema.json", &report);
+    report
 }
 
 /// Whether an external tool is on PATH. Under `IMGPROF_REQUIRE_TOOLS=1` (set by
