@@ -337,3 +337,237 @@ impl ImageConfig {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(c: char) -> String {
+        format!("sha256:{}", c.to_string().repeat(64))
+    }
+
+    fn error_of<T: DeserializeOwned + std::fmt::Debug>(json: &str) -> String {
+        serde_json::from_str::<T>(json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn docker_schema2_manifest_without_media_type() {
+        let json = format!(
+            r#"{{"schemaVersion": 2,
+                "config": {{"mediaType": "application/vnd.docker.container.image.v1+json",
+                            "size": 1469, "digest": "{}"}},
+                "layers": [{{"mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                             "size": 3208942, "digest": "{}"}}]}}"#,
+            digest('a'),
+            digest('b')
+        );
+        let manifest: ImageManifest = serde_json::from_str(&json).unwrap();
+        assert_eq!(manifest.oci().media_type(), &None);
+        assert_eq!(manifest.config().media_type(), media_type::DOCKER_CONFIG);
+        assert_eq!(manifest.config().digest().to_string(), digest('a'));
+        assert_eq!(manifest.config().size(), 1469);
+        let [layer] = manifest.layers() else {
+            panic!("one layer: {manifest:?}")
+        };
+        assert_eq!(layer.media_type(), "application/vnd.docker.image.rootfs.diff.tar.gzip");
+        assert_eq!(layer.digest().to_string(), digest('b'));
+        assert_eq!(layer.size(), 3208942);
+        assert!(layer.urls().is_empty());
+    }
+
+    #[test]
+    fn docker_manifest_list() {
+        let json = format!(
+            r#"{{"schemaVersion": 2,
+                "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+                "manifests": [
+                  {{"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "size": 528, "digest": "{}",
+                    "platform": {{"architecture": "arm", "os": "linux", "variant": "v7"}}}},
+                  {{"mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "size": 529, "digest": "{}",
+                    "platform": {{"architecture": "armbe", "os": "linux", "os.version": "6.1"}}}}]}}"#,
+            digest('c'),
+            digest('d')
+        );
+        let index: ImageIndex = serde_json::from_str(&json).unwrap();
+        let platforms: Vec<String> = index
+            .manifests()
+            .iter()
+            .map(|d| d.platform().map(Platform::to_string).unwrap_or_default())
+            .collect();
+        // As written: oci-spec's Arch would give `armbe` back as `arm64be`.
+        assert_eq!(platforms, ["linux/arm/v7", "linux/armbe"]);
+        assert!(
+            index
+                .manifests()
+                .iter()
+                .all(|d| media_type::is_manifest(d.media_type()))
+        );
+        assert_eq!(index.manifests()[1].digest().to_string(), digest('d'));
+    }
+
+    #[test]
+    fn index_with_unknown_media_types_annotations_and_fields() {
+        let json = format!(
+            r#"{{"schemaVersion": 2, "x-vendor": {{"nested": [1, 2]}},
+                "annotations": {{"com.example.built-by": "a script"}},
+                "manifests": [
+                  {{"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 7,
+                    "digest": "{}", "x-extra": true,
+                    "annotations": {{"org.opencontainers.image.ref.name": "1.0",
+                                     "io.example.unknown": "whatever"}}}},
+                  {{"mediaType": "application/vnd.example.thing.v1+json", "size": 9,
+                    "digest": "{}", "artifactType": "application/vnd.example.sbom"}}]}}"#,
+            digest('e'),
+            digest('f')
+        );
+        let index: ImageIndex = serde_json::from_str(&json).unwrap();
+        let [image, thing] = index.manifests() else {
+            panic!("two entries: {index:?}")
+        };
+        assert_eq!(image.ref_name(), Some("1.0"));
+        assert_eq!(thing.media_type(), "application/vnd.example.thing.v1+json");
+        assert_eq!(thing.ref_name(), None);
+        assert_eq!(thing.size(), 9);
+    }
+
+    #[test]
+    fn index_without_schema_version() {
+        let json = format!(
+            r#"{{"manifests": [{{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                 "size": 7, "digest": "{}"}}]}}"#,
+            digest('e')
+        );
+        let index: ImageIndex = serde_json::from_str(&json).unwrap();
+        assert_eq!(index.into_manifests().len(), 1);
+    }
+
+    #[test]
+    fn config_without_history_or_config() {
+        let json = format!(
+            r#"{{"architecture": "amd64", "os": "linux",
+                "rootfs": {{"type": "layers", "diff_ids": ["{}"]}}}}"#,
+            digest('1')
+        );
+        let config: ImageConfig = serde_json::from_str(&json).unwrap();
+        assert!(config.history().is_empty());
+        assert_eq!(config.runtime().user(), &None);
+        assert_eq!(config.runtime().cmd(), &None);
+        assert_eq!(config.platform().to_string(), "linux/amd64");
+        assert_eq!(config.diff_ids().len(), 1);
+        assert_eq!(config.oci().created(), &None);
+    }
+
+    #[test]
+    fn config_from_an_old_engine() {
+        // No architecture, os, created or variant; Go-map values that are not `{}`;
+        // `empty_layer` and `history` as some writers leave them.
+        let json = format!(
+            r#"{{"config": {{"User": "app", "ExposedPorts": {{"8080/tcp": null, "53/udp": {{}}, "443/tcp": 1}},
+                            "Volumes": {{"/data": null}}, "Env": null}},
+                "rootfs": {{"type": "layers", "diff_ids": ["{}", "{}"]}},
+                "history": [{{"created_by": "/bin/sh -c #(nop) ADD file:1 in / "}},
+                            {{"created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": true}},
+                            {{"created_by": "/bin/sh -c make", "empty_layer": null}}]}}"#,
+            digest('1'),
+            digest('2')
+        );
+        let config: ImageConfig = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            config.platform(),
+            Platform {
+                os: String::new(),
+                architecture: String::new(),
+                variant: None
+            }
+        );
+        assert_eq!(config.runtime().user().as_deref(), Some("app"));
+        let ports = config.runtime().exposed_ports().clone().unwrap_or_default();
+        assert_eq!(ports, ["443/tcp", "53/udp", "8080/tcp"], "sorted, as a map's keys");
+        assert_eq!(config.runtime().volumes(), &Some(vec!["/data".to_owned()]));
+        let empty: Vec<Option<bool>> = config.history().iter().map(|h| h.empty_layer()).collect();
+        assert_eq!(empty, [None, Some(true), None]);
+        assert_eq!(crate::history::layer_history(config.history(), 2).len(), 2);
+    }
+
+    #[test]
+    fn what_imgprof_needs_is_required_and_named() {
+        let layer = format!(
+            r#"{{"mediaType": "application/vnd.oci.image.layer.v1.tar", "size": 1, "digest": "{}"}}"#,
+            digest('a')
+        );
+        let no_config = format!(r#"{{"schemaVersion": 2, "layers": [{layer}]}}"#);
+        assert!(error_of::<ImageManifest>(&no_config).contains("missing field `config`"));
+        let no_layers = format!(r#"{{"schemaVersion": 2, "config": {layer}}}"#);
+        assert!(error_of::<ImageManifest>(&no_layers).contains("missing field `layers`"));
+        let no_version = format!(r#"{{"config": {layer}, "layers": []}}"#);
+        assert!(error_of::<ImageManifest>(&no_version).contains("missing field `schemaVersion`"));
+        let untyped = format!(
+            r#"{{"schemaVersion": 2, "config": {{"size": 1, "digest": "{}"}}, "layers": []}}"#,
+            digest('a')
+        );
+        assert!(error_of::<ImageManifest>(&untyped).contains("missing field `mediaType`"));
+        assert!(error_of::<ImageIndex>(r#"{"schemaVersion": 2}"#).contains("missing field `manifests`"));
+        let no_rootfs = r#"{"architecture": "amd64", "os": "linux"}"#;
+        assert!(error_of::<ImageConfig>(no_rootfs).contains("missing field `rootfs`"));
+        let e = error_of::<ImageConfig>("5");
+        assert!(e.contains("expected struct ImageConfig"), "{e}");
+
+        // Through the openers' parser: the error names the document, its source the field.
+        let error =
+            crate::local::parse_json::<ImageManifest>(no_config.as_bytes(), "app.tar:blobs/sha256/ab").unwrap_err();
+        assert_eq!(error.to_string(), "app.tar:blobs/sha256/ab: invalid JSON");
+        let source = std::error::Error::source(&error).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("missing field `config`"));
+    }
+
+    #[test]
+    fn digests_are_checked_by_imgprof() {
+        let manifest = |digest: &str| {
+            format!(
+                r#"{{"schemaVersion": 2, "layers": [],
+                    "config": {{"mediaType": "application/vnd.oci.image.config.v1+json", "size": 1, "digest": "{digest}"}}}}"#
+            )
+        };
+        let e = error_of::<ImageManifest>(&manifest("sha256:../../../../etc/passwd"));
+        assert!(
+            e.contains("\"sha256:../../../../etc/passwd\" is not 64 lowercase hex"),
+            "{e}"
+        );
+        let e = error_of::<ImageManifest>(&manifest("sha256:ABCDEF"));
+        assert!(e.contains("\"sha256:ABCDEF\" is not 64 lowercase hex"), "{e}");
+        // oci-spec takes sha512 and md5; imgprof verifies sha256 only.
+        let sha512 = format!("sha512:{}", "a".repeat(128));
+        assert!(error_of::<ImageManifest>(&manifest(&sha512)).contains("unsupported algorithm"));
+        assert!(error_of::<ImageManifest>(&manifest("md5:abc")).contains("unsupported algorithm"));
+        let config = r#"{"rootfs": {"type": "layers", "diff_ids": ["sha256:abc"]}}"#;
+        assert!(error_of::<ImageConfig>(config).contains("not 64 lowercase hex"));
+        let config = r#"{"rootfs": {"type": "layers", "diff_ids": [5]}}"#;
+        assert!(error_of::<ImageConfig>(config).contains("expected a string"));
+    }
+
+    #[test]
+    fn archive_layer_sources() {
+        let json = format!(
+            r#"[{{"Config": "blobs/sha256/{hex}", "RepoTags": null, "Layers": ["blobs/sha256/{hex}"],
+                 "LayerSources": {{"{d}": {{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                                          "size": 10, "digest": "{d}"}}}}}}]"#,
+            hex = "a".repeat(64),
+            d = digest('a')
+        );
+        let entries: Vec<ArchiveManifestEntry> = serde_json::from_str(&json).unwrap();
+        let sources = entries[0].layer_sources.as_ref().unwrap();
+        let source = &sources[&digest('a').parse::<Digest>().unwrap()];
+        assert_eq!(source.media_type(), "application/vnd.oci.image.layer.v1.tar");
+        assert_eq!(source.size(), 10);
+    }
+
+    #[test]
+    fn default_config_names_no_platform() {
+        let config = ImageConfig::default();
+        assert_eq!(config.platform().to_string(), "/");
+        let written = serde_json::to_value(&config).unwrap();
+        assert_eq!(written["architecture"], "");
+        assert_eq!(written["os"], "");
+    }
+}
