@@ -11,9 +11,9 @@ fuzz_target!(|data: &[u8]| {
     let manifest = serde_json::from_slice::<ImageManifest>(data).ok();
     let config = serde_json::from_slice::<ImageConfig>(data).ok();
     if let Ok(index) = serde_json::from_slice::<ImageIndex>(data) {
-        for descriptor in &index.manifests {
+        for descriptor in index.manifests() {
             let _ = descriptor.ref_name();
-            if let Some(platform) = &descriptor.platform {
+            if let Some(platform) = descriptor.platform() {
                 let _ = platform.satisfies(&Platform::host());
                 let _ = platform.to_string();
             }
@@ -24,9 +24,9 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Some(config) = &config {
         let _ = config.platform().to_string();
-        let _ = imgprof_source::history::layer_history(&config.history, config.rootfs.diff_ids.len());
-        for history in &config.history {
-            if let Some(created_by) = &history.created_by {
+        let _ = imgprof_source::history::layer_history(config.history(), config.diff_ids().len());
+        for history in config.history() {
+            if let Some(created_by) = history.created_by() {
                 let parsed = imgprof_source::history::Instruction::from_created_by(created_by);
                 let _ = parsed.to_dockerfile();
                 let _ = imgprof_source::history::Instruction::parse(&parsed.to_string());

@@ -154,9 +154,9 @@ pub fn write_tar(members: &[Member], path: &Path) -> io::Result<()> {
 /// Reads every layer of `image` as the CLI does (digests verified, layers walked, stacked),
 /// and streams each layer's stored bytes once more through `open_layer`.
 pub fn read_image(image: &Image) {
-    let _ = imgprof_source::history::layer_history(&image.config.history, image.layers.len());
-    for history in &image.config.history {
-        if let Some(created_by) = &history.created_by {
+    let _ = imgprof_source::history::layer_history(image.config.history(), image.layers.len());
+    for history in image.config.history() {
+        if let Some(created_by) = history.created_by() {
             let parsed = imgprof_source::history::Instruction::from_created_by(created_by);
             let _ = parsed.to_dockerfile();
             let _ = imgprof_source::history::Instruction::parse(&parsed.to_string());

@@ -32,7 +32,7 @@ pub fn build(
     options: ReportOptions,
 ) -> Report {
     let layers = stack.layers();
-    let history = layer_history(&image.config.history, layers.len());
+    let history = layer_history(image.config.history(), layers.len());
 
     let layer_reports = layers
         .iter()
@@ -41,7 +41,7 @@ pub fn build(
         .map(|(i, (index, changes))| {
             let blob = &image.layers[i];
             let entry = history[i];
-            let created_by = entry.and_then(|h| h.created_by.clone());
+            let created_by = entry.and_then(|h| h.created_by().clone());
             LayerReport {
                 index: i,
                 digest: blob.digest.as_ref().unwrap_or(&index.digest).to_string(),
@@ -56,15 +56,15 @@ pub fn build(
                 removed: removed_paths(stack, i, options.top),
                 instruction: created_by.as_deref().map(instruction),
                 created_by,
-                created: entry.and_then(|h| h.created.clone()),
-                comment: entry.and_then(|h| h.comment.clone()),
+                created: entry.and_then(|h| h.created().clone()),
+                comment: entry.and_then(|h| h.comment().clone()),
             }
         })
         .collect();
 
     let shipped = stack.shipped_bytes();
     let redundant = stack.redundant_bytes();
-    let history = history_steps(&image.config.history, waste.base.layers, stack);
+    let history = history_steps(image.config.history(), waste.base.layers, stack);
     Report {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -110,7 +110,7 @@ pub fn build(
             unowned_bytes: waste.unowned_bytes,
         },
         pull: pull_cost(layers.iter().map(|l| l.compressed_bytes).sum(), &waste.projection),
-        runtime: runtime(&image.config.config),
+        runtime: runtime(image.config.runtime()),
         history,
         findings: waste.findings,
         projection: waste.projection,
@@ -150,7 +150,7 @@ fn pull_cost(compressed: u64, projection: &imgprof_waste::Projection) -> PullCos
 }
 
 fn runtime(config: &imgprof_source::spec::RuntimeConfig) -> Runtime {
-    let env = config.env.clone().unwrap_or_default();
+    let env = config.env().clone().unwrap_or_default();
     let value = |name: &str| {
         env.iter()
             .find_map(|e| e.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
@@ -171,15 +171,11 @@ fn runtime(config: &imgprof_source::spec::RuntimeConfig) -> Runtime {
         });
     }
     Runtime {
-        user: config.user.clone().filter(|u| !u.is_empty()),
-        working_dir: config.working_dir.clone().filter(|w| !w.is_empty()),
-        entrypoint: config.entrypoint.clone(),
-        cmd: config.cmd.clone(),
-        exposed_ports: config
-            .exposed_ports
-            .as_ref()
-            .map(|p| p.keys().cloned().collect())
-            .unwrap_or_default(),
+        user: config.user().clone().filter(|u| !u.is_empty()),
+        working_dir: config.working_dir().clone().filter(|w| !w.is_empty()),
+        entrypoint: config.entrypoint().clone(),
+        cmd: config.cmd().clone(),
+        exposed_ports: config.exposed_ports().clone().unwrap_or_default(),
         env_names: env
             .iter()
             .map(|e| e.split('=').next().unwrap_or(e).to_owned())
@@ -195,7 +191,7 @@ fn history_steps(history: &[imgprof_source::spec::History], base_layers: usize, 
     history
         .iter()
         .map(|entry| {
-            let made = (!entry.empty_layer).then_some(layer);
+            let made = (entry.empty_layer() != Some(true)).then_some(layer);
             if made.is_some() {
                 layer += 1;
             }
@@ -209,7 +205,7 @@ fn history_steps(history: &[imgprof_source::spec::History], base_layers: usize, 
                 base_closed = true;
             }
             let instruction = entry
-                .created_by
+                .created_by()
                 .as_deref()
                 .map_or_else(|| Instruction::Unknown(String::new()), Instruction::from_created_by);
             let copies = matches!(instruction, Instruction::Copy(_));

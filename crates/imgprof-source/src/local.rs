@@ -109,17 +109,17 @@ fn blob_path(digest: &Digest) -> String {
 
 /// Reads a blob named by a descriptor, checking its size and digest before parsing.
 fn read_verified_json<T: DeserializeOwned>(files: &SourceFiles, descriptor: &Descriptor) -> Result<T, SourceError> {
-    let name = blob_path(&descriptor.digest);
+    let name = blob_path(descriptor.digest());
     let bytes = files.read_small(&name)?;
     let what = files.describe(&name);
-    verify_bytes(&bytes, &descriptor.digest, &what)?;
-    if bytes.len() as u64 != descriptor.size {
+    verify_bytes(&bytes, descriptor.digest(), &what)?;
+    if bytes.len() as u64 != descriptor.size() {
         return Err(SourceError::invalid(
             what,
             format!(
                 "size is {} bytes but its descriptor says {}",
                 bytes.len(),
-                descriptor.size
+                descriptor.size()
             ),
         ));
     }
@@ -149,7 +149,7 @@ pub(crate) fn check_manifest(
     manifest_what: &str,
     platform_what: &str,
 ) -> Result<(), SourceError> {
-    check_layer_count(config, manifest.layers.len(), config_what)?;
+    check_layer_count(config, manifest.layers().len(), config_what)?;
     check_layer_descriptors(manifest, manifest_what)?;
     check_platform(config, platform, platform_what)
 }
@@ -167,7 +167,7 @@ fn check_platform(config: &ImageConfig, wanted: Option<&Platform>, what: &str) -
 }
 
 fn check_layer_count(config: &ImageConfig, layers: usize, what: &str) -> Result<(), SourceError> {
-    let diff_ids = config.rootfs.diff_ids.len();
+    let diff_ids = config.diff_ids().len();
     if diff_ids != layers {
         return Err(SourceError::invalid(
             what,
@@ -181,12 +181,12 @@ fn check_layer_count(config: &ImageConfig, layers: usize, what: &str) -> Result<
 /// WASM modules, encrypted layers, empty blobs): their bytes would be read as a tar, or
 /// fail as one, and either way the report would describe something that is not there.
 fn check_layer_descriptors(manifest: &ImageManifest, what: &str) -> Result<(), SourceError> {
-    for (index, layer) in manifest.layers.iter().enumerate() {
-        let media_type = layer.media_type.as_str();
+    for (index, layer) in manifest.layers().iter().enumerate() {
+        let media_type = layer.media_type();
         let is_layer = media_type.is_empty()
             || media_type.starts_with("application/vnd.oci.image.layer.")
             || media_type.starts_with("application/vnd.docker.image.rootfs.");
-        let reason = if layer.size == 0 {
+        let reason = if layer.size() == 0 {
             "an empty blob (0 bytes); even an empty layer holds a tar end-of-archive marker"
         } else if media_type.ends_with("+encrypted") {
             "an encrypted layer (ocicrypt), which cannot be read without its key"
@@ -200,7 +200,7 @@ fn check_layer_descriptors(manifest: &ImageManifest, what: &str) -> Result<(), S
             what,
             format!(
                 "layer {index} ({}) has media type {media_type:?}: {reason}",
-                layer.digest
+                layer.digest()
             ),
         ));
     }
@@ -238,10 +238,10 @@ pub(crate) fn open_docker_archive(
         let source = digest.as_ref().and_then(|d| entry.layer_sources.as_ref()?.get(d));
         layers.push(LayerBlob {
             index,
-            media_type: source.map(|s| s.media_type.clone()),
+            media_type: source.map(|s| s.media_type().to_owned()),
             urls: Vec::new(),
             digest,
-            diff_id: config.rootfs.diff_ids[index].clone(),
+            diff_id: config.diff_ids()[index].clone(),
             size,
             location: files.describe(member),
             member: member.clone(),
@@ -335,29 +335,29 @@ fn open_oci_layout(
     }
     let index_what = files.describe("index.json");
     let index: ImageIndex = read_json(&files, "index.json")?;
-    let roots = select_tagged(index.manifests, local.tag.as_deref(), &index_what)?;
+    let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what)?;
     let candidates = collect_manifests(&files, roots, 0)?;
     let chosen = choose_platform(&files, candidates, platform, &index_what)?;
 
     let manifest = chosen.manifest;
-    let config_descriptor = &manifest.config;
+    let config_descriptor = manifest.config();
     let config: ImageConfig = read_verified_json(&files, config_descriptor)?;
-    let config_what = files.describe(&blob_path(&config_descriptor.digest));
+    let config_what = files.describe(&blob_path(config_descriptor.digest()));
     check_manifest(
         &manifest,
         &config,
         platform,
         &config_what,
-        &files.describe(&blob_path(&chosen.descriptor.digest)),
+        &files.describe(&blob_path(chosen.descriptor.digest())),
         &index_what,
     )?;
 
-    let mut layers = Vec::with_capacity(manifest.layers.len());
-    for (index, descriptor) in manifest.layers.iter().enumerate() {
-        let member = blob_path(&descriptor.digest);
+    let mut layers = Vec::with_capacity(manifest.layers().len());
+    for (index, descriptor) in manifest.layers().iter().enumerate() {
+        let member = blob_path(descriptor.digest());
         let location = files.describe(&member);
         let size = files.size(&member).ok_or_else(|| {
-            if descriptor.urls.is_empty() {
+            if descriptor.urls().is_empty() {
                 SourceError::MissingFile {
                     location: location.clone(),
                 }
@@ -366,24 +366,24 @@ fn open_oci_layout(
                     location.clone(),
                     format!(
                         "foreign (non-distributable) layer is not in the layout; it lives at {}",
-                        descriptor.urls.join(", ")
+                        descriptor.urls().join(", ")
                     ),
                 )
             }
         })?;
-        if size != descriptor.size {
+        if size != descriptor.size() {
             return Err(SourceError::invalid(
                 location,
-                format!("size is {size} bytes but the manifest says {}", descriptor.size),
+                format!("size is {size} bytes but the manifest says {}", descriptor.size()),
             ));
         }
         layers.push(LayerBlob {
             index,
-            digest: Some(descriptor.digest.clone()),
-            diff_id: config.rootfs.diff_ids[index].clone(),
-            media_type: Some(descriptor.media_type.clone()),
+            digest: Some(descriptor.digest().clone()),
+            diff_id: config.diff_ids()[index].clone(),
+            media_type: Some(descriptor.media_type().to_owned()),
             size,
-            urls: descriptor.urls.clone(),
+            urls: descriptor.urls().to_vec(),
             location,
             member,
         });
@@ -395,8 +395,8 @@ fn open_oci_layout(
             tag: local.tag.clone().or(chosen.ref_name),
             platform: config.platform(),
         },
-        manifest_digest: Some(chosen.descriptor.digest.clone()),
-        config_digest: Some(config_descriptor.digest.clone()),
+        manifest_digest: Some(chosen.descriptor.digest().clone()),
+        config_digest: Some(config_descriptor.digest().clone()),
         config,
         layers,
         store: BlobStore::Local(files),
@@ -440,16 +440,16 @@ struct Candidate {
 fn collect_manifests(files: &SourceFiles, roots: Vec<Descriptor>, depth: usize) -> Result<Vec<Candidate>, SourceError> {
     let mut out = Vec::new();
     for descriptor in roots {
-        let what = files.describe(&blob_path(&descriptor.digest));
+        let what = files.describe(&blob_path(descriptor.digest()));
         if depth > MAX_INDEX_DEPTH {
             return Err(SourceError::invalid(
                 what,
                 format!("indexes nested deeper than {MAX_INDEX_DEPTH}"),
             ));
         }
-        if media_type::is_index(&descriptor.media_type) {
+        if media_type::is_index(descriptor.media_type()) {
             let index: ImageIndex = read_verified_json(files, &descriptor)?;
-            let mut nested = collect_manifests(files, index.manifests, depth + 1)?;
+            let mut nested = collect_manifests(files, index.into_manifests(), depth + 1)?;
             for candidate in &mut nested {
                 candidate.ref_name = candidate
                     .ref_name
@@ -457,10 +457,10 @@ fn collect_manifests(files: &SourceFiles, roots: Vec<Descriptor>, depth: usize) 
                     .or_else(|| descriptor.ref_name().map(str::to_owned));
             }
             out.extend(nested);
-        } else if media_type::is_manifest(&descriptor.media_type) {
+        } else if media_type::is_manifest(descriptor.media_type()) {
             let manifest: ImageManifest = read_verified_json(files, &descriptor)?;
             out.push(Candidate {
-                platform: descriptor.platform.clone(),
+                platform: descriptor.platform().cloned(),
                 ref_name: descriptor.ref_name().map(str::to_owned),
                 descriptor,
                 manifest,
@@ -468,7 +468,7 @@ fn collect_manifests(files: &SourceFiles, roots: Vec<Descriptor>, depth: usize) 
         } else {
             return Err(SourceError::invalid(
                 what,
-                format!("unsupported media type {:?} in an index", descriptor.media_type),
+                format!("unsupported media type {:?} in an index", descriptor.media_type()),
             ));
         }
     }
@@ -496,7 +496,7 @@ fn choose_platform(
     // Descriptors without a platform are resolved from their config.
     for candidate in &mut candidates {
         if candidate.platform.is_none() {
-            let config: ImageConfig = read_verified_json(files, &candidate.manifest.config)?;
+            let config: ImageConfig = read_verified_json(files, candidate.manifest.config())?;
             candidate.platform = Some(config.platform());
         }
     }
@@ -558,16 +558,16 @@ pub(crate) fn list_platforms(local: &LocalRef) -> Result<Vec<PlatformEntry>, Sou
     }
     let index_what = files.describe("index.json");
     let index: ImageIndex = read_json(&files, "index.json")?;
-    let roots = select_tagged(index.manifests, local.tag.as_deref(), &index_what)?;
+    let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what)?;
     let mut entries = Vec::new();
     for candidate in collect_manifests(&files, roots, 0)? {
         let platform = match candidate.platform {
             Some(p) => p,
-            None => read_verified_json::<ImageConfig>(&files, &candidate.manifest.config)?.platform(),
+            None => read_verified_json::<ImageConfig>(&files, candidate.manifest.config())?.platform(),
         };
         entries.push(PlatformEntry {
             platform,
-            digest: Some(candidate.descriptor.digest),
+            digest: Some(candidate.descriptor.digest().clone()),
             ref_name: candidate.ref_name,
         });
     }

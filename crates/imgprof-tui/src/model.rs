@@ -72,7 +72,7 @@ impl Inspected {
 impl PendingLayer {
     /// The layers of `image` as its manifest and history describe them.
     pub fn of(image: &Image) -> Vec<PendingLayer> {
-        let history = imgprof_source::history::layer_history(&image.config.history, image.layers.len());
+        let history = imgprof_source::history::layer_history(image.config.history(), image.layers.len());
         image
             .layers
             .iter()
@@ -80,7 +80,7 @@ impl PendingLayer {
             .map(|(layer, history)| PendingLayer {
                 bytes: layer.size,
                 instruction: history
-                    .and_then(|h| h.created_by.as_deref())
+                    .and_then(|h| h.created_by().as_deref())
                     .map(imgprof_source::history::instruction),
             })
             .collect()

@@ -51,8 +51,8 @@ pub fn detect(
     let mut closing = None;
     let mut base_layers = None;
     for entry in history {
-        if entry.empty_layer {
-            let instruction = entry.created_by.as_deref().map(Instruction::from_created_by);
+        if entry.empty_layer() == Some(true) {
+            let instruction = entry.created_by().as_deref().map(Instruction::from_created_by);
             if matches!(instruction, Some(Instruction::Cmd(_) | Instruction::Entrypoint(_))) {
                 closing = Some(layers_seen);
             }

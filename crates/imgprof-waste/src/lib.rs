@@ -148,8 +148,8 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
     let packages = Packages::read(&fs);
     let config = &image.config;
     let workdir = config
-        .config
-        .working_dir
+        .runtime()
+        .working_dir()
         .as_deref()
         .map(|w| w.trim_matches('/').to_owned())
         .filter(|w| !w.is_empty());
@@ -196,11 +196,11 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
             (name.to_owned(), String::from_utf8_lossy(content).into_owned())
         })
         .collect();
-    let base = base::detect(&config.history, &diff_ids, base_diff_ids, &fs, &wheels);
-    let instructions = imgprof_source::history::layer_history(&config.history, stack.layers().len())
+    let base = base::detect(config.history(), &diff_ids, base_diff_ids, &fs, &wheels);
+    let instructions = imgprof_source::history::layer_history(config.history(), stack.layers().len())
         .into_iter()
         .map(|h| {
-            h.and_then(|h| h.created_by.as_deref())
+            h.and_then(|h| h.created_by().as_deref())
                 .map(Instruction::from_created_by)
         })
         .collect();
@@ -211,9 +211,9 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         lost,
         base,
         instructions,
-        user: config.config.user.clone(),
-        entrypoint: config.config.entrypoint.clone().unwrap_or_default(),
-        cmd: config.config.cmd.clone().unwrap_or_default(),
+        user: config.runtime().user().clone(),
+        entrypoint: config.runtime().entrypoint().clone().unwrap_or_default(),
+        cmd: config.runtime().cmd().clone().unwrap_or_default(),
         workdir: workdir.clone(),
         excluding: !options.exclude.is_empty(),
     };

@@ -129,7 +129,7 @@ impl<'s> Pipeline<'s> {
         let base = source.sibling(base);
         let image = imgprof_source::open_with(&base.reference, None, &base.registry)
             .with_context(|| format!("cannot read the base image {}", base.reference))?;
-        Ok(Some(image.config.rootfs.diff_ids))
+        Ok(Some(image.config.diff_ids().to_vec()))
     }
 
     /// One warning for what went wrong with the layer cache, unless `--quiet`.

@@ -15,7 +15,7 @@ use crate::spec::History;
 /// CMD, WORKDIR, ...) made no layer and are skipped; layers past the end of the history
 /// (some tools write none) get `None`.
 pub fn layer_history(history: &[History], layer_count: usize) -> Vec<Option<&History>> {
-    let mut with_layers = history.iter().filter(|h| !h.empty_layer);
+    let mut with_layers = history.iter().filter(|h| h.empty_layer() != Some(true));
     (0..layer_count).map(|_| with_layers.next()).collect()
 }
 
@@ -63,15 +63,16 @@ mod tests {
 
     #[test]
     fn empty_layers_are_skipped() {
-        let h = |by: &str, empty: bool| History {
-            created_by: Some(by.to_owned()),
-            empty_layer: empty,
-            ..History::default()
+        let h = |by: &str, empty: bool| {
+            let mut h = History::default();
+            h.set_created_by(Some(by.to_owned()));
+            h.set_empty_layer(Some(empty));
+            h
         };
         let history = vec![h("ADD", false), h("CMD", true), h("RUN a", false)];
         let mapped = layer_history(&history, 3);
-        assert_eq!(mapped[0].unwrap().created_by.as_deref(), Some("ADD"));
-        assert_eq!(mapped[1].unwrap().created_by.as_deref(), Some("RUN a"));
+        assert_eq!(mapped[0].unwrap().created_by().as_deref(), Some("ADD"));
+        assert_eq!(mapped[1].unwrap().created_by().as_deref(), Some("RUN a"));
         assert!(mapped[2].is_none());
     }
 }

@@ -21,22 +21,22 @@ pub(crate) fn open_registry(
     let client = RegistryClient::new(reference.clone(), options.clone())?;
     let (bytes, media, digest) = client.manifest(&reference.manifest_reference())?;
     let (manifest_digest, manifest) = resolve(&client, bytes, &media, digest, platform, &what, 0)?;
-    let config_what = format!("{what} config {}", manifest.config.digest);
-    let config: ImageConfig = parse_json(&client.small_blob(&manifest.config.digest)?, &config_what)?;
+    let config_what = format!("{what} config {}", manifest.config().digest());
+    let config: ImageConfig = parse_json(&client.small_blob(manifest.config().digest())?, &config_what)?;
     check_manifest(&manifest, &config, platform, &config_what, &what, &what)?;
     let layers = manifest
-        .layers
+        .layers()
         .iter()
         .enumerate()
         .map(|(index, d)| LayerBlob {
             index,
-            digest: Some(d.digest.clone()),
-            diff_id: config.rootfs.diff_ids[index].clone(),
-            media_type: Some(d.media_type.clone()),
-            size: d.size,
-            urls: d.urls.clone(),
-            location: format!("{}/{}@{}", reference.registry, reference.repository, d.digest),
-            member: d.digest.to_string(),
+            digest: Some(d.digest().clone()),
+            diff_id: config.diff_ids()[index].clone(),
+            media_type: Some(d.media_type().to_owned()),
+            size: d.size(),
+            urls: d.urls().to_vec(),
+            location: format!("{}/{}@{}", reference.registry, reference.repository, d.digest()),
+            member: d.digest().to_string(),
         })
         .collect();
     Ok(Image {
@@ -47,7 +47,7 @@ pub(crate) fn open_registry(
             platform: config.platform(),
         },
         manifest_digest: Some(manifest_digest),
-        config_digest: Some(manifest.config.digest.clone()),
+        config_digest: Some(manifest.config().digest().clone()),
         config,
         layers,
         store: BlobStore::Registry(client),
@@ -82,9 +82,9 @@ fn resolve(
     }
     let index: ImageIndex = parse_json(&bytes, what)?;
     let candidates: Vec<_> = index
-        .manifests
+        .manifests()
         .iter()
-        .filter(|d| !d.platform.as_ref().is_some_and(Platform::is_unknown))
+        .filter(|d| !d.platform().is_some_and(Platform::is_unknown))
         .collect();
     let chosen = if candidates.len() == 1 && wanted.is_none() {
         candidates[0]
@@ -92,17 +92,13 @@ fn resolve(
         let target = wanted.cloned().unwrap_or_else(Platform::host);
         match candidates
             .iter()
-            .find(|d| d.platform.as_ref().is_some_and(|p| p.satisfies(&target)))
+            .find(|d| d.platform().is_some_and(|p| p.satisfies(&target)))
         {
             Some(d) => *d,
             None => {
                 let available: Vec<String> = candidates
                     .iter()
-                    .map(|d| {
-                        d.platform
-                            .as_ref()
-                            .map_or_else(|| "(unknown)".to_owned(), Platform::to_string)
-                    })
+                    .map(|d| d.platform().map_or_else(|| "(unknown)".to_owned(), Platform::to_string))
                     .collect();
                 return Err(SourceError::PlatformNotFound {
                     what: what.to_owned(),
@@ -112,9 +108,9 @@ fn resolve(
             }
         }
     };
-    let (bytes, media, digest) = client.manifest(&chosen.digest.to_string())?;
+    let (bytes, media, digest) = client.manifest(&chosen.digest().to_string())?;
     let media = if media.is_empty() {
-        chosen.media_type.clone()
+        chosen.media_type().to_owned()
     } else {
         media
     };
@@ -132,21 +128,21 @@ pub(crate) fn list_platforms(
     if media_type::is_index(&media) {
         let index: ImageIndex = parse_json(&bytes, &what)?;
         return Ok(index
-            .manifests
+            .into_manifests()
             .into_iter()
             .map(|d| PlatformEntry {
-                platform: d.platform.clone().unwrap_or_else(|| Platform {
+                platform: d.platform().cloned().unwrap_or_else(|| Platform {
                     os: "unknown".to_owned(),
                     architecture: "unknown".to_owned(),
                     variant: None,
                 }),
-                digest: Some(d.digest),
+                digest: Some(d.digest().clone()),
                 ref_name: reference.tag.clone(),
             })
             .collect());
     }
     let manifest: ImageManifest = parse_json(&bytes, &what)?;
-    let config: ImageConfig = parse_json(&client.small_blob(&manifest.config.digest)?, &what)?;
+    let config: ImageConfig = parse_json(&client.small_blob(manifest.config().digest())?, &what)?;
     Ok(vec![PlatformEntry {
         platform: config.platform(),
         digest: Some(digest),
