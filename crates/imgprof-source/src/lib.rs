@@ -26,8 +26,8 @@ pub use blob_file::{BlobFile, BlobFileReader};
 pub use digest::{Digest, DigestError};
 pub use error::SourceError;
 use files::SourceFiles;
-pub use local::{LocalRef, PlatformEntry};
-pub use platform::{Platform, PlatformParseError};
+pub use local::LocalRef;
+pub use platform::{EntryKind, Platform, PlatformEntry, PlatformParseError};
 pub use registry::{RegistryOptions, RetryPolicy};
 use spec::ImageConfig;
 

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::digest::Digest;
 use crate::error::SourceError;
 use crate::files::SourceFiles;
-use crate::platform::Platform;
+use crate::platform::{Platform, PlatformEntry};
 use crate::spec::{ArchiveManifestEntry, Descriptor, ImageConfig, ImageIndex, ImageManifest, media_type};
 use crate::{BlobStore, Image, LayerBlob, SourceInfo, SourceKind};
 
@@ -550,11 +550,11 @@ pub(crate) fn list_platforms(local: &LocalRef) -> Result<Vec<PlatformEntry>, Sou
     let files = SourceFiles::open(&local.path)?;
     if files.contains("manifest.json") && local.transport.is_none_or(|t| t == SourceKind::DockerArchive) {
         let image = open_docker_archive(files, local, None)?;
-        return Ok(vec![PlatformEntry {
-            platform: image.config.platform(),
-            digest: image.config_digest,
-            ref_name: image.source.tag,
-        }]);
+        return Ok(vec![PlatformEntry::image(
+            image.config.platform(),
+            image.config_digest,
+            image.source.tag,
+        )]);
     }
     let index_what = files.describe("index.json");
     let index: ImageIndex = read_json(&files, "index.json")?;
@@ -565,21 +565,13 @@ pub(crate) fn list_platforms(local: &LocalRef) -> Result<Vec<PlatformEntry>, Sou
             Some(p) => p,
             None => read_verified_json::<ImageConfig>(&files, candidate.manifest.config())?.platform(),
         };
-        entries.push(PlatformEntry {
+        entries.push(PlatformEntry::of_descriptor(
+            &candidate.descriptor,
             platform,
-            digest: Some(candidate.descriptor.digest().clone()),
-            ref_name: candidate.ref_name,
-        });
+            candidate.ref_name,
+        ));
     }
     Ok(entries)
-}
-
-/// One image of a (possibly multi-platform) source.
-#[derive(Debug, Clone)]
-pub struct PlatformEntry {
-    pub platform: Platform,
-    pub digest: Option<Digest>,
-    pub ref_name: Option<String>,
 }
 
 #[cfg(test)]

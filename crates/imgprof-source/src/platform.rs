@@ -5,6 +5,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Digest;
+use crate::spec::Descriptor;
+
 /// An image platform as written in index descriptors and image configs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
@@ -59,6 +62,15 @@ impl Platform {
     }
 
     /// Attestation manifests in BuildKit indexes carry `unknown/unknown`.
+    /// `unknown/unknown`, as BuildKit marks attestation manifests.
+    pub fn unknown() -> Self {
+        Platform {
+            os: "unknown".to_owned(),
+            architecture: "unknown".to_owned(),
+            variant: None,
+        }
+    }
+
     pub fn is_unknown(&self) -> bool {
         self.os == "unknown" || self.architecture == "unknown"
     }
@@ -92,6 +104,50 @@ impl FromStr for Platform {
             architecture: parts[1].to_owned(),
             variant: parts.get(2).map(|v| (*v).to_owned()),
         })
+    }
+}
+
+/// One entry of a (possibly multi-platform) source, as `imgprof platforms` lists it.
+#[derive(Debug, Clone)]
+pub struct PlatformEntry {
+    pub platform: Platform,
+    pub digest: Option<Digest>,
+    pub ref_name: Option<String>,
+    pub kind: EntryKind,
+    /// The layers' bytes as stored, when the source read the manifest while listing (a
+    /// registry does, so that sizes need no second request).
+    pub compressed: Option<u64>,
+}
+
+/// What an entry of an index is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    Image,
+    /// BuildKit's provenance or SBOM manifest of the image with this digest: no filesystem.
+    Attestation {
+        of: Option<Digest>,
+    },
+}
+
+impl PlatformEntry {
+    pub fn image(platform: Platform, digest: Option<Digest>, ref_name: Option<String>) -> PlatformEntry {
+        PlatformEntry {
+            platform,
+            digest,
+            ref_name,
+            kind: EntryKind::Image,
+            compressed: None,
+        }
+    }
+
+    /// The entry an index's descriptor makes, an attestation when it is annotated as one.
+    pub fn of_descriptor(descriptor: &Descriptor, platform: Platform, ref_name: Option<String>) -> PlatformEntry {
+        PlatformEntry {
+            kind: descriptor
+                .attestation_of()
+                .map_or(EntryKind::Image, |of| EntryKind::Attestation { of }),
+            ..PlatformEntry::image(platform, Some(descriptor.digest().clone()), ref_name)
+        }
     }
 }
 

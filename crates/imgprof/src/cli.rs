@@ -138,6 +138,13 @@ pub struct SourceArgs {
     /// (default: this machine's).
     #[arg(long)]
     pub platform: Option<String>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+/// How to reach registries; the same flags on every command that reads an image.
+#[derive(Debug, Clone, Args)]
+pub struct RegistryArgs {
     /// A registry (`host[:port]`) to reach over plain HTTP, as loopback registries are;
     /// repeatable.
     #[arg(long, value_name = "HOST")]
@@ -146,14 +153,31 @@ pub struct SourceArgs {
     /// layer download then resumes where it broke off).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
+    /// A PEM file of CA certificates to trust besides the system's (a registry with a
+    /// private CA); repeatable. `SSL_CERT_FILE` replaces the system's roots instead.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Vec<std::path::PathBuf>,
+    /// Connect to HOST:PORT at ADDR instead, as curl's `--resolve HOST:PORT:ADDR`;
+    /// `HOST:PORT:ADDR:PORT2` also changes the port (curl's `--connect-to`). TLS still
+    /// checks HOST's certificate. Repeatable.
+    #[arg(long, value_name = "HOST:PORT:ADDR[:PORT]")]
+    pub resolve: Vec<imgprof_source::registry::ConnectTo>,
 }
 
 impl SourceArgs {
     /// How to talk to registries, as these arguments say.
     pub fn registry_options(&self) -> imgprof_source::RegistryOptions {
+        self.registry.options()
+    }
+}
+
+impl RegistryArgs {
+    pub fn options(&self) -> imgprof_source::RegistryOptions {
         imgprof_source::RegistryOptions {
             insecure: self.insecure.clone(),
             stall_timeout: std::time::Duration::from_secs(self.timeout.max(1)),
+            ca_certs: self.ca_cert.clone(),
+            connect_to: self.resolve.clone(),
             ..imgprof_source::RegistryOptions::default()
         }
     }
@@ -224,12 +248,8 @@ pub struct CompareArgs {
     /// The platform of image B, overriding `--platform`.
     #[arg(long, value_name = "PLATFORM")]
     pub platform_b: Option<String>,
-    /// A registry (`host[:port]`) to reach over plain HTTP; repeatable.
-    #[arg(long, value_name = "HOST")]
-    pub insecure: Vec<String>,
-    /// Seconds a registry connection may stall before imgprof gives up on the read.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
-    pub timeout: u64,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Print one JSON document (docs/report-schema.md, "compare"); as `--format json`.
     #[arg(long)]
     pub json: bool,
@@ -294,8 +314,7 @@ impl CompareArgs {
                 [a, b, ..] => Some(if first { a.clone() } else { b.clone() }),
                 [] => None,
             }),
-            insecure: self.insecure.clone(),
-            timeout: self.timeout,
+            registry: self.registry.clone(),
         }
     }
 }

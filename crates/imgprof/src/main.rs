@@ -181,9 +181,12 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
         imgprof_layers::MemoryCache::new(settings.cache.as_ref().map(|c| c as &dyn imgprof_layers::IndexCache));
     let pipeline = Pipeline::with_cache(&settings, &shared);
     let mut sides = Vec::with_capacity(2);
+    // Both sides reach registries through one set of clients (a token, connections).
+    let sessions = imgprof_source::registry::Sessions::default();
     for (label, first) in [("A", true), ("B", false)] {
         let side = args.side(first);
-        let source = ImageSource::of(&side, None)?;
+        let mut source = ImageSource::of(&side, None)?;
+        source.registry.sessions = sessions.clone();
         let analysed = pipeline
             .analyse(&source, true)
             .with_context(|| format!("cannot read image {label} ({})", side.source))?;
@@ -334,29 +337,39 @@ fn platforms(args: PlatformsArgs) -> Result<()> {
     );
     for entry in entries {
         let platform = entry.platform.to_string();
-        let digest = entry.digest.map(|d| d.to_string()).unwrap_or_default();
-        let name = entry.ref_name.unwrap_or_default();
-        if platform == "unknown/unknown" {
-            // An attestation manifest (provenance, SBOM): no filesystem to measure.
+        let digest = entry.digest.as_ref().map(|d| d.to_string()).unwrap_or_default();
+        let name = entry.ref_name.clone().unwrap_or_default();
+        if let imgprof_source::EntryKind::Attestation { of } = &entry.kind {
+            // Provenance or an SBOM: no filesystem to measure.
+            let of = of.as_ref().map_or_else(|| "an image".to_owned(), |d| d.to_string());
             text.push_str(&format!(
-                "{platform:<16} {:>12} {:>12}  {digest:<71} {name}\n",
+                "{platform:<16} {:>12} {:>12}  {digest:<71} {name} (attestation of {of})\n",
                 "-", "-"
             ));
             continue;
         }
         let what = format!("the {platform} image of {}", source.reference);
-        let image = pipeline
-            .open(&ImageSource {
-                platform: Some(entry.platform.clone()),
-                ..source.clone()
-            })
-            .with_context(|| format!("cannot read {what}"))?;
-        let compressed: u64 = image.layers.iter().map(|l| l.size).sum();
-        let shipped = if args.compressed_only {
-            "-".to_owned()
+        let open = || {
+            pipeline
+                .open(&ImageSource {
+                    platform: Some(entry.platform.clone()),
+                    ..source.clone()
+                })
+                .with_context(|| format!("cannot read {what}"))
+        };
+        let (compressed, shipped) = if args.compressed_only {
+            let compressed = match entry.compressed {
+                Some(bytes) => bytes,
+                None => open()?.layers.iter().map(|l| l.size).sum(),
+            };
+            (compressed, "-".to_owned())
         } else {
+            let image = open()?;
             let (layers, ()) = pipeline.read_then(&image, &what, Progress::Bars, |_| ())?;
-            imgprof_report::human(layers.iter().map(|l| l.content_bytes()).sum())
+            (
+                image.layers.iter().map(|l| l.size).sum(),
+                imgprof_report::human(layers.iter().map(|l| l.content_bytes()).sum()),
+            )
         };
         text.push_str(&format!(
             "{platform:<16} {:>12} {shipped:>12}  {digest:<71} {name}\n",

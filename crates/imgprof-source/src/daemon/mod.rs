@@ -221,11 +221,11 @@ pub(crate) fn open_daemon(daemon: &DaemonRef, platform: Option<&Platform>) -> Re
 /// The one image a daemon source names (for `imgprof platforms`).
 pub(crate) fn list_platforms(daemon: &DaemonRef) -> Result<Vec<PlatformEntry>, SourceError> {
     let image = open_daemon(daemon, None)?;
-    Ok(vec![PlatformEntry {
-        platform: image.config.platform(),
-        digest: image.config_digest,
-        ref_name: image.source.tag,
-    }])
+    Ok(vec![PlatformEntry::image(
+        image.config.platform(),
+        image.config_digest,
+        image.source.tag,
+    )])
 }
 
 /// Streams the engine's export of the image into a new temporary file.

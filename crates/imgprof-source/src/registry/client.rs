@@ -6,7 +6,9 @@
 //! the registry's host. TLS uses the system's roots; plain HTTP only for loopback or a
 //! registry named by `--insecure`.
 
+use std::collections::HashMap;
 use std::io::Read;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -18,6 +20,7 @@ use crate::reference::Reference;
 use crate::registry::auth::{self, AuthHeader};
 use crate::registry::blob::BlobReader;
 use crate::registry::challenge::Challenge;
+use crate::registry::connect::{ConnectTo, OverridingResolver};
 use crate::registry::credentials::{Credential, CredentialSources};
 use crate::registry::http::{self, MAX_REDIRECTS, RetryPolicy};
 use crate::spec::media_type;
@@ -43,6 +46,25 @@ pub struct RegistryOptions {
     pub connect_timeout: Duration,
     /// A read that waits longer than this for a byte fails (and a blob stream resumes).
     pub stall_timeout: Duration,
+    /// PEM files of CAs trusted besides the system's (`--ca-cert`).
+    pub ca_certs: Vec<PathBuf>,
+    /// Hosts reached at another address (`--resolve`).
+    pub connect_to: Vec<ConnectTo>,
+    /// Clients of this run, shared by every clone of these options.
+    pub sessions: Sessions,
+}
+
+/// The clients of one run, by registry and repository: a second image of a repository
+/// (another platform of an index, the other side of `compare`) reuses the token, the
+/// connections and the documents already read (so every platform is listed from the
+/// same index, and it is read once).
+#[derive(Clone, Default)]
+pub struct Sessions(Arc<Mutex<HashMap<String, Arc<Inner>>>>);
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sessions")
+    }
 }
 
 impl Default for RegistryOptions {
@@ -53,6 +75,9 @@ impl Default for RegistryOptions {
             retry: RetryPolicy::from_env(),
             connect_timeout: Duration::from_secs(15),
             stall_timeout: Duration::from_secs(30),
+            ca_certs: Vec::new(),
+            connect_to: Vec::new(),
+            sessions: Sessions::default(),
         }
     }
 }
@@ -89,6 +114,8 @@ struct Inner {
     options: RegistryOptions,
     credential: OnceLock<Result<Option<Credential>, String>>,
     auth: Mutex<Option<AuthHeader>>,
+    /// Manifests and indexes read, by tag or digest.
+    documents: Mutex<HashMap<String, (Vec<u8>, String, Digest)>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -118,38 +145,34 @@ enum Failure {
 }
 
 impl RegistryClient {
+    /// The client of `reference`'s repository: this run's, when it has one.
     pub fn new(reference: Reference, options: RegistryOptions) -> Result<RegistryClient, SourceError> {
         let scheme = if options.allows_plain_http(&reference) {
             "http"
         } else {
             "https"
         };
-        let tls = ureq::tls::TlsConfig::builder()
-            .root_certs(ureq::tls::RootCerts::PlatformVerifier)
-            .build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(options.connect_timeout))
-            .timeout_per_read(Some(options.stall_timeout))
-            // A head trickled in a byte at a time passes every per-read limit: the whole
-            // head gets the same time a single read does.
-            .timeout_recv_response(Some(options.stall_timeout))
-            .tls_config(tls)
-            .user_agent(concat!("imgprof/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .into();
-        let authority = reference.api_host().to_ascii_lowercase();
-        Ok(RegistryClient {
-            inner: Arc::new(Inner {
-                agent,
-                origin: format!("{scheme}://{authority}"),
-                options,
-                credential: OnceLock::new(),
-                auth: Mutex::new(None),
-            }),
-            reference,
-        })
+        let origin = format!("{scheme}://{}", reference.api_host().to_ascii_lowercase());
+        let key = format!("{origin}/{}", reference.repository);
+        let sessions = options.sessions.clone();
+        let mut sessions = sessions.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(inner) = sessions.get(&key) {
+            return Ok(RegistryClient {
+                inner: Arc::clone(inner),
+                reference,
+            });
+        }
+        let agent = agent(&options)?;
+        let inner = Arc::new(Inner {
+            agent,
+            origin,
+            options,
+            credential: OnceLock::new(),
+            auth: Mutex::new(None),
+            documents: Mutex::new(HashMap::new()),
+        });
+        sessions.insert(key, Arc::clone(&inner));
+        Ok(RegistryClient { inner, reference })
     }
 
     /// Names a request in messages: `registry/repository/manifests/tag`.
@@ -188,14 +211,7 @@ impl RegistryClient {
                     let challenge = Challenge::parse(&header)
                         .map_err(|e| SourceError::invalid(&what, format!("HTTP 401 Unauthorized with an {e}")))?;
                     if answered.iter().any(|a| auth::same_kind(a, &challenge)) {
-                        return Err(SourceError::invalid(
-                            what,
-                            format!(
-                                "HTTP 401 Unauthorized after authenticating: the credentials for {} were refused \
-                                 (log in again with `docker login {}`)",
-                                self.reference.registry, self.reference.registry
-                            ),
-                        ));
+                        return Err(self.refused(what));
                     }
                     let header = self.answer(&challenge, &what)?;
                     *self.lock_auth() = Some(header);
@@ -203,6 +219,25 @@ impl RegistryClient {
                 }
             }
         }
+    }
+
+    /// A 401 after answering the registry's challenge: with stored credentials, they were
+    /// refused; without, the registry does not allow anonymous pulls of the repository.
+    fn refused(&self, what: String) -> SourceError {
+        let registry = &self.reference.registry;
+        let reason = match self.credential() {
+            Ok(Some(_)) => format!(
+                "HTTP 401 Unauthorized after authenticating: the credentials for {registry} were refused \
+                 (log in again with `docker login {registry}`)"
+            ),
+            _ => format!(
+                "HTTP 401 Unauthorized: anonymous pull of {} was refused: the repository is private or does not \
+                 exist, and no credentials are stored for {registry} (log in with `docker login {registry}`, or \
+                 put credentials in $DOCKER_CONFIG/config.json or $REGISTRY_AUTH_FILE)",
+                self.reference.repository
+            ),
+        };
+        SourceError::invalid(what, reason)
     }
 
     fn lock_auth(&self) -> std::sync::MutexGuard<'_, Option<AuthHeader>> {
@@ -421,7 +456,17 @@ impl RegistryClient {
             }
             if http::is_retryable_status(status) {
                 let wait = http::retry_after(&response);
-                return Ok(Err((http::failure_reason(response), wait)));
+                let limit = (status == StatusCode::TOO_MANY_REQUESTS)
+                    .then(|| http::rate_limit(&response))
+                    .flatten();
+                let mut reason = http::failure_reason(response);
+                if let Some(limit) = limit {
+                    reason.push_str(&format!(
+                        " (the registry's pull rate limit: {limit}; an account raises it: `docker login {}`)",
+                        self.reference.registry
+                    ));
+                }
+                return Ok(Err((reason, wait)));
             }
             return Err(Failure::Other(http::failure_reason(response)));
         }
@@ -462,6 +507,23 @@ impl RegistryClient {
     /// A manifest or index by tag or digest: its bytes, media type and digest, verified
     /// when asked for by digest.
     pub fn manifest(&self, reference: &str) -> Result<(Vec<u8>, String, Digest), SourceError> {
+        let cached = self.lock_documents().get(reference).cloned();
+        if let Some(document) = cached {
+            return Ok(document);
+        }
+        let document = self.fetch_manifest(reference)?;
+        self.lock_documents().insert(reference.to_owned(), document.clone());
+        Ok(document)
+    }
+
+    fn lock_documents(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, String, Digest)>> {
+        self.inner
+            .documents
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn fetch_manifest(&self, reference: &str) -> Result<(Vec<u8>, String, Digest), SourceError> {
         let path = format!("/manifests/{reference}");
         let (bytes, content_type) = self.document(&path, Some(MANIFEST_ACCEPT))?;
         let digest = Digest::of(&bytes);
@@ -545,6 +607,61 @@ impl RegistryClient {
             retry += 1;
         }
     }
+}
+
+fn agent(options: &RegistryOptions) -> Result<ureq::Agent, SourceError> {
+    let roots = if options.ca_certs.is_empty() {
+        ureq::tls::RootCerts::PlatformVerifier
+    } else {
+        ureq::tls::RootCerts::new_with_certs(&roots_with(&options.ca_certs)?)
+    };
+    let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
+    let config = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_connect(Some(options.connect_timeout))
+        .timeout_per_read(Some(options.stall_timeout))
+        // A head trickled in a byte at a time passes every per-read limit: the whole
+        // head gets the same time a single read does.
+        .timeout_recv_response(Some(options.stall_timeout))
+        .tls_config(tls)
+        .user_agent(concat!("imgprof/", env!("CARGO_PKG_VERSION")))
+        .build();
+    Ok(ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        OverridingResolver::new(options.connect_to.clone()),
+    ))
+}
+
+/// The system's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` honoured) and every
+/// certificate of `files`.
+fn roots_with(files: &[PathBuf]) -> Result<Vec<ureq::tls::Certificate<'static>>, SourceError> {
+    let mut roots: Vec<_> = rustls_native_certs::load_native_certs()
+        .certs
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    for file in files {
+        let what = file.display().to_string();
+        let pem =
+            std::fs::read(file).map_err(|e| SourceError::invalid(&what, format!("cannot read the CA file: {e}")))?;
+        let before = roots.len();
+        for item in ureq::tls::parse_pem(&pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(cert)) => roots.push(cert),
+                Ok(_) => {}
+                Err(e) => return Err(SourceError::invalid(&what, format!("not a PEM certificate file: {e}"))),
+            }
+        }
+        if roots.len() == before {
+            return Err(SourceError::invalid(
+                what,
+                "no certificate in it (--ca-cert takes a PEM file with BEGIN CERTIFICATE blocks)",
+            ));
+        }
+    }
+    Ok(roots)
 }
 
 enum ReadError {

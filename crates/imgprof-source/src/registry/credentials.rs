@@ -115,7 +115,12 @@ impl CredentialSources {
 
 fn lookup_in(config: &ConfigFile, path: &Path, registry: &str) -> Result<Option<Credential>, CredentialError> {
     let keys = registry_keys(registry);
-    if let Some(helper) = keys.iter().find_map(|k| config.cred_helpers.get(k)) {
+    // Keys as `docker login` writes them: `host[:port]`, and Hub's as a v1 URL.
+    let helper = config
+        .cred_helpers
+        .iter()
+        .find(|(key, _)| keys.contains(&normalize_key(key)));
+    if let Some((_, helper)) = helper {
         return run_helper(helper, registry);
     }
     let entry = config.auths.iter().find(|(key, _)| keys.contains(&normalize_key(key)));
@@ -261,6 +266,26 @@ mod tests {
             err.contains("config.json") && err.contains("r.example") && !err.contains("s3cret"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn hub_entries_keyed_by_the_v1_url_are_found() {
+        let auth = base64::engine::general_purpose::STANDARD.encode("bob:hub-pass");
+        let (_d, s) = sources(&format!(
+            r#"{{"auths": {{"https://index.docker.io/v1/": {{"auth": "{auth}"}}}}}}"#
+        ));
+        assert_eq!(
+            s.lookup("docker.io").unwrap(),
+            Some(Credential::Basic {
+                username: "bob".into(),
+                password: "hub-pass".into()
+            })
+        );
+        // The helper named for Hub's key is the one run (here it is missing, which says so).
+        let (_d, s) = sources(r#"{"credHelpers": {"https://index.docker.io/v1/": "imgprof-test-hub-helper"}}"#);
+        let err = s.lookup("docker.io").unwrap_err().to_string();
+        assert!(err.contains("docker-credential-imgprof-test-hub-helper"), "{err}");
+        assert_eq!(s.lookup("ghcr.io").unwrap(), None);
     }
 
     #[test]

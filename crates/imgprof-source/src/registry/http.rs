@@ -66,8 +66,12 @@ pub fn is_retryable_status(status: StatusCode) -> bool {
 
 /// Transport failures worth asking again for: a dropped, reset or stalled connection, a
 /// failed name lookup (DNS failures pass), but not a refused connection (nothing listens,
-/// and that will not change in a second).
+/// and that will not change in a second) and not a failed TLS handshake (an untrusted
+/// certificate stays untrusted).
 pub fn is_retryable_error(error: &ureq::Error) -> bool {
+    if tls_failure(error).is_some() {
+        return false;
+    }
     match error {
         ureq::Error::Timeout(_) => true,
         ureq::Error::Io(e) => is_retryable_io(e),
@@ -84,14 +88,49 @@ pub fn is_retryable_io(error: &std::io::Error) -> bool {
     )
 }
 
-/// `Retry-After` as seconds, as the server asked (the HTTP-date form is rare on
-/// registries; it falls back to the backoff). [`RetryPolicy::delay`] caps it.
+/// The TLS error behind a transport failure: ureq reports rustls' own, or an I/O error
+/// that carries it (the handshake runs inside the first read or write).
+pub fn tls_failure(error: &ureq::Error) -> Option<&rustls::Error> {
+    match error {
+        ureq::Error::Rustls(e) => Some(e),
+        ureq::Error::Io(e) => e.get_ref()?.downcast_ref::<rustls::Error>(),
+        _ => None,
+    }
+}
+
+/// `Retry-After` as the server asked: whole seconds, or an HTTP-date (RFC 9110 10.2.3)
+/// turned into the wait from now (a date in the past is no wait). [`RetryPolicy::delay`]
+/// caps it.
 pub fn retry_after(response: &Response<ureq::Body>) -> Option<Duration> {
-    header(response, "retry-after")?
-        .trim()
-        .parse::<u64>()
-        .ok()
-        .map(Duration::from_secs)
+    parse_retry_after(header(response, "retry-after")?, std::time::SystemTime::now())
+}
+
+fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// Docker Hub's pull limit as its `ratelimit-limit` and `ratelimit-remaining` headers
+/// say it (`100;w=21600`): "0 of 100 pulls left per 6 h".
+pub fn rate_limit(response: &Response<ureq::Body>) -> Option<String> {
+    let count = |name| -> Option<(u64, Option<u64>)> {
+        let value = header(response, name)?;
+        let mut parts = value.split(';');
+        let count = parts.next()?.trim().parse().ok()?;
+        let window = parts.find_map(|p| p.trim().strip_prefix("w=")?.parse().ok());
+        Some((count, window))
+    };
+    let (limit, window) = count("ratelimit-limit")?;
+    let (remaining, _) = count("ratelimit-remaining").unwrap_or((0, None));
+    let mut text = format!("{remaining} of {limit} pulls left");
+    if let Some(secs) = window {
+        text.push_str(&format!(" per {} h", secs / 3600));
+    }
+    Some(text)
 }
 
 pub fn header<'a>(response: &'a Response<ureq::Body>, name: &str) -> Option<&'a str> {
@@ -156,9 +195,24 @@ pub fn excerpt(text: &str, max: usize) -> String {
 /// A transport failure as one clause: a timeout says how long imgprof waited and how to
 /// wait longer.
 pub fn describe_error(error: &ureq::Error, stall: Duration) -> String {
+    if let Some(tls) = tls_failure(error) {
+        return describe_tls(tls);
+    }
     match error {
         ureq::Error::Timeout(_) => describe_timeout(stall),
         other => excerpt(&other.to_string(), 300),
+    }
+}
+
+/// A failed handshake, with what to do when the certificate is one the user trusts.
+fn describe_tls(error: &rustls::Error) -> String {
+    let reason = excerpt(&error.to_string(), 200);
+    match error {
+        rustls::Error::InvalidCertificate(_) => format!(
+            "TLS: the server's certificate is not trusted ({reason}); if the registry uses a private CA, \
+             pass its certificate with --ca-cert FILE (PEM) or set SSL_CERT_FILE"
+        ),
+        _ => format!("TLS handshake failed: {reason}"),
     }
 }
 
@@ -342,6 +396,30 @@ mod tests {
         );
         assert_eq!(display_url("https://auth.example/token"), "https://auth.example/token");
         assert!(display_url(&format!("https://h/{}", "a".repeat(1000))).len() < 210);
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_http_dates() {
+        let now = httpdate::parse_http_date("Mon, 07 Dec 2026 10:00:00 GMT").unwrap();
+        assert_eq!(parse_retry_after(" 7 ", now), Some(Duration::from_secs(7)));
+        assert_eq!(
+            parse_retry_after("Mon, 07 Dec 2026 10:00:03 GMT", now),
+            Some(Duration::from_secs(3))
+        );
+        // RFC 850 and asctime, which HTTP/1.1 recipients must still read.
+        assert_eq!(
+            parse_retry_after("Monday, 07-Dec-26 10:01:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            parse_retry_after("Mon Dec  7 10:00:02 2026", now),
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse_retry_after("Mon, 07 Dec 2026 09:00:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 
     #[test]

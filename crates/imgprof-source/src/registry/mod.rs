@@ -7,11 +7,13 @@ pub mod auth;
 mod blob;
 pub mod challenge;
 pub mod client;
+pub mod connect;
 pub mod credentials;
 pub mod http;
 pub(crate) mod open;
 
-pub use client::{RegistryClient, RegistryOptions};
+pub use client::{RegistryClient, RegistryOptions, Sessions};
+pub use connect::{ConnectTo, ConnectToError};
 pub use http::RetryPolicy;
 
 /// Refuses a registry reference that carries credentials before its host

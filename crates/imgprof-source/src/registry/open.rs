@@ -8,7 +8,7 @@ use crate::platform::Platform;
 use crate::reference::Reference;
 use crate::registry::client::{RegistryClient, RegistryOptions};
 use crate::spec::{ImageConfig, ImageIndex, ImageManifest, media_type};
-use crate::{BlobStore, Image, LayerBlob, PlatformEntry, SourceInfo, SourceKind};
+use crate::{BlobStore, EntryKind, Image, LayerBlob, PlatformEntry, SourceInfo, SourceKind};
 
 const MAX_INDEX_DEPTH: usize = 8;
 
@@ -84,7 +84,7 @@ fn resolve(
     let candidates: Vec<_> = index
         .manifests()
         .iter()
-        .filter(|d| !d.platform().is_some_and(Platform::is_unknown))
+        .filter(|d| d.attestation_of().is_none() && !d.platform().is_some_and(Platform::is_unknown))
         .collect();
     let chosen = if candidates.len() == 1 && wanted.is_none() {
         candidates[0]
@@ -117,7 +117,9 @@ fn resolve(
     resolve(client, bytes, &media, digest, wanted, what, depth + 1)
 }
 
-/// What a registry reference offers: each image of its index (or the one image).
+/// What a registry reference offers: each image of its index (or the one image), with
+/// the compressed size its manifest gives. One client serves the index and every
+/// manifest; attestation manifests are labelled and not fetched.
 pub(crate) fn list_platforms(
     reference: Reference,
     options: &RegistryOptions,
@@ -125,27 +127,27 @@ pub(crate) fn list_platforms(
     let what = reference.to_string();
     let client = RegistryClient::new(reference.clone(), options.clone())?;
     let (bytes, media, digest) = client.manifest(&reference.manifest_reference())?;
+    let compressed = |manifest: &ImageManifest| manifest.layers().iter().map(|l| l.size()).sum::<u64>();
     if media_type::is_index(&media) {
         let index: ImageIndex = parse_json(&bytes, &what)?;
-        return Ok(index
-            .into_manifests()
-            .into_iter()
-            .map(|d| PlatformEntry {
-                platform: d.platform().cloned().unwrap_or_else(|| Platform {
-                    os: "unknown".to_owned(),
-                    architecture: "unknown".to_owned(),
-                    variant: None,
-                }),
-                digest: Some(d.digest().clone()),
-                ref_name: reference.tag.clone(),
-            })
-            .collect());
+        let mut entries = Vec::new();
+        for descriptor in index.manifests() {
+            let platform = descriptor.platform().cloned().unwrap_or_else(Platform::unknown);
+            let mut entry = PlatformEntry::of_descriptor(descriptor, platform, reference.tag.clone());
+            if entry.kind == EntryKind::Image && media_type::is_manifest(descriptor.media_type()) {
+                let digest = descriptor.digest().to_string();
+                let (bytes, _, _) = client.manifest(&digest)?;
+                let manifest: ImageManifest = parse_json(&bytes, &format!("{what} manifest {digest}"))?;
+                entry.compressed = Some(compressed(&manifest));
+            }
+            entries.push(entry);
+        }
+        return Ok(entries);
     }
     let manifest: ImageManifest = parse_json(&bytes, &what)?;
     let config: ImageConfig = parse_json(&client.small_blob(manifest.config().digest())?, &what)?;
     Ok(vec![PlatformEntry {
-        platform: config.platform(),
-        digest: Some(digest),
-        ref_name: reference.tag,
+        compressed: Some(compressed(&manifest)),
+        ..PlatformEntry::image(config.platform(), Some(digest), reference.tag)
     }])
 }

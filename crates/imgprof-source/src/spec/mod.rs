@@ -51,6 +51,10 @@ pub mod media_type {
 }
 
 pub const REF_NAME_ANNOTATION: &str = oci::ANNOTATION_REF_NAME;
+/// BuildKit's annotations on an attestation manifest in an index.
+pub const REFERENCE_TYPE_ANNOTATION: &str = "vnd.docker.reference.type";
+pub const REFERENCE_DIGEST_ANNOTATION: &str = "vnd.docker.reference.digest";
+pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
 
 /// Reads `T` out of a document already parsed to JSON, as an error of the outer
 /// deserializer.
@@ -116,11 +120,19 @@ impl Descriptor {
     }
 
     pub fn ref_name(&self) -> Option<&str> {
-        self.oci
-            .annotations()
-            .as_ref()?
-            .get(REF_NAME_ANNOTATION)
-            .map(String::as_str)
+        self.annotation(REF_NAME_ANNOTATION)
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.oci.annotations().as_ref()?.get(key).map(String::as_str)
+    }
+
+    /// For BuildKit's attestation manifests (provenance, SBOMs: platform `unknown/unknown`,
+    /// annotated `vnd.docker.reference.type: attestation-manifest`), the digest of the
+    /// image they describe, when the index says it.
+    pub fn attestation_of(&self) -> Option<Option<Digest>> {
+        (self.annotation(REFERENCE_TYPE_ANNOTATION) == Some(ATTESTATION_MANIFEST))
+            .then(|| self.annotation(REFERENCE_DIGEST_ANNOTATION)?.parse().ok())
     }
 
     pub fn oci(&self) -> &oci::Descriptor {

@@ -208,3 +208,165 @@ fn bearer_tokens_from_the_registrys_token_service() {
     assert!(message.contains("401") && message.contains("docker login"), "{message}");
     assert!(message.contains(&registry.host()), "names the registry: {message}");
 }
+
+/// `report --json` of `image` with no credential file in reach and `extra` flags.
+fn report_anonymously(image: &str, extra: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> std::process::Output {
+    let nobody = tempfile::tempdir().unwrap();
+    let mut all = vec![("DOCKER_CONFIG", nobody.path().as_os_str())];
+    all.extend_from_slice(env);
+    let mut args = vec!["report", "--json", "--top", "1000"];
+    args.extend_from_slice(extra);
+    args.push(image);
+    common::imgprof_with_env(&args, &all)
+}
+
+#[test]
+fn a_private_ca_is_trusted_when_named_and_refused_at_once_when_not() {
+    let ca = registry::TestCa::issue(&["registry.test"]);
+    let Some(registry) = TestRegistry::start_tls(RegistryAuth::None, &ca) else {
+        return;
+    };
+    registry.push(
+        &format!("oci:{}:gzip", testdata("fixtures/layers-gzip.oci")),
+        "public/layers:gzip",
+        false,
+    );
+    // The registry's name resolves nowhere: `--resolve` sends it to the loopback port,
+    // and TLS checks the certificate against `registry.test`.
+    let resolve = format!("registry.test:443:127.0.0.1:{}", registry.port);
+    let image = "registry.test/public/layers:gzip";
+
+    let started = std::time::Instant::now();
+    let out = report_anonymously(image, &["--resolve", &resolve], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    for needle in ["registry.test", "not trusted", "--ca-cert", "SSL_CERT_FILE"] {
+        assert!(message.contains(needle), "{needle:?} in {message}");
+    }
+    assert!(
+        !message.contains("gave up after"),
+        "an untrusted certificate is not retried: {message}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let handshakes = std::fs::read_to_string(&registry.log)
+        .unwrap_or_default()
+        .matches("TLS handshake error")
+        .count();
+    assert_eq!(handshakes, 1, "one handshake, not one per retry");
+
+    let ca_cert = ca.cert.to_str().unwrap();
+    assert_eq!(
+        pulled(&report_anonymously(
+            image,
+            &["--resolve", &resolve, "--ca-cert", ca_cert],
+            &[]
+        )),
+        layout_report()
+    );
+    assert_eq!(
+        pulled(&report_anonymously(
+            image,
+            &["--resolve", &resolve],
+            &[("SSL_CERT_FILE", ca.cert.as_os_str())]
+        )),
+        layout_report()
+    );
+
+    // A CA file that holds no certificate is named.
+    let out = report_anonymously(
+        image,
+        &["--resolve", &resolve, "--ca-cert", ca.leaf_key.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("leaf.key") && stderr(&out).contains("no certificate"),
+        "{}",
+        stderr(&out)
+    );
+    // A malformed override says how to write one.
+    let out = report_anonymously(image, &["--resolve", "registry.test:443"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("HOST:PORT:ADDR"), "{}", stderr(&out));
+}
+
+/// Access-log lines of `GET`s whose path ends in `tail` (`/manifests/latest`).
+fn gets(registry: &TestRegistry, path: &str) -> usize {
+    registry.requests(&format!("\"GET {path} ")).len()
+}
+
+#[test]
+fn anonymous_pulls_and_platform_listings_as_on_docker_hub() {
+    let Some(registry) = TestRegistry::start_with(RegistryAuth::Token) else {
+        return;
+    };
+    let layout = format!("oci:{}:gzip", testdata("fixtures/layers-gzip.oci"));
+    registry.push(&layout, "public/layers:gzip", false);
+    registry.push(&layout, "private/layers:gzip", false);
+    registry.push(
+        &format!("oci:{}:multi", testdata("fixtures/multi-platform.oci")),
+        "public/multi:latest",
+        true,
+    );
+    let issuer = registry.issuer.as_ref().unwrap();
+    let host = registry.host();
+
+    // Anonymous: a token for the public repository, a clear refusal for the private one.
+    assert_eq!(
+        pulled(&report_anonymously(&format!("{host}/public/layers:gzip"), &[], &[])),
+        layout_report()
+    );
+    let out = report_anonymously(&format!("{host}/private/layers:gzip"), &[], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    for needle in ["anonymous pull of private/layers was refused", "docker login", &host] {
+        assert!(message.contains(needle), "{needle:?} in {message}");
+    }
+    assert!(
+        !message.contains("credentials for"),
+        "no credentials were sent: {message}"
+    );
+
+    // Listing every platform: one token, the index once, each image manifest once, no blob.
+    let tokens = issuer.requests().len();
+    let nobody = tempfile::tempdir().unwrap();
+    let multi = format!("{host}/public/multi:latest");
+    let out = common::imgprof_with_env(
+        &["platforms", "--compressed-only", &multi],
+        &[("DOCKER_CONFIG", nobody.path().as_os_str())],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let images = listing.lines().skip(1).filter(|l| !l.contains("attestation")).count();
+    assert!(images >= 2, "{listing}");
+    assert_eq!(issuer.requests().len() - tokens, 1, "one token for the whole listing");
+    // 401 then 200 for the tag; one GET per platform's manifest; no config or layer.
+    assert_eq!(gets(&registry, "/v2/public/multi/manifests/latest"), 2, "{listing}");
+    assert_eq!(
+        gets(&registry, "/v2/public/multi/manifests/sha256:"),
+        images,
+        "{listing}"
+    );
+    assert_eq!(gets(&registry, "/v2/public/multi/blobs/"), 0, "{listing}");
+    eprintln!(
+        "all-platform listing of {images} images: {} requests (token 1, index 2 with the 401, manifests {images})",
+        3 + images
+    );
+
+    // Analysing one platform: the token, the index, its manifest, its config and layers.
+    let tokens = issuer.requests().len();
+    let before_blobs = gets(&registry, "/v2/public/multi/blobs/");
+    let report = pulled(&report_anonymously(&multi, &["--platform", "linux/arm64"], &[]));
+    let layers = report["layers"].as_array().map_or(0, Vec::len);
+    assert_eq!(issuer.requests().len() - tokens, 1);
+    assert_eq!(gets(&registry, "/v2/public/multi/blobs/") - before_blobs, 1 + layers);
+    eprintln!(
+        "single-platform pull: token 1, index 2 (401, 200), manifest 1, config 1, layers {layers}: {} requests",
+        5 + layers
+    );
+}

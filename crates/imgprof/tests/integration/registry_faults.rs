@@ -12,6 +12,7 @@
 
 use crate::common;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::common::proxy::{Action, FaultProxy, Seen};
 use crate::common::registry::{self, RegistryAuth, TestRegistry};
@@ -445,6 +446,22 @@ fn at_most(path: &str, max: usize) -> impl Fn(&[Seen]) -> Result<(), String> + S
     }
 }
 
+/// The first two requests for `path` came at least `gap` apart.
+fn waited_between(path: &str, gap: Duration) -> impl Fn(&[Seen]) -> Result<(), String> + Send + Sync + 'static {
+    let path = path.to_owned();
+    move |seen: &[Seen]| {
+        let times: Vec<_> = seen.iter().filter(|s| s.path == path).map(|s| s.at).collect();
+        match times.as_slice() {
+            [first, second, ..] if second.duration_since(*first) >= gap => Ok(()),
+            [first, second, ..] => Err(format!(
+                "asked again for {path} after {:?}, not after the {gap:?} Retry-After asked",
+                second.duration_since(*first)
+            )),
+            _ => Err(format!("fewer than two requests for {path}")),
+        }
+    }
+}
+
 /// How a run ended.
 struct Run {
     /// `None` when it was killed at the deadline.
@@ -825,6 +842,34 @@ fn every_registry_fault_ends_as_documented() {
             "429 storm with Retry-After: 86400",
             at(&manifest, |_| Action::status(429, &[("Retry-After", "86400")])),
             fails(&["429", reference, "86400"]),
+        )
+        .check(at_most(&manifest, 5))
+        .within(20),
+    );
+
+    // `Retry-After` as an HTTP-date (RFC 9110): waited for, not the 250 ms backoff.
+    let date_in = |secs: u64| httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(secs));
+    cases.push(
+        Case::new(
+            "429 once with Retry-After as an HTTP-date 2 s ahead, then served",
+            at(&manifest, move |earlier| {
+                if earlier < 1 {
+                    Action::status(429, &[("Retry-After", date_in(2).as_str())])
+                } else {
+                    Action::Forward
+                }
+            }),
+            Expect::Report,
+        )
+        .check(waited_between(&manifest, Duration::from_millis(900))),
+    );
+    cases.push(
+        Case::new(
+            "429 storm with Retry-After as an HTTP-date a day ahead",
+            at(&manifest, move |_| {
+                Action::status(429, &[("Retry-After", date_in(86_400).as_str())])
+            }),
+            fails(&["429", reference, "asked to wait 86"]),
         )
         .check(at_most(&manifest, 5))
         .within(20),

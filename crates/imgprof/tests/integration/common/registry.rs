@@ -42,6 +42,15 @@ impl TestRegistry {
     }
 
     pub fn start_with(auth: RegistryAuth) -> Option<TestRegistry> {
+        TestRegistry::start_full(auth, None)
+    }
+
+    /// A registry that speaks only TLS, with the certificate `ca` issued.
+    pub fn start_tls(auth: RegistryAuth, ca: &TestCa) -> Option<TestRegistry> {
+        TestRegistry::start_full(auth, Some(ca))
+    }
+
+    fn start_full(auth: RegistryAuth, tls: Option<&TestCa>) -> Option<TestRegistry> {
         if !super::has_tool("docker-registry") || !super::has_tool("skopeo") {
             return None;
         }
@@ -74,10 +83,17 @@ impl TestRegistry {
             }
         };
         let authenticated = !auth_section.is_empty();
+        let tls_section = tls.map_or_else(String::new, |ca| {
+            format!(
+                "  tls:\n    certificate: {}\n    key: {}\n",
+                ca.leaf_cert.display(),
+                ca.leaf_key.display()
+            )
+        });
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{auth_section}",
+                "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{tls_section}{auth_section}",
                 storage.path().join("data").display()
             ),
         )
@@ -212,4 +228,93 @@ fn free_port() -> u16 {
         .local_addr()
         .expect("address")
         .port()
+}
+
+/// A test certificate authority and one server certificate it issued for `names` (and
+/// 127.0.0.1), made with the `openssl` command.
+pub struct TestCa {
+    pub cert: std::path::PathBuf,
+    pub leaf_cert: std::path::PathBuf,
+    pub leaf_key: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestCa {
+    pub fn issue(names: &[&str]) -> TestCa {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = |name: &str| dir.path().join(name);
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(dir.path())
+                .output()
+                .expect("openssl runs");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        openssl(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=imgprof test CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ]);
+        openssl(&[
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=imgprof test registry",
+            "-keyout",
+            "leaf.key",
+            "-out",
+            "leaf.csr",
+        ]);
+        let mut alt: Vec<String> = names.iter().map(|n| format!("DNS:{n}")).collect();
+        alt.push("IP:127.0.0.1".to_owned());
+        std::fs::write(
+            path("leaf.ext"),
+            format!(
+                "subjectAltName={}\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n",
+                alt.join(",")
+            ),
+        )
+        .expect("extensions file");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "leaf.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "leaf.ext",
+            "-out",
+            "leaf.pem",
+        ]);
+        TestCa {
+            cert: path("ca.pem"),
+            leaf_cert: path("leaf.pem"),
+            leaf_key: path("leaf.key"),
+            _dir: dir,
+        }
+    }
 }

@@ -15,6 +15,8 @@ use base64::Engine as _;
 
 pub const ISSUER: &str = "imgprof-test-issuer";
 pub const SERVICE: &str = "imgprof-test-registry";
+/// Repositories anyone may pull: an anonymous token grants only these (others answer 401).
+pub const PUBLIC_PREFIX: &str = "public/";
 
 /// One request the issuer answered.
 #[derive(Debug, Clone)]
@@ -162,8 +164,13 @@ fn serve(
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", accounts.username, accounts.password))
         );
-        (params(query), authorization.as_deref() == Some(expected.as_str()))
+        // As Docker Hub's: no credentials still get a token, good for public repositories.
+        (
+            params(query),
+            authorization.is_none() || authorization.as_deref() == Some(expected.as_str()),
+        )
     };
+    let anonymous = method != "POST" && authorization.is_none();
     log.lock().unwrap().push(TokenRequest {
         method: method.clone(),
         target: target.clone(),
@@ -180,6 +187,7 @@ fn serve(
         .iter()
         .filter(|(k, _)| k == "scope")
         .flat_map(|(_, v)| v.split(' '))
+        .filter(|scope| !anonymous || scope.starts_with(&format!("repository:{PUBLIC_PREFIX}")))
         .collect();
     let token = sign(key, der, &scopes);
     issued.lock().unwrap().push(token.clone());
