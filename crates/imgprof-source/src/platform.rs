@@ -143,9 +143,12 @@ impl PlatformEntry {
     /// The entry an index's descriptor makes, an attestation when it is annotated as one.
     pub fn of_descriptor(descriptor: &Descriptor, platform: Platform, ref_name: Option<String>) -> PlatformEntry {
         PlatformEntry {
-            kind: descriptor
-                .attestation_of()
-                .map_or(EntryKind::Image, |of| EntryKind::Attestation { of }),
+            // BuildKit marks its attestations `unknown/unknown`, annotated or not.
+            kind: match descriptor.attestation_of() {
+                Some(of) => EntryKind::Attestation { of },
+                None if platform.is_unknown() => EntryKind::Attestation { of: None },
+                None => EntryKind::Image,
+            },
             ..PlatformEntry::image(platform, Some(descriptor.digest().clone()), ref_name)
         }
     }
