@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use super::engine::{Service, mounts_under, read_pid, stop_pid};
+use super::engine::{Service, mounts_under, read_pid, spawn_logged, stop_pid};
 
 const DOCKERD: &str = "/usr/sbin/dockerd";
 /// Debian's client; `/usr/local/bin/docker` may be another one.
@@ -66,7 +66,6 @@ impl TestDockerd {
             .expect("temp dir");
         let socket = dir.path().join("docker.sock");
         let log = dir.path().join("dockerd.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
         let mut command = Command::new(DOCKERD);
         command
             .arg("--data-root")
@@ -78,11 +77,8 @@ impl TestDockerd {
             .arg("-H")
             .arg(format!("unix://{}", socket.display()))
             .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
-            .args(["--storage-driver", driver])
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(log_file.try_clone().expect("log handle")))
-            .stderr(Stdio::from(log_file));
-        let daemon = command.spawn().expect("dockerd starts");
+            .args(["--storage-driver", driver]);
+        let daemon = spawn_logged(&mut command, &log);
         let mut dockerd = TestDockerd {
             daemon: Some(daemon),
             dir,

@@ -2,7 +2,7 @@
 //! answer while watching that it did not exit, stopping a pid, finding mounts it left.
 
 use std::path::Path;
-use std::process::Child;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A daemon being started, named with its log in messages.
@@ -40,6 +40,17 @@ impl Service<'_> {
         let lines: Vec<&str> = log.lines().collect();
         lines[lines.len().saturating_sub(20)..].join("\n")
     }
+}
+
+/// Spawns `command` with no input and its output in a new file `log`.
+pub fn spawn_logged(command: &mut Command, log: &Path) -> Child {
+    let log_file = std::fs::File::create(log).expect("log file");
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(log_file.try_clone().expect("log handle")))
+        .stderr(Stdio::from(log_file))
+        .spawn()
+        .unwrap_or_else(|e| panic!("{:?} does not start: {e}", command.get_program()))
 }
 
 /// The pid written in `pidfile`, if there is one.
