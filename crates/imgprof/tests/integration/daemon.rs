@@ -1,9 +1,11 @@
 //! Images held by a container engine (`podman:NAME`, `docker-daemon:NAME`): a real podman
-//! API service, started and killed by the tests with storage of its own, serves images
-//! loaded from the committed archives; the reports must equal the archives' own.
+//! API service and a real dockerd, started and killed by the tests with storage of their
+//! own, serve images loaded from the committed archives; the reports must equal the
+//! archives' own.
 
 use std::process::Command;
 
+use crate::common::dockerd::TestDockerd;
 use crate::common::podman::TestPodman;
 use crate::common::{report_json, testdata};
 use serde_json::Value;
@@ -58,6 +60,60 @@ fn engine_exports_report_as_their_archives() {
     let message = String::from_utf8_lossy(&unknown.stderr);
     assert!(
         message.contains("podman:no-such-image") && message.contains(&podman.host()) && message.contains("podman load"),
+        "{message}"
+    );
+
+    let leftovers: Vec<_> = std::fs::read_dir(tmp.path()).expect("temp dir").collect();
+    assert!(leftovers.is_empty(), "temporary exports left behind: {leftovers:?}");
+}
+
+#[test]
+fn dockerd_exports_report_as_their_archives() {
+    let sample = testdata("sample/sample-app.tar");
+    let docker25 = testdata("fixtures/layers-docker25.tar");
+    let Some(dockerd) = TestDockerd::start(&[&sample, &docker25]) else {
+        return;
+    };
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let version = dockerd.docker(&["version", "--format", "{{.Server.APIVersion}}"]);
+    eprintln!(
+        "dockerd API {} on {}",
+        String::from_utf8_lossy(&version.stdout).trim(),
+        dockerd.driver
+    );
+
+    let report = json_of(&dockerd.imgprof(
+        &["report", "--json", "--top", "1000", "docker-daemon:sample-app"],
+        tmp.path(),
+    ));
+    assert_eq!(report["source"]["kind"], "docker-daemon");
+    assert_eq!(report["source"]["location"], "docker-daemon:sample-app");
+    assert_eq!(report["source"]["tag"], "sample-app:latest");
+    assert_eq!(without_source(report), without_source(report_json(&sample)));
+
+    // dockerd 20.10 saves the Docker 25 layout as a classic archive: the classic report.
+    let report = json_of(&dockerd.imgprof(
+        &["report", "--json", "--top", "1000", "docker-daemon:layers:docker25"],
+        tmp.path(),
+    ));
+    let classic = report_json(&testdata("fixtures/layers-classic.tar"));
+    assert_eq!(without_source(report), without_source(classic));
+
+    let listed = dockerd.imgprof(&["platforms", "docker-daemon:sample-app:latest"], tmp.path());
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        text.lines().nth(1).is_some_and(|row| row.starts_with("linux/amd64")) && text.contains("sample-app:latest"),
+        "{text}"
+    );
+
+    let unknown = dockerd.imgprof(&["report", "docker-daemon:no-such-image"], tmp.path());
+    assert_eq!(unknown.status.code(), Some(2));
+    let message = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        message.contains("docker-daemon:no-such-image")
+            && message.contains(&dockerd.host())
+            && message.contains("docker load"),
         "{message}"
     );
 

@@ -1,6 +1,9 @@
 //! Shared helpers for the binary's integration tests.
 #![allow(dead_code)]
 
+pub mod containerd;
+pub mod dockerd;
+pub mod engine;
 pub mod podman;
 pub mod proxy;
 pub mod registry;
