@@ -51,6 +51,13 @@ pub enum SourceError {
         hint: String,
         choices: String,
     },
+    #[error("{what}: holds {count} images; choose one with {hint}; available: {choices}")]
+    ChooseImage {
+        what: String,
+        count: usize,
+        hint: String,
+        choices: String,
+    },
     #[error("cannot connect to {engine} at {endpoint}: is it running? ({hint})")]
     DaemonUnreachable {
         engine: String,
@@ -69,6 +76,13 @@ pub enum SourceError {
         message: String,
         cli: String,
     },
+    /// An OCI layout or index that holds only artifacts (Helm charts, SBOMs, signatures).
+    #[error(
+        "{what}: not a container image: it holds {found}; imgprof reads container images \
+         (config media type application/vnd.oci.image.config.v1+json or \
+         application/vnd.docker.container.image.v1+json)"
+    )]
+    NotAContainerImage { what: String, found: String },
     #[error("{what}: no image tagged {tag:?}; available: {available}")]
     TagNotFound {
         what: String,

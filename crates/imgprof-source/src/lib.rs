@@ -99,7 +99,11 @@ pub struct Image {
 /// Where an image's blobs are read from.
 #[derive(Debug)]
 pub(crate) enum BlobStore {
-    Local(SourceFiles),
+    /// A local file or directory, and what its opener skipped there.
+    Local {
+        files: SourceFiles,
+        notes: Vec<String>,
+    },
     Registry(registry::client::RegistryClient),
 }
 
@@ -108,7 +112,7 @@ impl Image {
     /// several layers can be read at once from different threads.
     pub fn open_layer(&self, layer: &LayerBlob) -> Result<Box<dyn Read + Send>, SourceError> {
         match &self.store {
-            BlobStore::Local(files) => files.open_file(&layer.member),
+            BlobStore::Local { files, .. } => files.open_file(&layer.member),
             BlobStore::Registry(client) => match &layer.digest {
                 Some(digest) => client.blob_stream(digest, layer.size),
                 None => Err(SourceError::invalid(
@@ -119,11 +123,20 @@ impl Image {
         }
     }
 
+    /// What the opener skipped, one line each (an OCI index's artifacts, attestations,
+    /// untagged entries), for the user to see as warnings; the image is read without them.
+    pub fn notes(&self) -> &[String] {
+        match &self.store {
+            BlobStore::Local { notes, .. } => notes,
+            BlobStore::Registry(_) => &[],
+        }
+    }
+
     /// The layer blob as a local file region, which allows reading it from several
     /// threads at once and seeking; `None` for blobs that only stream (registries).
     pub fn layer_file(&self, layer: &LayerBlob) -> Result<Option<BlobFile>, SourceError> {
         match &self.store {
-            BlobStore::Local(files) => files.blob_file(&layer.member).map(Some),
+            BlobStore::Local { files, .. } => files.blob_file(&layer.member).map(Some),
             BlobStore::Registry(_) => Ok(None),
         }
     }

@@ -26,7 +26,11 @@ pub struct LocalRef {
 
 impl LocalRef {
     /// Parses `arg` if it names something on the local filesystem; `None` otherwise (then
-    /// it may be a registry reference).
+    /// it may be a registry reference). What follows the path after a `:` selects an image
+    /// inside it, as skopeo's transports write it: a tag or `NAME[:TAG]` (`multi.tar:app:2`,
+    /// `layout:v1`), or `@N` for a docker-archive's N-th image (`multi.tar:@1`). The path
+    /// is the shortest prefix that exists; with a transport prefix and no such path,
+    /// everything up to the first `:`, as skopeo splits it.
     pub fn parse(arg: &str) -> Option<LocalRef> {
         let (transport, rest) = match arg.split_once(':') {
             Some(("oci", rest)) => (Some(SourceKind::OciLayout), rest),
@@ -34,25 +38,25 @@ impl LocalRef {
             Some(("docker-archive", rest)) => (Some(SourceKind::DockerArchive), rest),
             _ => (None, arg),
         };
-        if Path::new(rest).exists() || (transport.is_some() && !rest.contains(':')) {
-            return Some(LocalRef {
-                path: rest.into(),
-                tag: None,
-                transport,
-            });
+        let local = |path: &str, tag: Option<&str>| LocalRef {
+            path: path.into(),
+            tag: tag.map(str::to_owned),
+            transport,
+        };
+        if Path::new(rest).exists() {
+            return Some(local(rest, None));
         }
-        if let Some((path, tag)) = rest.rsplit_once(':')
-            && !tag.is_empty()
-            && !tag.contains('/')
-            && (transport.is_some() || Path::new(path).exists())
-        {
-            return Some(LocalRef {
-                path: path.into(),
-                tag: Some(tag.to_owned()),
-                transport,
-            });
+        let existing = rest
+            .match_indices(':')
+            .map(|(i, _)| (&rest[..i], &rest[i + 1..]))
+            .find(|(path, selection)| is_selection(selection) && Path::new(path).exists());
+        if let Some((path, selection)) = existing {
+            return Some(local(path, Some(selection)));
         }
-        None
+        transport.map(|_| match rest.split_once(':') {
+            Some((path, selection)) if !selection.is_empty() => local(path, Some(selection)),
+            _ => local(rest, None),
+        })
     }
 
     /// Whether `arg` looks like a path rather than a registry reference, so a missing
@@ -64,6 +68,36 @@ impl LocalRef {
             || arg.starts_with('~')
             || arg.ends_with(".tar")
             || arg.contains(".tar:")
+    }
+}
+
+/// What may follow `PATH:`: anything but a registry's port and path (`localhost:5000/app`
+/// when a file `localhost` exists).
+fn is_selection(selection: &str) -> bool {
+    let first = selection.split('/').next().unwrap_or_default();
+    !selection.is_empty() && (!selection.contains('/') || !first.chars().all(|c| c.is_ascii_digit()))
+}
+
+/// Which image of a docker-archive the user asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ArchiveSelection<'a> {
+    /// The only image.
+    Only,
+    /// skopeo's `@N`: the N-th entry of `manifest.json`, from 0.
+    Index(usize),
+    /// A `RepoTags` entry: `NAME:TAG`, `NAME` (meaning `NAME:latest`) or a bare tag.
+    Reference(&'a str),
+}
+
+impl<'a> ArchiveSelection<'a> {
+    fn of(tag: Option<&'a str>) -> Self {
+        match tag {
+            None => ArchiveSelection::Only,
+            Some(tag) => match tag.strip_prefix('@').and_then(|n| n.parse().ok()) {
+                Some(index) => ArchiveSelection::Index(index),
+                None => ArchiveSelection::Reference(tag),
+            },
+        }
     }
 }
 
@@ -109,6 +143,13 @@ fn blob_path(digest: &Digest) -> String {
 
 /// Reads a blob named by a descriptor, checking its size and digest before parsing.
 fn read_verified_json<T: DeserializeOwned>(files: &SourceFiles, descriptor: &Descriptor) -> Result<T, SourceError> {
+    let (bytes, what) = read_verified(files, descriptor)?;
+    parse_json(&bytes, &what)
+}
+
+/// The bytes of the blob a descriptor names, once its digest and size matched, and the
+/// blob's name for messages.
+fn read_verified(files: &SourceFiles, descriptor: &Descriptor) -> Result<(Vec<u8>, String), SourceError> {
     let name = blob_path(descriptor.digest());
     let bytes = files.read_small(&name)?;
     let what = files.describe(&name);
@@ -123,7 +164,7 @@ fn read_verified_json<T: DeserializeOwned>(files: &SourceFiles, descriptor: &Des
             ),
         ));
     }
-    parse_json(&bytes, &what)
+    Ok((bytes, what))
 }
 
 pub(crate) fn verify_bytes(bytes: &[u8], expected: &Digest, what: &str) -> Result<(), SourceError> {
@@ -216,15 +257,22 @@ pub(crate) fn open_docker_archive(
 ) -> Result<Image, SourceError> {
     let manifest_name = files.describe("manifest.json");
     let entries: Vec<ArchiveManifestEntry> = read_json(&files, "manifest.json")?;
-    let entry = select_archive_entry(entries, local.tag.as_deref(), &manifest_name)?;
+    let selection = ArchiveSelection::of(local.tag.as_deref());
+    let entry = select_archive_entry(entries, selection, &manifest_name, &local.path)?;
 
     let config_bytes = files.read_small(&entry.config)?;
     let config_what = files.describe(&entry.config);
-    // Classic archives name the config `<sha256>.json`, Docker 25+ `blobs/sha256/<sha256>`.
-    let config_digest = digest_from_member_name(&entry.config);
-    if let Some(expected) = &config_digest {
-        verify_bytes(&config_bytes, expected, &config_what)?;
-    }
+    // Classic archives name the config `<sha256>.json`, Docker 25+ `blobs/sha256/<sha256>`:
+    // that name is the digest the content must have. Other writers name it `config.json`
+    // or anything else; docker and dive load those, and the image id is still the
+    // digest of the config's bytes.
+    let config_digest = match digest_from_member_name(&entry.config) {
+        Some(named) => {
+            verify_bytes(&config_bytes, &named, &config_what)?;
+            named
+        }
+        None => Digest::of(&config_bytes),
+    };
     let config: ImageConfig = parse_json(&config_bytes, &config_what)?;
     check_layer_count(&config, entry.layers.len(), &config_what)?;
     check_platform(&config, platform, &manifest_name)?;
@@ -247,10 +295,11 @@ pub(crate) fn open_docker_archive(
             member: member.clone(),
         });
     }
-    let tag = local
-        .tag
-        .clone()
-        .or_else(|| entry.repo_tags.as_ref().and_then(|t| t.first().cloned()));
+    let first_tag = || entry.repo_tags.as_ref().and_then(|t| t.first().cloned());
+    let tag = match selection {
+        ArchiveSelection::Reference(tag) => Some(tag.to_owned()),
+        ArchiveSelection::Only | ArchiveSelection::Index(_) => first_tag(),
+    };
     Ok(Image {
         source: SourceInfo {
             kind: SourceKind::DockerArchive,
@@ -259,54 +308,91 @@ pub(crate) fn open_docker_archive(
             platform: config.platform(),
         },
         manifest_digest: None,
-        config_digest,
+        config_digest: Some(config_digest),
         config,
         layers,
-        store: BlobStore::Local(files),
+        store: BlobStore::Local {
+            files,
+            notes: Vec::new(),
+        },
     })
 }
 
+/// Picks the entry of `manifest.json` the user asked for; several images and no choice
+/// is an error that lists each image and how to name it.
 fn select_archive_entry(
-    entries: Vec<ArchiveManifestEntry>,
-    tag: Option<&str>,
+    mut entries: Vec<ArchiveManifestEntry>,
+    selection: ArchiveSelection<'_>,
     what: &str,
+    path: &Path,
 ) -> Result<ArchiveManifestEntry, SourceError> {
-    let all_tags = || {
-        let tags: Vec<String> = entries
+    let choices = |entries: &[ArchiveManifestEntry]| {
+        let choices: Vec<String> = entries
             .iter()
-            .flat_map(|e| e.repo_tags.clone().unwrap_or_default())
+            .enumerate()
+            .map(|(i, e)| match e.repo_tags.as_deref().unwrap_or_default() {
+                [] => format!("@{i} (untagged)"),
+                tags => format!("{} (@{i})", tags.join(", ")),
+            })
             .collect();
-        if tags.is_empty() {
-            "(untagged)".to_owned()
-        } else {
-            tags.join(", ")
+        choices.join("; ")
+    };
+    let found = match selection {
+        _ if entries.is_empty() => return Err(SourceError::invalid(what, "lists no images")),
+        ArchiveSelection::Only if entries.len() == 1 => Some(0),
+        ArchiveSelection::Only => {
+            return Err(SourceError::ChooseImage {
+                what: what.to_owned(),
+                count: entries.len(),
+                hint: format!("{0}:NAME:TAG, {0}:NAME (for NAME:latest) or {0}:@N", path.display()),
+                choices: choices(&entries),
+            });
+        }
+        ArchiveSelection::Index(index) => (index < entries.len()).then_some(index),
+        ArchiveSelection::Reference(wanted) => {
+            let tags = |e: &ArchiveManifestEntry| e.repo_tags.clone().unwrap_or_default();
+            // A whole reference first (`app` is `app:latest`), then a bare tag (`2`).
+            let by_reference = entries
+                .iter()
+                .position(|e| tags(e).iter().any(|t| same_reference(t, wanted)));
+            by_reference.or_else(|| {
+                entries
+                    .iter()
+                    .position(|e| tags(e).iter().any(|t| tag_matches(t, wanted)))
+            })
         }
     };
-    match tag {
-        Some(tag) => {
-            let position = entries.iter().position(|e| {
-                e.repo_tags
-                    .as_ref()
-                    .is_some_and(|tags| tags.iter().any(|t| tag_matches(t, tag)))
-            });
-            let not_found = SourceError::TagNotFound {
-                what: what.to_owned(),
-                tag: tag.to_owned(),
-                available: all_tags(),
-            };
-            position.and_then(|i| entries.into_iter().nth(i)).ok_or(not_found)
-        }
-        None if entries.len() == 1 => entries
-            .into_iter()
-            .next()
-            .ok_or_else(|| SourceError::invalid(what, "lists no images")),
-        None if entries.is_empty() => Err(SourceError::invalid(what, "lists no images")),
-        None => Err(SourceError::Ambiguous {
+    match found {
+        Some(index) => Ok(entries.swap_remove(index)),
+        None => Err(SourceError::TagNotFound {
             what: what.to_owned(),
-            hint: "FILE:TAG".to_owned(),
-            choices: all_tags(),
+            tag: selection_text(selection),
+            available: choices(&entries),
         }),
     }
+}
+
+fn selection_text(selection: ArchiveSelection<'_>) -> String {
+    match selection {
+        ArchiveSelection::Only => String::new(),
+        ArchiveSelection::Index(index) => format!("@{index}"),
+        ArchiveSelection::Reference(reference) => reference.to_owned(),
+    }
+}
+
+/// `app:1` names the same image as `docker.io/library/app:1`; `app` is `app:latest`.
+fn same_reference(repo_tag: &str, wanted: &str) -> bool {
+    fn normal(reference: &str) -> String {
+        let short = reference.strip_prefix("docker.io/").unwrap_or(reference);
+        let short = short.strip_prefix("library/").unwrap_or(short);
+        let name_end = short.rfind('/').map_or(0, |i| i + 1);
+        if short[name_end..].contains(':') || short.contains('@') {
+            short.to_owned()
+        } else {
+            format!("{short}:latest")
+        }
+    }
+    normal(repo_tag) == normal(wanted)
 }
 
 /// `docker.io/library/app:1` matches `app:1`, `library/app:1` and `1`.
@@ -335,9 +421,10 @@ fn open_oci_layout(
     }
     let index_what = files.describe("index.json");
     let index: ImageIndex = read_json(&files, "index.json")?;
-    let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what)?;
-    let candidates = collect_manifests(&files, roots, 0)?;
-    let chosen = choose_platform(&files, candidates, platform, &index_what)?;
+    let mut skipped = Vec::new();
+    let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what, &mut skipped)?;
+    let candidates = collect_manifests(&files, roots, 0, &mut skipped)?;
+    let chosen = choose_platform(&files, candidates, platform, &index_what, &skipped)?;
 
     let manifest = chosen.manifest;
     let config_descriptor = manifest.config();
@@ -388,6 +475,10 @@ fn open_oci_layout(
             member,
         });
     }
+    let notes = skipped
+        .iter()
+        .map(|s| format!("{}: skipped {}", files.describe(&blob_path(&s.digest)), s.what))
+        .collect();
     Ok(Image {
         source: SourceInfo {
             kind,
@@ -399,12 +490,36 @@ fn open_oci_layout(
         config_digest: Some(config_descriptor.digest().clone()),
         config,
         layers,
-        store: BlobStore::Local(files),
+        store: BlobStore::Local { files, notes },
     })
 }
 
-fn select_tagged(roots: Vec<Descriptor>, tag: Option<&str>, what: &str) -> Result<Vec<Descriptor>, SourceError> {
-    let Some(tag) = tag else { return Ok(roots) };
+/// An entry of an index that is not read as an image, and what it is.
+struct Skipped {
+    digest: Digest,
+    what: String,
+}
+
+/// The roots with the wanted tag; without one, every root, except untagged roots of an
+/// index that also has tagged ones (containerd and skopeo leave such entries behind).
+fn select_tagged(
+    roots: Vec<Descriptor>,
+    tag: Option<&str>,
+    what: &str,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Vec<Descriptor>, SourceError> {
+    let Some(tag) = tag else {
+        if roots.iter().all(|d| d.ref_name().is_none()) {
+            return Ok(roots);
+        }
+        let (tagged, untagged): (Vec<Descriptor>, Vec<Descriptor>) =
+            roots.into_iter().partition(|d| d.ref_name().is_some());
+        skipped.extend(untagged.into_iter().map(|d| Skipped {
+            digest: d.digest().clone(),
+            what: "(an untagged entry of an index with tagged images)".to_owned(),
+        }));
+        return Ok(tagged);
+    };
     let names = || {
         let names: Vec<&str> = roots.iter().filter_map(Descriptor::ref_name).collect();
         if names.is_empty() {
@@ -436,8 +551,14 @@ struct Candidate {
     ref_name: Option<String>,
 }
 
-/// Walks (nested) indexes down to image manifests.
-fn collect_manifests(files: &SourceFiles, roots: Vec<Descriptor>, depth: usize) -> Result<Vec<Candidate>, SourceError> {
+/// Walks (nested) indexes down to image manifests; what is not an image (artifacts,
+/// attestations, media types imgprof does not know) goes to `skipped`.
+fn collect_manifests(
+    files: &SourceFiles,
+    roots: Vec<Descriptor>,
+    depth: usize,
+    skipped: &mut Vec<Skipped>,
+) -> Result<Vec<Candidate>, SourceError> {
     let mut out = Vec::new();
     for descriptor in roots {
         let what = files.describe(&blob_path(descriptor.digest()));
@@ -447,9 +568,43 @@ fn collect_manifests(files: &SourceFiles, roots: Vec<Descriptor>, depth: usize) 
                 format!("indexes nested deeper than {MAX_INDEX_DEPTH}"),
             ));
         }
-        if media_type::is_index(descriptor.media_type()) {
-            let index: ImageIndex = read_verified_json(files, &descriptor)?;
-            let mut nested = collect_manifests(files, index.into_manifests(), depth + 1)?;
+        let skip = |what: String| Skipped {
+            digest: descriptor.digest().clone(),
+            what,
+        };
+        if descriptor.annotation(ATTESTATION_ANNOTATION) == Some("attestation-manifest") {
+            skipped.push(skip(format!(
+                "(an attestation manifest, {ATTESTATION_ANNOTATION}: attestation-manifest)"
+            )));
+            continue;
+        }
+        let media_type = descriptor.media_type();
+        let known = media_type::is_index(media_type) || media_type::is_manifest(media_type);
+        if !known && !media_type.is_empty() {
+            let artifact = descriptor
+                .artifact_type()
+                .map(|t| format!(", artifactType {t}"))
+                .unwrap_or_default();
+            skipped.push(skip(format!(
+                "(media type {media_type}{artifact}: neither an image manifest nor an index)"
+            )));
+            continue;
+        }
+        // A descriptor without a media type: the document says what it is.
+        let (bytes, blob_what) = read_verified(files, &descriptor)?;
+        let is_index = match media_type {
+            "" => serde_json::from_slice::<serde_json::Value>(&bytes)
+                .map_err(|source| SourceError::Json {
+                    what: blob_what.clone(),
+                    source,
+                })?
+                .get("manifests")
+                .is_some(),
+            media_type => media_type::is_index(media_type),
+        };
+        if is_index {
+            let index: ImageIndex = parse_json(&bytes, &blob_what)?;
+            let mut nested = collect_manifests(files, index.into_manifests(), depth + 1, skipped)?;
             for candidate in &mut nested {
                 candidate.ref_name = candidate
                     .ref_name
@@ -457,22 +612,58 @@ fn collect_manifests(files: &SourceFiles, roots: Vec<Descriptor>, depth: usize) 
                     .or_else(|| descriptor.ref_name().map(str::to_owned));
             }
             out.extend(nested);
-        } else if media_type::is_manifest(descriptor.media_type()) {
-            let manifest: ImageManifest = read_verified_json(files, &descriptor)?;
-            out.push(Candidate {
-                platform: descriptor.platform().cloned(),
-                ref_name: descriptor.ref_name().map(str::to_owned),
-                descriptor,
-                manifest,
-            });
-        } else {
-            return Err(SourceError::invalid(
-                what,
-                format!("unsupported media type {:?} in an index", descriptor.media_type()),
-            ));
+            continue;
         }
+        let manifest: ImageManifest = parse_json(&bytes, &blob_what)?;
+        if let Some(artifact) = artifact_kind(&manifest) {
+            skipped.push(skip(format!("({artifact}, not a container image)")));
+            continue;
+        }
+        out.push(Candidate {
+            platform: descriptor.platform().cloned(),
+            ref_name: descriptor.ref_name().map(str::to_owned),
+            descriptor,
+            manifest,
+        });
     }
     Ok(out)
+}
+
+/// BuildKit marks the manifests of its provenance and SBOM attestations with this.
+const ATTESTATION_ANNOTATION: &str = "vnd.docker.reference.type";
+
+/// What a manifest is when it is not a container image: its config media type (Helm
+/// charts, OCI 1.1 artifacts with the empty config) or its `artifactType`; `None` for an
+/// image.
+fn artifact_kind(manifest: &ImageManifest) -> Option<String> {
+    let config = manifest.config().media_type();
+    let artifact_type = manifest.artifact_type();
+    let image_config = [media_type::OCI_CONFIG, media_type::DOCKER_CONFIG, ""].contains(&config);
+    let in_toto = !manifest.layers().is_empty()
+        && manifest
+            .layers()
+            .iter()
+            .all(|l| l.media_type() == "application/vnd.in-toto+json");
+    if image_config && artifact_type.is_none() && !in_toto {
+        return None;
+    }
+    let kind = artifact_type.as_deref().unwrap_or(config);
+    let name = [
+        ("helm", "a Helm chart"),
+        ("in-toto", "an attestation"),
+        ("spdx", "an SBOM"),
+        ("cyclonedx", "an SBOM"),
+        ("sigstore", "a signature"),
+        ("cosign", "a signature"),
+        ("wasm", "a WebAssembly module"),
+    ]
+    .iter()
+    .find(|(needle, _)| kind.contains(needle) || (in_toto && *needle == "in-toto"))
+    .map_or("an artifact", |(_, name)| name);
+    Some(match artifact_type {
+        Some(artifact_type) => format!("{name}: artifactType {artifact_type}, config media type {config}"),
+        None => format!("{name}: config media type {config}"),
+    })
 }
 
 /// Picks the manifest for the wanted platform (the host's by default); a lone image is
@@ -482,11 +673,19 @@ fn choose_platform(
     candidates: Vec<Candidate>,
     wanted: Option<&Platform>,
     what: &str,
+    skipped: &[Skipped],
 ) -> Result<Candidate, SourceError> {
     let mut candidates: Vec<Candidate> = candidates
         .into_iter()
         .filter(|c| !c.platform.as_ref().is_some_and(Platform::is_unknown))
         .collect();
+    if candidates.is_empty() && !skipped.is_empty() {
+        let found: Vec<String> = skipped.iter().map(|s| format!("{} {}", s.digest, s.what)).collect();
+        return Err(SourceError::NotAContainerImage {
+            what: what.to_owned(),
+            found: found.join("; "),
+        });
+    }
     if candidates.is_empty() {
         return Err(SourceError::invalid(what, "contains no image manifest"));
     }
@@ -558,9 +757,10 @@ pub(crate) fn list_platforms(local: &LocalRef) -> Result<Vec<PlatformEntry>, Sou
     }
     let index_what = files.describe("index.json");
     let index: ImageIndex = read_json(&files, "index.json")?;
-    let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what)?;
+    let mut skipped = Vec::new();
+    let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what, &mut skipped)?;
     let mut entries = Vec::new();
-    for candidate in collect_manifests(&files, roots, 0)? {
+    for candidate in collect_manifests(&files, roots, 0, &mut skipped)? {
         let platform = match candidate.platform {
             Some(p) => p,
             None => read_verified_json::<ImageConfig>(&files, candidate.manifest.config())?.platform(),
@@ -584,6 +784,78 @@ mod tests {
         assert!(tag_matches("docker.io/library/app:1", "1"));
         assert!(tag_matches("naive", "naive"));
         assert!(!tag_matches("app:1", "app:2"));
+    }
+
+    #[test]
+    fn archive_references_follow_skopeo() {
+        assert!(same_reference("docker.io/library/app:2", "app:2"));
+        assert!(same_reference("app:latest", "app"));
+        assert!(!same_reference("app:2", "app"));
+        assert!(same_reference("localhost:5000/app:latest", "localhost:5000/app"));
+        assert_eq!(ArchiveSelection::of(Some("@1")), ArchiveSelection::Index(1));
+        assert_eq!(
+            ArchiveSelection::of(Some("app:2")),
+            ArchiveSelection::Reference("app:2")
+        );
+        assert_eq!(ArchiveSelection::of(None), ArchiveSelection::Only);
+        assert!(is_selection("app:2") && is_selection("@0") && !is_selection("5000/app"));
+    }
+
+    fn entry(tags: &[&str]) -> ArchiveManifestEntry {
+        serde_json::from_value(serde_json::json!({"Config": "c.json", "RepoTags": tags, "Layers": []}))
+            .expect("a valid entry")
+    }
+
+    #[test]
+    fn multi_image_archives_need_a_choice_that_names_one() {
+        let entries = || vec![entry(&["app:1"]), entry(&["app:2", "app:latest"]), entry(&[])];
+        let path = Path::new("multi.tar");
+        let pick = |selection| select_archive_entry(entries(), selection, "multi.tar:manifest.json", path);
+        let tags = |e: ArchiveManifestEntry| e.repo_tags.unwrap_or_default();
+        assert_eq!(
+            tags(pick(ArchiveSelection::Reference("app:2")).unwrap()),
+            ["app:2", "app:latest"]
+        );
+        assert_eq!(
+            tags(pick(ArchiveSelection::Reference("app")).unwrap()),
+            ["app:2", "app:latest"]
+        );
+        assert_eq!(tags(pick(ArchiveSelection::Reference("1")).unwrap()), ["app:1"]);
+        assert!(tags(pick(ArchiveSelection::Index(2)).unwrap()).is_empty());
+        let none = pick(ArchiveSelection::Only).unwrap_err().to_string();
+        assert_eq!(
+            none,
+            "multi.tar:manifest.json: holds 3 images; choose one with multi.tar:NAME:TAG, \
+             multi.tar:NAME (for NAME:latest) or multi.tar:@N; available: app:1 (@0); \
+             app:2, app:latest (@1); @2 (untagged)"
+        );
+        let missing = pick(ArchiveSelection::Index(3)).unwrap_err().to_string();
+        assert!(missing.contains("\"@3\""), "{missing}");
+    }
+
+    #[test]
+    fn artifacts_say_what_they_are() {
+        let manifest = |config: &str, artifact: Option<&str>| {
+            let mut m = serde_json::json!({"schemaVersion": 2, "config": {"mediaType": config,
+                "digest": format!("sha256:{}", "a".repeat(64)), "size": 2}, "layers": []});
+            if let Some(a) = artifact {
+                m["artifactType"] = a.into();
+            }
+            serde_json::from_value::<ImageManifest>(m).expect("a manifest")
+        };
+        assert_eq!(artifact_kind(&manifest(media_type::OCI_CONFIG, None)), None);
+        assert_eq!(
+            artifact_kind(&manifest("application/vnd.cncf.helm.config.v1+json", None)).as_deref(),
+            Some("a Helm chart: config media type application/vnd.cncf.helm.config.v1+json")
+        );
+        let sbom = artifact_kind(&manifest(
+            "application/vnd.oci.empty.v1+json",
+            Some("application/spdx+json"),
+        ));
+        assert_eq!(
+            sbom.as_deref(),
+            Some("an SBOM: artifactType application/spdx+json, config media type application/vnd.oci.empty.v1+json")
+        );
     }
 
     #[test]

@@ -51,6 +51,11 @@ impl<'s> Pipeline<'s> {
 
     pub fn open(&self, source: &ImageSource) -> Result<Image> {
         let image = imgprof_source::open_with(&source.reference, source.platform.as_ref(), &source.registry)?;
+        if !self.settings.quiet {
+            for note in image.notes() {
+                eprintln!("imgprof: warning: {}", imgprof_report::terminal_safe(note));
+            }
+        }
         self.timer.lap("open");
         Ok(image)
     }

@@ -81,8 +81,13 @@ struct DescriptorFields {
 
 impl<'de> Deserialize<'de> for Descriptor {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(deserializer)?;
+        let mut value = Value::deserialize(deserializer)?;
         let DescriptorFields { digest, platform } = parse::<D, _>(&value)?;
+        // oci-spec requires it; an index.json written with only the digest, size and a
+        // ref.name annotation leaves it out, and the blob then says what it is.
+        if let Some(descriptor) = value.as_object_mut() {
+            descriptor.entry("mediaType").or_insert_with(|| Value::from(""));
+        }
         Ok(Descriptor {
             digest,
             platform,
@@ -117,6 +122,16 @@ impl Descriptor {
 
     pub fn platform(&self) -> Option<&Platform> {
         self.platform.as_ref()
+    }
+
+    /// The annotation `key`, when present.
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.oci.annotations().as_ref()?.get(key).map(String::as_str)
+    }
+
+    /// `artifactType`, when the descriptor names one.
+    pub fn artifact_type(&self) -> Option<String> {
+        self.oci.artifact_type().as_ref().map(ToString::to_string)
     }
 
     pub fn ref_name(&self) -> Option<&str> {
@@ -217,6 +232,11 @@ impl ImageManifest {
 
     pub fn layers(&self) -> &[Descriptor] {
         &self.layers
+    }
+
+    /// `artifactType`, when the manifest names one (an OCI 1.1 artifact).
+    pub fn artifact_type(&self) -> Option<String> {
+        self.oci.artifact_type().as_ref().map(ToString::to_string)
     }
 
     pub fn oci(&self) -> &oci::ImageManifest {
