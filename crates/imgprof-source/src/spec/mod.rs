@@ -138,10 +138,6 @@ impl Descriptor {
         self.annotation(REF_NAME_ANNOTATION)
     }
 
-    pub fn annotation(&self, key: &str) -> Option<&str> {
-        self.oci.annotations().as_ref()?.get(key).map(String::as_str)
-    }
-
     /// For BuildKit's attestation manifests (provenance, SBOMs: platform `unknown/unknown`,
     /// annotated `vnd.docker.reference.type: attestation-manifest`), the digest of the
     /// image they describe, when the index says it.
