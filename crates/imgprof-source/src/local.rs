@@ -9,7 +9,10 @@ use crate::digest::Digest;
 use crate::error::SourceError;
 use crate::files::SourceFiles;
 use crate::platform::{Platform, PlatformEntry};
-use crate::spec::{ArchiveManifestEntry, Descriptor, ImageConfig, ImageIndex, ImageManifest, media_type};
+use crate::spec::{
+    ATTESTATION_MANIFEST, ArchiveManifestEntry, Descriptor, ImageConfig, ImageIndex, ImageManifest,
+    REFERENCE_TYPE_ANNOTATION, media_type,
+};
 use crate::{BlobStore, Image, LayerBlob, SourceInfo, SourceKind};
 
 /// How deep nested indexes may go before imgprof calls the layout malformed.
@@ -572,9 +575,9 @@ fn collect_manifests(
             digest: descriptor.digest().clone(),
             what,
         };
-        if descriptor.annotation(ATTESTATION_ANNOTATION) == Some("attestation-manifest") {
+        if descriptor.attestation_of().is_some() {
             skipped.push(skip(format!(
-                "(an attestation manifest, {ATTESTATION_ANNOTATION}: attestation-manifest)"
+                "(an attestation manifest, {REFERENCE_TYPE_ANNOTATION}: {ATTESTATION_MANIFEST})"
             )));
             continue;
         }
@@ -628,9 +631,6 @@ fn collect_manifests(
     }
     Ok(out)
 }
-
-/// BuildKit marks the manifests of its provenance and SBOM attestations with this.
-const ATTESTATION_ANNOTATION: &str = "vnd.docker.reference.type";
 
 /// What a manifest is when it is not a container image: its config media type (Helm
 /// charts, OCI 1.1 artifacts with the empty config) or its `artifactType`; `None` for an
