@@ -106,6 +106,9 @@ pub struct RegistryClient {
     pub reference: Reference,
 }
 
+/// A manifest or index as the registry sent it: its bytes, media type and digest.
+type Document = (Vec<u8>, String, Digest);
+
 struct Inner {
     agent: ureq::Agent,
     /// `https://registry.example` or `http://127.0.0.1:5000`; its `host[:port]` is the
@@ -115,7 +118,7 @@ struct Inner {
     credential: OnceLock<Result<Option<Credential>, String>>,
     auth: Mutex<Option<AuthHeader>>,
     /// Manifests and indexes read, by tag or digest.
-    documents: Mutex<HashMap<String, (Vec<u8>, String, Digest)>>,
+    documents: Mutex<HashMap<String, Document>>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -506,7 +509,7 @@ impl RegistryClient {
 
     /// A manifest or index by tag or digest: its bytes, media type and digest, verified
     /// when asked for by digest.
-    pub fn manifest(&self, reference: &str) -> Result<(Vec<u8>, String, Digest), SourceError> {
+    pub fn manifest(&self, reference: &str) -> Result<Document, SourceError> {
         let cached = self.lock_documents().get(reference).cloned();
         if let Some(document) = cached {
             return Ok(document);
@@ -516,14 +519,14 @@ impl RegistryClient {
         Ok(document)
     }
 
-    fn lock_documents(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, String, Digest)>> {
+    fn lock_documents(&self) -> std::sync::MutexGuard<'_, HashMap<String, Document>> {
         self.inner
             .documents
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn fetch_manifest(&self, reference: &str) -> Result<(Vec<u8>, String, Digest), SourceError> {
+    fn fetch_manifest(&self, reference: &str) -> Result<Document, SourceError> {
         let path = format!("/manifests/{reference}");
         let (bytes, content_type) = self.document(&path, Some(MANIFEST_ACCEPT))?;
         let digest = Digest::of(&bytes);
