@@ -417,14 +417,14 @@ impl RegistryClient {
                 Ok(response) => response,
                 Err(e) if http::is_retryable_error(&e) => {
                     return Ok(Err((
-                        format!("request failed: {}", http::describe_error(&e, stall)),
+                        format!("request failed: {}", http::describe_error(&e, stall, &url)),
                         None,
                     )));
                 }
                 Err(e) => {
                     return Err(Failure::Other(format!(
                         "request failed: {}",
-                        http::describe_error(&e, stall)
+                        http::describe_error(&e, stall, &url)
                     )));
                 }
             };

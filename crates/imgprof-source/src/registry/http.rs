@@ -194,9 +194,9 @@ pub fn excerpt(text: &str, max: usize) -> String {
 
 /// A transport failure as one clause: a timeout says how long imgprof waited and how to
 /// wait longer.
-pub fn describe_error(error: &ureq::Error, stall: Duration) -> String {
+pub fn describe_error(error: &ureq::Error, stall: Duration, url: &str) -> String {
     if let Some(tls) = tls_failure(error) {
-        return describe_tls(tls);
+        return describe_tls(tls, &authority(url).unwrap_or_else(|| url.to_owned()));
     }
     match error {
         ureq::Error::Timeout(_) => describe_timeout(stall),
@@ -204,15 +204,16 @@ pub fn describe_error(error: &ureq::Error, stall: Duration) -> String {
     }
 }
 
-/// A failed handshake, with what to do when the certificate is one the user trusts.
-fn describe_tls(error: &rustls::Error) -> String {
+/// A failed handshake with `host` (the registry, its token service or its blob
+/// storage), with what to do when the certificate is one the user trusts.
+fn describe_tls(error: &rustls::Error, host: &str) -> String {
     let reason = excerpt(&error.to_string(), 200);
     match error {
         rustls::Error::InvalidCertificate(_) => format!(
-            "TLS: the server's certificate is not trusted ({reason}); if the registry uses a private CA, \
-             pass its certificate with --ca-cert FILE (PEM) or set SSL_CERT_FILE"
+            "TLS: the certificate of {host} is not trusted ({reason}); if it is signed by a private CA, \
+             pass the CA's certificate with --ca-cert FILE (PEM) or set SSL_CERT_FILE"
         ),
-        _ => format!("TLS handshake failed: {reason}"),
+        _ => format!("TLS handshake with {host} failed: {reason}"),
     }
 }
 

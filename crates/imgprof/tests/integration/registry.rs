@@ -4,6 +4,7 @@
 use crate::common;
 use std::process::Command;
 
+use crate::common::hub::HubWorld;
 use crate::common::registry::{self, RegistryAuth, TestRegistry};
 use crate::common::{imgprof, report_json, testdata};
 
@@ -373,4 +374,159 @@ fn anonymous_pulls_and_platform_listings_as_on_docker_hub() {
         "single-platform pull: token 1, index 2 (401, 200), manifest 1, config 1, layers {layers}: {} requests",
         5 + layers
     );
+}
+
+/// `imgprof ARGS IMAGE` in the Hub world (its `--resolve` and `--ca-cert` flags) with
+/// the Docker config in `config`.
+fn on_hub(world: &HubWorld, config: &std::path::Path, args: &[&str], image: &str) -> std::process::Output {
+    let flags = world.flags();
+    let mut all = args.to_vec();
+    all.extend(flags.iter().map(String::as_str));
+    all.push(image);
+    let none = config.join("none.json");
+    common::imgprof_with_env(
+        &all,
+        &[
+            ("DOCKER_CONFIG", config.as_os_str()),
+            ("REGISTRY_AUTH_FILE", none.as_os_str()),
+        ],
+    )
+}
+
+#[test]
+fn docker_hubs_pull_path_under_its_own_names() {
+    let layers = format!("oci:{}:gzip", testdata("fixtures/layers-gzip.oci"));
+    let multi = format!("oci:{}:multi", testdata("fixtures/multi-platform.oci"));
+    let Some(hub) = HubWorld::start(&[
+        (&layers, "library/layers:gzip", false),
+        (&layers, "someone/private:gzip", false),
+        (&multi, "library/multi:latest", true),
+    ]) else {
+        return;
+    };
+    let nobody = tempfile::tempdir().unwrap();
+    let report = ["report", "--json", "--top", "1000"];
+
+    // Anonymous, by the short name people type: docker.io/library/layers:gzip.
+    let out = on_hub(&hub, nobody.path(), &report, "layers:gzip");
+    assert_eq!(pulled(&out), layout_report());
+    let tokens = hub.auth.seen();
+    assert_eq!(tokens.len(), 1, "one token for the whole pull: {tokens:?}");
+    assert!(
+        tokens[0].path.contains("service=registry.docker.io")
+            && (tokens[0].path.contains("scope=repository%3Alibrary%2Flayers%3Apull")
+                || tokens[0].path.contains("scope=repository:library/layers:pull")),
+        "{:?}",
+        tokens[0].path
+    );
+    let api = hub.api.seen();
+    let cdn = hub.cdn.seen();
+    let blob_gets = api.iter().filter(|s| s.path.contains("/blobs/")).count();
+    assert!(blob_gets >= 2, "a config and a layer at least: {api:?}");
+    assert_eq!(cdn.len(), blob_gets, "every blob fetched from the CDN once: {cdn:?}");
+    assert!(
+        cdn.iter().all(|s| !s.authorization),
+        "no Authorization header reaches the CDN"
+    );
+    eprintln!(
+        "Hub-like single-platform pull: {} requests (token {}, registry {}, CDN {})",
+        tokens.len() + api.len() + cdn.len(),
+        tokens.len(),
+        api.len(),
+        cdn.len()
+    );
+
+    // Throttled once (an HTTP-date Retry-After, Hub's rate-limit headers), a download
+    // reset once: the pull waits, resumes with Range, and reports the same figures.
+    let expected = layout_report();
+    let largest = expected["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["digest"].as_str().unwrap().to_owned(),
+                l["compressed_bytes"].as_u64().unwrap() as usize,
+            )
+        })
+        .max_by_key(|(_, size)| *size)
+        .unwrap();
+    let retry_at = httpdate::fmt_http_date(std::time::SystemTime::now() + std::time::Duration::from_secs(2));
+    *hub.faults.lock().unwrap() = common::hub::Faults {
+        throttle_next_manifest: Some(vec![
+            ("Retry-After".into(), retry_at),
+            ("ratelimit-limit".into(), "100;w=21600".into()),
+            ("ratelimit-remaining".into(), "0;w=21600".into()),
+        ]),
+        reset_download: Some((largest.0.clone(), largest.1 / 2)),
+    };
+    let (api_before, cdn_before) = (hub.api.seen().len(), hub.cdn.seen().len());
+    let out = on_hub(&hub, nobody.path(), &report, "docker.io/library/layers:gzip");
+    assert_eq!(pulled(&out), layout_report());
+    let api = &hub.api.seen()[api_before..];
+    let manifests: Vec<_> = api.iter().filter(|s| s.path.contains("/manifests/")).collect();
+    let waited = manifests
+        .windows(2)
+        .any(|w| w[1].at - w[0].at >= std::time::Duration::from_millis(900));
+    assert!(waited, "the HTTP-date Retry-After was honoured: {manifests:?}");
+    let cdn = &hub.cdn.seen()[cdn_before..];
+    assert!(
+        cdn.iter().any(|s| s
+            .range
+            .as_deref()
+            .is_some_and(|r| *r == format!("bytes={}-", largest.1 / 2))),
+        "the reset download resumed where it stopped: {cdn:?}"
+    );
+
+    // Every platform of an index listed: one token, the index once, each manifest once.
+    let (auth_before, api_before, cdn_before) = (hub.auth.seen().len(), hub.api.seen().len(), hub.cdn.seen().len());
+    let out = on_hub(&hub, nobody.path(), &["platforms", "--compressed-only"], "multi");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listing = String::from_utf8_lossy(&out.stdout).into_owned();
+    let images = listing.lines().skip(1).filter(|l| !l.contains("attestation")).count();
+    assert!(images >= 2, "{listing}");
+    let api = &hub.api.seen()[api_before..];
+    assert_eq!(hub.auth.seen().len() - auth_before, 1, "one token");
+    assert_eq!(
+        api.len(),
+        2 + images,
+        "index (401, 200) and one GET per manifest: {api:?}"
+    );
+    assert_eq!(hub.cdn.seen().len(), cdn_before, "no blob for a listing");
+    eprintln!("Hub-like listing of {images} platforms: {} requests", 1 + api.len());
+
+    // A private repository: anonymous is refused, and the message says what to do.
+    let out = on_hub(&hub, nobody.path(), &report, "someone/private:gzip");
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    for needle in ["anonymous pull of someone/private was refused", "docker login"] {
+        assert!(message.contains(needle), "{needle:?} in {message}");
+    }
+
+    // `docker login` writes Hub's credentials under its v1 URL: Basic to token, and the
+    // identity token (OAuth2 refresh) flow, with no secret in the output.
+    for identity in [false, true] {
+        let config = registry::docker_config("https://index.docker.io/v1/", identity, registry::PASSWORD);
+        let before = hub.auth.seen().len();
+        let out = on_hub(&hub, config.path(), &report, "someone/private:gzip");
+        assert_no_secret(&out);
+        assert_eq!(pulled(&out), layout_report());
+        let asked = &hub.auth.seen()[before..];
+        let method = if identity { "POST" } else { "GET" };
+        assert!(
+            asked.iter().any(|s| s.method == method && s.authorization != identity),
+            "{method} to the token service: {asked:?}"
+        );
+    }
+
+    // Without the CA: refused at once, naming the host and how to trust it.
+    let out = common::imgprof_with_env(
+        &["report", "--json", "--resolve", &hub.flags()[1], "layers:gzip"],
+        &[("DOCKER_CONFIG", nobody.path().as_os_str())],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let message = stderr(&out);
+    for needle in [common::hub::API_HOST, "not trusted", "--ca-cert"] {
+        assert!(message.contains(needle), "{needle:?} in {message}");
+    }
 }

@@ -1225,7 +1225,7 @@ fn credentials_never_reach_the_output() {
     let challenge = format!(
         "Bearer realm=\"{}\",service=\"{}\",scope=\"repository:private/layers:pull\"",
         registry.issuer.as_ref().unwrap().realm(),
-        common::token::SERVICE
+        common::token::TEST_SERVICE.name
     );
     let reference = "private/layers/manifests/gzip";
     let cases = vec![

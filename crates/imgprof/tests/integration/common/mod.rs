@@ -4,6 +4,7 @@
 pub mod containerd;
 pub mod dockerd;
 pub mod engine;
+pub mod hub;
 pub mod podman;
 pub mod proxy;
 pub mod registry;

@@ -22,12 +22,16 @@ pub enum RegistryAuth {
     /// `auth: token`: tokens from a [`TokenIssuer`] that knows [`USERNAME`],
     /// [`PASSWORD`] and [`IDENTITY_TOKEN`].
     Token,
+    /// As Docker Hub's: tokens for `registry.docker.io` from the realm
+    /// `https://auth.docker.io/token` (a TLS front for the issuer answers there),
+    /// anonymous pulls of `library/*`.
+    DockerHubToken,
 }
 
 pub struct TestRegistry {
     child: Child,
     pub port: u16,
-    _storage: tempfile::TempDir,
+    storage: tempfile::TempDir,
     /// The registry's log (its access log included), for assertions on requests.
     pub log: std::path::PathBuf,
     pub issuer: Option<TokenIssuer>,
@@ -55,6 +59,19 @@ impl TestRegistry {
             return None;
         }
         let storage = tempfile::tempdir().expect("temp dir");
+        Some(TestRegistry::serve(storage, auth, tls))
+    }
+
+    /// Stops the registry and serves its storage again, now with `auth`: images pushed
+    /// without authentication, then pulled as the test needs.
+    pub fn restart_with(mut self, auth: RegistryAuth) -> TestRegistry {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let storage = std::mem::replace(&mut self.storage, tempfile::tempdir().expect("temp dir"));
+        TestRegistry::serve(storage, auth, None)
+    }
+
+    fn serve(storage: tempfile::TempDir, auth: RegistryAuth, tls: Option<&TestCa>) -> TestRegistry {
         let port = free_port();
         let config = storage.path().join("config.yml");
         let mut issuer = None;
@@ -69,12 +86,18 @@ impl TestRegistry {
                     htpasswd.display()
                 )
             }
-            RegistryAuth::Token => {
-                let started = TokenIssuer::start(USERNAME, PASSWORD, IDENTITY_TOKEN);
+            RegistryAuth::Token | RegistryAuth::DockerHubToken => {
+                let hub = matches!(auth, RegistryAuth::DockerHubToken);
+                let service = if hub { token::DOCKER_HUB } else { token::TEST_SERVICE };
+                let started = TokenIssuer::start(service, USERNAME, PASSWORD, IDENTITY_TOKEN);
+                let realm = if hub {
+                    format!("https://{}/token", super::hub::AUTH_HOST)
+                } else {
+                    started.realm()
+                };
                 let section = format!(
-                    "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
-                    started.realm(),
-                    token::SERVICE,
+                    "auth:\n  token:\n    realm: {realm}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                    service.name,
                     token::ISSUER,
                     started.cert.display()
                 );
@@ -110,17 +133,23 @@ impl TestRegistry {
         let registry = TestRegistry {
             child,
             port,
-            _storage: storage,
+            storage,
             log,
             issuer,
             authenticated,
         };
         registry.wait_ready();
-        Some(registry)
+        registry
     }
 
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Where the registry's filesystem storage keeps its blobs: `sha256/AB/HEX/data`
+    /// under this directory.
+    pub fn blobs_dir(&self) -> std::path::PathBuf {
+        self.storage.path().join("data/docker/registry/v2/blobs")
     }
 
     fn wait_ready(&self) {

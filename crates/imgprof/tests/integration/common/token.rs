@@ -14,9 +14,26 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use base64::Engine as _;
 
 pub const ISSUER: &str = "imgprof-test-issuer";
-pub const SERVICE: &str = "imgprof-test-registry";
-/// Repositories anyone may pull: an anonymous token grants only these (others answer 401).
-pub const PUBLIC_PREFIX: &str = "public/";
+
+/// The service a token is for and which repositories an anonymous token may pull
+/// (others answer 401, as private repositories do).
+#[derive(Clone, Copy)]
+pub struct Service {
+    pub name: &'static str,
+    pub public_prefix: &'static str,
+}
+
+/// The project's own test registry.
+pub const TEST_SERVICE: Service = Service {
+    name: "imgprof-test-registry",
+    public_prefix: "public/",
+};
+
+/// Docker Hub's: `registry.docker.io`, official images under `library/` for anyone.
+pub const DOCKER_HUB: Service = Service {
+    name: "registry.docker.io",
+    public_prefix: "library/",
+};
 
 /// One request the issuer answered.
 #[derive(Debug, Clone)]
@@ -29,6 +46,7 @@ pub struct TokenRequest {
 pub struct TokenIssuer {
     pub port: u16,
     pub cert: PathBuf,
+    pub service: Service,
     pub requests: Arc<Mutex<Vec<TokenRequest>>>,
     /// Every token handed out, so tests can check none reaches the output.
     issued: Arc<Mutex<Vec<String>>>,
@@ -43,7 +61,7 @@ struct Accounts {
 }
 
 impl TokenIssuer {
-    pub fn start(username: &str, password: &str, identity_token: &str) -> TokenIssuer {
+    pub fn start(service: Service, username: &str, password: &str, identity_token: &str) -> TokenIssuer {
         let dir = tempfile::tempdir().expect("temp dir");
         let key = dir.path().join("key.pem");
         let cert = dir.path().join("cert.pem");
@@ -77,11 +95,12 @@ impl TokenIssuer {
             for stream in listener.incoming().flatten() {
                 let (key, der, accounts, log) = (key.clone(), der.clone(), accounts.clone(), Arc::clone(&log));
                 let handed_out = Arc::clone(&handed_out);
-                std::thread::spawn(move || serve(stream, &key, &der, &accounts, &log, &handed_out));
+                std::thread::spawn(move || serve(stream, service, &key, &der, &accounts, &log, &handed_out));
             }
         });
         TokenIssuer {
             port,
+            service,
             cert,
             requests,
             issued,
@@ -115,6 +134,7 @@ fn certificate_der(cert: &Path) -> Vec<u8> {
 
 fn serve(
     stream: TcpStream,
+    service: Service,
     key: &Path,
     der: &[u8],
     accounts: &Accounts,
@@ -187,9 +207,9 @@ fn serve(
         .iter()
         .filter(|(k, _)| k == "scope")
         .flat_map(|(_, v)| v.split(' '))
-        .filter(|scope| !anonymous || scope.starts_with(&format!("repository:{PUBLIC_PREFIX}")))
+        .filter(|scope| !anonymous || scope.starts_with(&format!("repository:{}", service.public_prefix)))
         .collect();
-    let token = sign(key, der, &scopes);
+    let token = sign(key, der, service, &scopes);
     issued.lock().unwrap().push(token.clone());
     let body = format!(r#"{{"token":"{token}","access_token":"{token}","expires_in":300}}"#);
     let _ = write!(
@@ -200,7 +220,7 @@ fn serve(
 }
 
 /// A JWT granting every action each `repository:NAME:ACTIONS` scope asks for.
-fn sign(key: &Path, der: &[u8], scopes: &[&str]) -> String {
+fn sign(key: &Path, der: &[u8], service: Service, scopes: &[&str]) -> String {
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let access: Vec<serde_json::Value> = scopes
         .iter()
@@ -227,7 +247,7 @@ fn sign(key: &Path, der: &[u8], scopes: &[&str]) -> String {
     let claims = serde_json::json!({
         "iss": ISSUER,
         "sub": "imgprof-test",
-        "aud": SERVICE,
+        "aud": service.name,
         "exp": now + 300,
         "nbf": now - 10,
         "iat": now,
