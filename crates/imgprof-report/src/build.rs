@@ -51,6 +51,7 @@ pub fn build(
                 compressed_bytes: index.compressed_bytes,
                 tar_bytes: index.tar_bytes,
                 content_bytes: index.content_bytes(),
+                removable_bytes: waste.removable_by_layer.get(i).copied().unwrap_or(0),
                 counts: index.counts(),
                 changes: *changes,
                 removed: removed_paths(stack, i, options.top),

@@ -120,6 +120,8 @@ pub struct LayerReport {
     pub tar_bytes: u64,
     /// Σ regular-file bytes in this layer.
     pub content_bytes: u64,
+    /// Of `content_bytes`, what the findings' fixes remove, each file once.
+    pub removable_bytes: u64,
     #[serde(serialize_with = "crate::wire::ser")]
     #[schemars(with = "crate::wire::EntryCounts")]
     pub counts: EntryCounts,

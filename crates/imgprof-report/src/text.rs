@@ -145,10 +145,11 @@ fn render_findings(out: &mut String, report: &Report, style: &Style) {
         ))
     );
     for f in &report.findings {
+        let name = f.severity.name();
         let severity = match f.severity {
-            imgprof_waste::Severity::Error => style.error("error"),
-            imgprof_waste::Severity::Warning => style.warn("warning"),
-            imgprof_waste::Severity::Info => style.dim("info"),
+            imgprof_waste::Severity::Error => style.error(name),
+            imgprof_waste::Severity::Warning => style.warn(name),
+            imgprof_waste::Severity::Info => style.dim(name),
         };
         let saves = if f.saves_bytes > 0 {
             format!(", saves {}", human(f.saves_bytes))

@@ -7,7 +7,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use imgprof_layers::LayerOutcome;
+use imgprof_layers::{Compression, LayerOutcome};
 
 use crate::keys::{HELP, Pane};
 use crate::layout::{self, list_rows};
@@ -230,19 +230,21 @@ fn draw_layers(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme,
         let sizes = if wide {
             format!(
                 "{i:>2} {:>8} {:>8}  ",
-                size(layer.tar_bytes),
+                size(layer.content_bytes),
                 size(layer.compressed_bytes)
             )
         } else {
-            format!("{i:>2} {:>8} ", size(layer.tar_bytes))
+            format!("{i:>2} {:>8} ", size(layer.content_bytes))
         };
         let mut spans = vec![
             Span::styled(if i < base { "B" } else { " " }, theme.dim()),
             Span::raw(sizes),
         ];
         let redundant = layer.changes.redundant_bytes;
-        let removable = browse.data.removable.get(i).copied().unwrap_or(0);
-        let badges = [(redundant, "r", Color::Red), (removable, "w", Color::Yellow)];
+        let badges = [
+            (redundant, "r", Color::Red),
+            (layer.removable_bytes, "w", Color::Yellow),
+        ];
         let mut badge_width = 0;
         for (bytes, letter, color) in badges {
             if bytes > 0 {
@@ -302,8 +304,10 @@ fn draw_findings(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Them
                 imgprof_waste::Severity::Info => theme.dim(),
             };
             let layer = f.layer.map(|l| format!("L{l}")).unwrap_or_default();
+            // The severity's initial reads without colour (NO_COLOR); `?` explains it.
+            let initial = f.severity.name()[..1].to_ascii_uppercase();
             let mut line = Line::from(vec![
-                Span::styled(format!("{:>8} ", size(f.saves_bytes)), severity),
+                Span::styled(format!("{initial} {:>8} ", size(f.saves_bytes)), severity),
                 Span::raw(format!("{layer:<4}")),
                 Span::raw(f.title.clone()),
             ]);
@@ -462,8 +466,15 @@ fn draw_tree(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, a
             if pane_state.is_collapsed(node) && !tree.children(node).is_empty() {
                 name.push_str(" …");
             }
-        } else if event.is_some_and(|e| e.kind == EventKind::Other) {
-            name.push('@');
+        } else if let Some(event) = event.filter(|e| e.kind == EventKind::Other) {
+            match tree.link(event) {
+                // As dive shows links.
+                Some(target) => {
+                    name.push_str(" → ");
+                    name.push_str(target);
+                }
+                None => name.push('@'),
+            }
         }
         let mut line = Line::from(vec![
             Span::styled(marker, marker_style),
@@ -529,11 +540,14 @@ fn layer_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
             Span::styled(layer.digest.clone(), theme.dim()),
         ]),
         Line::raw(format!(
-            "{} uncompressed, {} stored ({:?}), {} of files",
+            "{} of files, {} as a tar, {} stored {}",
+            size(layer.content_bytes),
             size(layer.tar_bytes),
             size(layer.compressed_bytes),
-            layer.compression,
-            size(layer.content_bytes)
+            match layer.compression {
+                Compression::None => "uncompressed".to_owned(),
+                other => format!("({})", other.name()),
+            }
         )),
         Line::raw(format!(
             "added {} files ({}), modified {} ({}), removed {} paths ({})",
@@ -547,7 +561,7 @@ fn layer_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
         Line::raw(format!(
             "redundant {} (overwritten or deleted later), removable {} (findings)",
             size(c.redundant_bytes),
-            size(browse.data.removable.get(browse.layer).copied().unwrap_or(0))
+            size(layer.removable_bytes)
         )),
         Line::raw(layer.instruction.clone().unwrap_or_else(|| "(no history)".to_owned())),
     ]
@@ -594,7 +608,10 @@ fn file_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
         .map(|e| match e.kind {
             EventKind::File => format!("L{} wrote {}", e.layer, size(e.size)),
             EventKind::Dir => format!("L{} dir", e.layer),
-            EventKind::Other => format!("L{} link", e.layer),
+            EventKind::Other => match tree.link(e) {
+                Some(target) => format!("L{} link to {target}", e.layer),
+                None => format!("L{} special file", e.layer),
+            },
             EventKind::Whiteout => format!("L{} deleted", e.layer),
             EventKind::Opaque => format!("L{} made opaque", e.layer),
         })
@@ -616,7 +633,7 @@ fn finding_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
     };
     let mut lines = vec![Line::from(vec![
         Span::styled(
-            format!("{} {:?}: {}", f.id, f.severity, f.title),
+            format!("{} {}: {}", f.id, f.severity.name(), f.title),
             Style::new().add_modifier(Modifier::BOLD),
         ),
         Span::raw(format!("  {} concerned, saves {}", size(f.bytes), size(f.saves_bytes))),
@@ -635,11 +652,13 @@ fn finding_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
     if !paths.is_empty() {
         lines.push(Line::raw(format!("paths: {}", paths.join(", "))));
     }
-    lines.push(Line::raw(f.why.clone()));
-    lines.push(Line::from(vec![
-        Span::styled("fix: ", theme.fg(Color::Green).add_modifier(Modifier::BOLD)),
-        Span::raw(f.fix.clone()),
-    ]));
+    lines.extend(f.why.lines().map(|l| Line::raw(l.to_owned())));
+    // The fix as it stands in a Dockerfile: its own lines, kept.
+    lines.push(Line::styled(
+        "fix:",
+        theme.fg(Color::Green).add_modifier(Modifier::BOLD),
+    ));
+    lines.extend(f.fix.lines().map(|l| Line::raw(format!("  {l}"))));
     lines
 }
 

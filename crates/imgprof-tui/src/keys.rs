@@ -166,6 +166,8 @@ pub const HELP: &[(&str, &str)] = &[
     ("b", "hide / show the base image's layers"),
     ("p", "packages view (pip, dpkg, apk by size; / filters)"),
     ("mouse wheel", "scroll the pane under the pointer"),
+    ("(findings) E W I", "severity: error, warning, info"),
+    ("(layers) B r… w…", "base layer; redundant bytes; removable by fixes"),
     ("?", "this help"),
     ("Esc", "close help or packages, clear the filter"),
     ("q or Ctrl+C", "quit"),

@@ -16,8 +16,6 @@ pub struct Inspected {
     pub report: Report,
     /// Shared with the tree pane's worker thread.
     pub tree: Arc<FileTree>,
-    /// Per layer: bytes its findings' fixes would save (removable bytes).
-    pub removable: Vec<u64>,
     /// Aggregated views computed ahead (top layers first), so that moving through the
     /// layers finds them ready.
     pub views: Vec<LayerView>,
@@ -29,16 +27,9 @@ const PREFETCH_NODE_VIEWS: usize = 8_000_000;
 
 impl Inspected {
     pub fn new(report: Report, tree: FileTree) -> Inspected {
-        let mut removable = vec![0u64; report.layers.len()];
-        for finding in &report.findings {
-            if let Some(slot) = finding.layer.and_then(|l| removable.get_mut(l)) {
-                *slot += finding.saves_bytes;
-            }
-        }
         Inspected {
             report,
             tree: Arc::new(tree),
-            removable,
             views: Vec::new(),
         }
     }

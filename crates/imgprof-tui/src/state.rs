@@ -524,7 +524,12 @@ impl Browse {
         if !visible.contains(&self.layer) {
             self.select_layer(visible.start);
         }
-        self.layers_offset = self.layers_offset.max(visible.start);
+        // Shown again, the list starts from layer 0; the selection scrolls into view.
+        self.layers_offset = if self.hide_base {
+            self.layers_offset.max(visible.start)
+        } else {
+            0
+        };
     }
 
     fn layers_action(&mut self, action: Action, page: usize) {

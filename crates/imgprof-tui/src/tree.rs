@@ -66,6 +66,8 @@ pub struct FileTree {
     pub categories: Vec<&'static str>,
     /// The owning package (index into the report's package list) of a shipped copy.
     packages: HashMap<Inode, u32>,
+    /// Symlink targets as written, hard links' targets as paths: shown `name → target`.
+    links: HashMap<Inode, Box<str>>,
 }
 
 /// Which part of the tree a layer shows, as dive's two modes.
@@ -109,6 +111,7 @@ impl FileTree {
             }
         }
         let mut raw_events: Vec<(NodeId, Event)> = Vec::new();
+        let mut links = HashMap::new();
         for (l, layer) in layers.iter().enumerate() {
             for (e, entry) in layer.entries.iter().enumerate() {
                 let kind = match entry.kind {
@@ -122,6 +125,9 @@ impl FileTree {
                     layer: l as u32,
                     entry: e as u32,
                 };
+                if let Some(target) = entry.link.clone() {
+                    links.insert(inode, target);
+                }
                 let node = builder.node_of(&entry.path);
                 raw_events.push((
                     node,
@@ -180,6 +186,7 @@ impl FileTree {
             layer_count: layers.len() as u32,
             categories,
             packages,
+            links,
         }
     }
 
@@ -258,6 +265,16 @@ impl FileTree {
     /// The owning package of a layer's entry, as an index into the report's packages.
     pub fn package(&self, layer: u32, entry: u32) -> Option<usize> {
         self.packages.get(&Inode { layer, entry }).map(|&p| p as usize)
+    }
+
+    /// Where a link event points, if it is a symlink or a hard link.
+    pub fn link(&self, event: &Event) -> Option<&str> {
+        self.links
+            .get(&Inode {
+                layer: event.layer,
+                entry: event.entry,
+            })
+            .map(|t| &**t)
     }
 
     /// The category id of an event, if the analysis classified it.

@@ -62,6 +62,9 @@ pub struct WasteReport {
     /// Ranked by the bytes their fix saves.
     pub findings: Vec<Finding>,
     pub projection: Projection,
+    /// Per layer: its file bytes that the findings' fixes remove, each file once (so
+    /// never more than the layer's file bytes, however many findings name a file).
+    pub removable_by_layer: Vec<u64>,
     /// The category and owning package of every shipped copy of file content (final
     /// and lost), for views that show single files (`imgprof inspect`); the report
     /// itself does not carry it.
@@ -218,7 +221,8 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         excluding: !options.exclude.is_empty(),
     };
     let findings = analysis.findings();
-    let projection = analysis.projection(&findings);
+    let removable_by_layer = analysis.removable_by_layer(&findings);
+    let projection = analysis.projection(&findings, removable_by_layer.iter().sum());
     let categories = analysis.categories();
     let unowned_bytes = stack.final_bytes().saturating_sub(analysis.packages.owned_bytes());
     let Analysis {
@@ -250,6 +254,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         unowned_bytes,
         findings,
         projection,
+        removable_by_layer,
         files,
     }
 }
@@ -286,14 +291,20 @@ impl Analysis<'_, '_> {
         list
     }
 
-    fn projection(&self, findings: &[Finding]) -> Projection {
-        let shipped = self.stack.shipped_bytes();
+    /// What the findings remove from each layer, each file once.
+    fn removable_by_layer(&self, findings: &[Finding]) -> Vec<u64> {
         let removed: HashSet<Inode> = findings.iter().flat_map(|f| f.removes.inodes.iter().copied()).collect();
         let layers = self.stack.layers();
-        let removed_bytes: u64 = removed
-            .iter()
-            .map(|i| layers[i.layer as usize].entries[i.entry as usize].size)
-            .sum();
+        let mut by_layer = vec![0u64; layers.len()];
+        for inode in removed {
+            by_layer[inode.layer as usize] += layers[inode.layer as usize].entries[inode.entry as usize].size;
+        }
+        by_layer
+    }
+
+    /// `removed_bytes`: what the findings remove, each file once.
+    fn projection(&self, findings: &[Finding], removed_bytes: u64) -> Projection {
+        let shipped = self.stack.shipped_bytes();
         let rebuild = self.rebuild(findings);
         let no_change = rebuild.is_none() && !findings.iter().any(|f| calls_for_a_change(f, self.base.layers));
         let projected = match &rebuild {

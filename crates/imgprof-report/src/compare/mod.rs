@@ -590,6 +590,7 @@ mod tests {
             compressed_bytes: content_bytes / 2,
             tar_bytes: content_bytes + 512,
             content_bytes,
+            removable_bytes: 0,
             counts: Default::default(),
             changes: Default::default(),
             removed: Vec::new(),

@@ -424,3 +424,92 @@ fn a_filter_that_matches_nothing_says_so_and_a_bad_one_stays_open() {
         app.message
     );
 }
+
+#[test]
+fn hiding_the_base_layers_and_showing_them_again_lists_layer_0() {
+    let mut app = app(120, 40);
+    let before = screen(&app);
+    press(&mut app, &["b"]);
+    assert!(!screen(&app).contains("B 0 "), "hidden");
+    press(&mut app, &["b"]);
+    assert!(screen(&app).contains("B 0 "), "layer 0 is listed again");
+    assert_eq!(screen(&app), before, "the same screen as before hiding");
+}
+
+#[test]
+fn enter_collapses_an_expanded_directory_and_expands_it_again() {
+    let mut app = app(120, 40);
+    press(&mut app, &["<tab>"]);
+    let rows = |app: &App| app.browse().expect("ready").tree.rows.rows.len();
+    let expanded = rows(&app);
+    press(&mut app, &["<enter>"]);
+    let collapsed = rows(&app);
+    assert!(collapsed < expanded, "{collapsed} rows after Enter, {expanded} before");
+    press(&mut app, &["<enter>"]);
+    assert_eq!(rows(&app), expanded);
+}
+
+/// Each layer row shows the report's figures under the report's names: Size is the
+/// layer's file bytes, `w` what its findings remove (never more than the layer holds).
+#[test]
+fn layer_rows_show_the_reports_figures() {
+    let app = app(200, 50);
+    let text = screen(&app);
+    let report = &app.browse().expect("ready").data.report;
+    for layer in &report.layers {
+        assert!(layer.removable_bytes <= layer.content_bytes, "layer {}", layer.index);
+        let size = imgprof_tui::draw::size(layer.content_bytes);
+        let row = text
+            .lines()
+            .find(|l| l.contains(&format!("{:>2} {size:>8} ", layer.index)))
+            .unwrap_or_else(|| panic!("layer {} with Size {size} in\n{text}", layer.index));
+        if layer.removable_bytes > 0 {
+            assert!(row.contains(" w"), "{row}");
+        }
+    }
+}
+
+/// Without colour, a finding's severity reads as its initial, and its fix keeps the
+/// line breaks a Dockerfile needs.
+#[test]
+fn severity_and_fix_text_read_without_colour() {
+    let mut app = app(200, 50);
+    app.color = false;
+    press(&mut app, &["<tab>", "<tab>"]);
+    let findings = app.browse().expect("ready").data.report.findings.clone();
+    for (i, finding) in findings.iter().enumerate() {
+        let text = screen(&app);
+        let initial = finding.severity.name()[..1].to_ascii_uppercase();
+        let size = imgprof_tui::draw::size(finding.saves_bytes);
+        assert!(
+            text.contains(&format!("{initial} {size:>8} ")),
+            "finding {i} ({}) shows {initial}: {text}",
+            finding.id
+        );
+        assert!(text.contains(&format!("{} {}:", finding.id, finding.severity.name())));
+        for line in finding.fix.lines().filter(|l| !l.trim().is_empty()).take(3) {
+            let start: String = line.chars().take(40).collect();
+            assert!(
+                text.contains(&format!("  {}", start.trim_end())),
+                "fix line {line:?} of {} on its own line:\n{text}",
+                finding.id
+            );
+        }
+        press(&mut app, &["<down>"]);
+    }
+}
+
+/// Links read as dive shows them: `name → target`, and the file pane says where.
+#[test]
+fn symlinks_show_their_targets() {
+    let mut app = App::ready(
+        "layers-classic.tar".into(),
+        common::inspected("fixtures/layers-classic.tar"),
+        false,
+    );
+    app.resize(120, 40);
+    press(&mut app, &["<tab>"]);
+    let text = screen(&app);
+    assert!(text.contains("sh → tool"), "{text}");
+    assert!(text.contains("tool-link → usr/bin/tool"), "{text}");
+}

@@ -394,6 +394,19 @@ fn naive_finding_bytes_equal_what_they_name() {
     };
     let base_layers = report["base_image"]["layers"].as_u64().unwrap();
     assert_eq!(base_layers, 1, "the base is the debian ADD layer");
+    // What the fixes remove from a layer counts each file once: never more than the
+    // layer holds, however many findings name a file.
+    let mut removable_total = 0;
+    for layer in report["layers"].as_array().unwrap() {
+        let removable = layer["removable_bytes"].as_u64().unwrap();
+        assert!(
+            removable <= layer["content_bytes"].as_u64().unwrap(),
+            "{}",
+            layer["index"]
+        );
+        removable_total += removable;
+    }
+    assert!(removable_total > 0);
     // Category findings cover the category above the base; the base layer here holds no
     // caches, .git, context files or models, so the whole category counts.
     assert_eq!(bytes("IMG003"), categories(&["package-cache"], true));
