@@ -98,6 +98,9 @@ impl RegistryOptions {
     }
 }
 
+/// Manifests and indexes read, by tag or digest: the bytes, the media type, the digest.
+type Documents = HashMap<String, (Vec<u8>, String, Digest)>;
+
 /// A client for one repository. Cheap to clone; clones share the authentication state,
 /// so a token fetched for the manifest serves every layer.
 #[derive(Clone)]
@@ -115,7 +118,7 @@ struct Inner {
     credential: OnceLock<Result<Option<Credential>, String>>,
     auth: Mutex<Option<AuthHeader>>,
     /// Manifests and indexes read, by tag or digest.
-    documents: Mutex<HashMap<String, (Vec<u8>, String, Digest)>>,
+    documents: Mutex<Documents>,
 }
 
 impl std::fmt::Debug for RegistryClient {
@@ -516,7 +519,7 @@ impl RegistryClient {
         Ok(document)
     }
 
-    fn lock_documents(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, String, Digest)>> {
+    fn lock_documents(&self) -> std::sync::MutexGuard<'_, Documents> {
         self.inner
             .documents
             .lock()
