@@ -429,11 +429,17 @@ pub fn varint(bytes: &[u8]) -> Option<i64> {
 mod tests {
     use super::*;
 
-    /// A database of `pages` pages of 4096 bytes with valid meta pages 0 and 1 pointing at
-    /// a root leaf on page 3 (pages 2 is the freelist in bbolt; left empty here).
+    /// A database of 4096-byte pages with valid meta pages 0 and 1 pointing at a root
+    /// leaf on page 3 (page 2 is the freelist in bbolt; left empty here).
     fn database(entries: &[(&[u8], &[u8], bool)]) -> Vec<u8> {
+        database_with_overflow(entries, 0)
+    }
+
+    /// The same, the root leaf spanning `overflow` pages more.
+    fn database_with_overflow(entries: &[(&[u8], &[u8], bool)], overflow: u32) -> Vec<u8> {
         const PS: usize = 4096;
-        let mut data = vec![0u8; PS * 4];
+        let pages = 4 + overflow as usize;
+        let mut data = vec![0u8; PS * pages];
         for (meta_page, txid) in [(0usize, 1u64), (1, 2)] {
             let page = &mut data[meta_page * PS..];
             page[..8].copy_from_slice(&(meta_page as u64).to_le_bytes());
@@ -444,13 +450,14 @@ mod tests {
             meta[8..12].copy_from_slice(&(PS as u32).to_le_bytes());
             meta[16..24].copy_from_slice(&3u64.to_le_bytes());
             meta[32..40].copy_from_slice(&2u64.to_le_bytes());
-            meta[40..48].copy_from_slice(&4u64.to_le_bytes());
+            meta[40..48].copy_from_slice(&(pages as u64).to_le_bytes());
             meta[48..56].copy_from_slice(&txid.to_le_bytes());
             let sum = fnv1a64(&meta[..META_CHECKED]);
             meta[META_CHECKED..META_CHECKED + 8].copy_from_slice(&sum.to_le_bytes());
         }
-        let leaf = &mut data[3 * PS..4 * PS];
+        let leaf = &mut data[3 * PS..];
         leaf[..8].copy_from_slice(&3u64.to_le_bytes());
+        leaf[12..16].copy_from_slice(&overflow.to_le_bytes());
         write_leaf(leaf, entries);
         data
     }
@@ -543,6 +550,25 @@ mod tests {
         page[PAGE_HEADER + 8..PAGE_HEADER + 16].copy_from_slice(&3u64.to_le_bytes());
         let db = Db::from_bytes(data).expect("meta pages are intact");
         assert!(matches!(db.root().entries(), Err(BoltError::Corrupt { page: 3, .. })));
+    }
+
+    #[test]
+    fn a_leaf_continues_on_its_overflow_pages() {
+        let big = vec![0xab; 6000];
+        let db = Db::from_bytes(database_with_overflow(&[(b"big", &big, false)], 1)).expect("a database");
+        assert_eq!(db.root().data(b"big").expect("readable"), Some(&big[..]));
+        // Without its overflow page the value lies outside the page.
+        let mut data = database_with_overflow(&[(b"big", &big, false)], 1);
+        data[3 * 4096 + 12..3 * 4096 + 16].copy_from_slice(&0u32.to_le_bytes());
+        let db = Db::from_bytes(data).expect("meta pages are intact");
+        assert!(matches!(db.root().entries(), Err(BoltError::Corrupt { page: 3, .. })));
+        // An overflow count past the end of the file.
+        let mut data = database_with_overflow(&[(b"big", &big, false)], 1);
+        data[3 * 4096 + 12..3 * 4096 + 16].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            Db::from_bytes(data),
+            Err(BoltError::PageOutOfBounds { page: 3 })
+        ));
     }
 
     #[test]

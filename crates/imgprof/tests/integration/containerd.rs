@@ -206,6 +206,26 @@ fn containerd_missing_blobs_and_damaged_databases_are_named() {
     let from_store = json_of(&imgprof(&report(name)));
     assert_eq!(without_source(from_store.clone()), without_source(report_json(&gzip)));
 
+    // Enough names that the images bucket spans many pages (branch pages over leaves, not
+    // one inline bucket): each is found, and an unknown name lists the first of them.
+    let tags: Vec<String> = (0..200).map(|i| format!("localhost/many:{i}")).collect();
+    let mut args = vec!["images", "tag", "localhost/layers:gzip"];
+    args.extend(tags.iter().map(String::as_str));
+    let out = containerd.ctr("default", &args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    for tag in ["localhost/many:0", "localhost/many:99", "localhost/many:199"] {
+        let again = json_of(&imgprof(&report(&format!("containerd:{tag}"))));
+        assert_eq!(again["source"]["tag"], tag);
+        assert_eq!(without_source(again), without_source(from_store.clone()), "{tag}");
+    }
+    let message = error_of(&imgprof(&["report", "containerd:localhost/many:200"]));
+    let stored = tags.len() + 1;
+    assert!(
+        message.contains("localhost/layers:gzip, localhost/many:0, localhost/many:1,")
+            && message.contains(&format!(" and {} more", stored - 30)),
+        "{message}"
+    );
+
     // A copy of the store whose meta.db is cut short, or is not a database at all.
     let copy = tmp.path().join("copy");
     let meta = copy.join("io.containerd.metadata.v1.bolt/meta.db");
