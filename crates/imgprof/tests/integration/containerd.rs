@@ -116,6 +116,19 @@ fn containerd_store_reports_as_the_archives() {
         assert_eq!(without_source(again), without_source(from_store.clone()), "{name}");
     }
 
+    // A single manifest lists one platform, from its config, under the stored name.
+    let listed = imgprof("default", &["platforms", "containerd:sample-app"]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+    let text = String::from_utf8_lossy(&listed.stdout);
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(
+        rows.len() == 1
+            && rows[0].starts_with(from_store["source"]["platform"].as_str().expect("a platform"))
+            && rows[0].contains(manifest)
+            && rows[0].contains("docker.io/library/sample-app:latest"),
+        "{text}"
+    );
+
     // Docker 25's layout (an OCI manifest with media types): the archive's report.
     let from_store = json_of(&imgprof("default", &report("containerd:layers:docker25")));
     assert_eq!(from_store["source"]["tag"], "docker.io/library/layers:docker25");
