@@ -76,6 +76,39 @@ pub enum SourceError {
         message: String,
         cli: String,
     },
+    #[error("{path}: cannot read containerd's store: {reason}; {hint}")]
+    ContainerdStore { path: String, reason: String, hint: String },
+    #[error("{path}: containerd's metadata database is damaged or not one")]
+    ContainerdDatabase {
+        path: String,
+        #[source]
+        source: crate::containerd::BoltError,
+    },
+    #[error(
+        "containerd has no namespace {namespace:?} at {root}; namespaces: {available} \
+         (set CONTAINERD_NAMESPACE)"
+    )]
+    ContainerdNamespaceNotFound {
+        namespace: String,
+        root: String,
+        available: String,
+    },
+    #[error(
+        "{image}: no such image in containerd namespace {namespace:?} at {root}; it has: {available} \
+         (`ctr -n {namespace} images ls` lists them, `ctr images pull` or `import` adds one)"
+    )]
+    ContainerdImageNotFound {
+        image: String,
+        namespace: String,
+        root: String,
+        available: String,
+    },
+    #[error("{location}: missing from containerd's content store (needed by image {image}); {hint}")]
+    ContainerdBlobMissing {
+        location: String,
+        image: String,
+        hint: String,
+    },
     /// An OCI layout or index that holds only artifacts (Helm charts, SBOMs, signatures).
     #[error(
         "{what}: not a container image: it holds {found}; imgprof reads container images \

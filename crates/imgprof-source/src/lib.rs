@@ -1,11 +1,12 @@
 //! Image sources for imgprof.
 //!
 //! Turns what the user typed (`app.tar`, `./layout:tag`, `oci-archive:img.tar`,
-//! `localhost:5000/app:1`, `podman:app`) into an [`Image`]: the parsed config, the ordered
+//! `localhost:5000/app:1`, `podman:app`, `containerd:app`) into an [`Image`]: the parsed config, the ordered
 //! layer blobs with the digests they must match, and a way to stream each blob. Nothing here decompresses or walks layers; that is
 //! `imgprof-layers`' job.
 
 mod blob_file;
+pub mod containerd;
 pub mod daemon;
 mod digest;
 mod error;
@@ -43,6 +44,8 @@ pub enum SourceKind {
     DockerDaemon,
     /// Exported by podman's API service (`podman:NAME`).
     Podman,
+    /// Read from containerd's image and content stores (`containerd:NAME`).
+    Containerd,
 }
 
 impl fmt::Display for SourceKind {
@@ -54,6 +57,7 @@ impl fmt::Display for SourceKind {
             SourceKind::Registry => "registry",
             SourceKind::DockerDaemon => "docker-daemon",
             SourceKind::Podman => "podman",
+            SourceKind::Containerd => "containerd",
         })
     }
 }
@@ -154,6 +158,7 @@ pub fn open_with(arg: &str, platform: Option<&Platform>, registry: &RegistryOpti
         Source::Local(local) => local::open_local(&local, platform),
         Source::Registry(reference) => registry::open::open_registry(reference, platform, registry),
         Source::Daemon(daemon) => daemon::open_daemon(&daemon, platform),
+        Source::Containerd(image) => containerd::open_containerd(&image, platform),
     }
 }
 
@@ -163,12 +168,16 @@ pub fn platforms(arg: &str, registry: &RegistryOptions) -> Result<Vec<PlatformEn
         Source::Local(local) => local::list_platforms(&local),
         Source::Registry(reference) => registry::open::list_platforms(reference, registry),
         Source::Daemon(daemon) => daemon::list_platforms(&daemon),
+        Source::Containerd(image) => containerd::list_platforms(&image),
     }
 }
 
-/// A daemon prefix (`docker-daemon:`, `podman:`) first; then a local path wins when it
-/// exists; otherwise a registry reference, refused when it carries credentials.
+/// An engine prefix (`docker-daemon:`, `podman:`, `containerd:`) first; then a local path
+/// wins when it exists; otherwise a registry reference, refused when it carries credentials.
 fn parse_source(arg: &str) -> Result<Source, SourceError> {
+    if let Some(image) = containerd::ContainerdRef::parse(arg) {
+        return Ok(Source::Containerd(image?));
+    }
     if let Some(daemon) = daemon::DaemonRef::parse(arg) {
         return Ok(Source::Daemon(daemon?));
     }
@@ -207,4 +216,5 @@ enum Source {
     Local(LocalRef),
     Registry(reference::Reference),
     Daemon(daemon::DaemonRef),
+    Containerd(containerd::ContainerdRef),
 }

@@ -8,7 +8,7 @@ use serde::de::DeserializeOwned;
 use crate::digest::Digest;
 use crate::error::SourceError;
 use crate::files::SourceFiles;
-use crate::platform::{Platform, PlatformEntry};
+use crate::platform::{EntryKind, Platform, PlatformEntry};
 use crate::spec::{
     ATTESTATION_MANIFEST, ArchiveManifestEntry, Descriptor, ImageConfig, ImageIndex, ImageManifest,
     REFERENCE_TYPE_ANNOTATION, media_type,
@@ -119,10 +119,9 @@ pub(crate) fn open_local(local: &LocalRef, platform: Option<&Platform>) -> Resul
         }
     };
     match kind {
-        SourceKind::Registry | SourceKind::DockerDaemon | SourceKind::Podman => Err(SourceError::not_an_image(
-            &local.path,
-            format!("a local path is not a {kind} source"),
-        )),
+        SourceKind::Registry | SourceKind::DockerDaemon | SourceKind::Podman | SourceKind::Containerd => Err(
+            SourceError::not_an_image(&local.path, format!("a local path is not a {kind} source")),
+        ),
         SourceKind::DockerArchive => open_docker_archive(files, local, platform),
         SourceKind::OciLayout | SourceKind::OciArchive => open_oci_layout(files, kind, local, platform),
     }
@@ -426,8 +425,64 @@ fn open_oci_layout(
     let index: ImageIndex = read_json(&files, "index.json")?;
     let mut skipped = Vec::new();
     let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what, &mut skipped)?;
-    let candidates = collect_manifests(&files, roots, 0, &mut skipped)?;
-    let chosen = choose_platform(&files, candidates, platform, &index_what, &skipped)?;
+    let found = IndexRoots {
+        roots,
+        what: index_what,
+        skipped,
+        partial: false,
+    };
+    let source = SourceInfo {
+        kind,
+        location: local.path.display().to_string(),
+        tag: local.tag.clone(),
+        platform: Platform::unknown(),
+    };
+    open_index_roots(files, found, source, platform)
+}
+
+/// Where an image's manifests start in a directory of blobs (`blobs/sha256/...`).
+pub(crate) struct IndexRoots {
+    /// The descriptors to start from: an OCI layout's `index.json` entries, a containerd
+    /// image's target.
+    pub roots: Vec<Descriptor>,
+    /// Names where the roots came from, in messages.
+    pub what: String,
+    skipped: Vec<Skipped>,
+    /// Whether the directory may hold only some platforms of an index (a content store
+    /// after a pull or import of one platform): a platform's manifest that is absent is
+    /// then listed but not read.
+    pub partial: bool,
+}
+
+impl IndexRoots {
+    pub(crate) fn new(roots: Vec<Descriptor>, what: String, partial: bool) -> Self {
+        IndexRoots {
+            roots,
+            what,
+            skipped: Vec::new(),
+            partial,
+        }
+    }
+}
+
+/// Opens the image the roots lead to, choosing `platform` among an index's manifests;
+/// `source` gives the kind, location and tag (`None`: the chosen manifest's ref name) of
+/// the result.
+pub(crate) fn open_index_roots(
+    files: SourceFiles,
+    found: IndexRoots,
+    mut source: SourceInfo,
+    platform: Option<&Platform>,
+) -> Result<Image, SourceError> {
+    let IndexRoots {
+        roots,
+        what: index_what,
+        mut skipped,
+        partial,
+    } = found;
+    let mut absent = Vec::new();
+    let candidates = collect_manifests(&files, roots, 0, &mut skipped, partial.then_some(&mut absent))?;
+    let chosen = choose_platform(&files, candidates, platform, &index_what, &skipped, &absent)?;
 
     let manifest = chosen.manifest;
     let config_descriptor = manifest.config();
@@ -482,13 +537,10 @@ fn open_oci_layout(
         .iter()
         .map(|s| format!("{}: skipped {}", files.describe(&blob_path(&s.digest)), s.what))
         .collect();
+    source.tag = source.tag.or(chosen.ref_name);
+    source.platform = config.platform();
     Ok(Image {
-        source: SourceInfo {
-            kind,
-            location: local.path.display().to_string(),
-            tag: local.tag.clone().or(chosen.ref_name),
-            platform: config.platform(),
-        },
+        source,
         manifest_digest: Some(chosen.descriptor.digest().clone()),
         config_digest: Some(config_descriptor.digest().clone()),
         config,
@@ -554,13 +606,21 @@ struct Candidate {
     ref_name: Option<String>,
 }
 
+/// A platform's manifest an index names but a partial store does not hold.
+struct Absent {
+    descriptor: Descriptor,
+    platform: Platform,
+}
+
 /// Walks (nested) indexes down to image manifests; what is not an image (artifacts,
-/// attestations, media types imgprof does not know) goes to `skipped`.
+/// attestations, media types imgprof does not know) goes to `skipped`. With `absent`
+/// (a partial store), a platform's manifest missing from the store goes there.
 fn collect_manifests(
     files: &SourceFiles,
     roots: Vec<Descriptor>,
     depth: usize,
     skipped: &mut Vec<Skipped>,
+    mut absent: Option<&mut Vec<Absent>>,
 ) -> Result<Vec<Candidate>, SourceError> {
     let mut out = Vec::new();
     for descriptor in roots {
@@ -593,6 +653,15 @@ fn collect_manifests(
             )));
             continue;
         }
+        if let (Some(absent), Some(platform)) = (absent.as_deref_mut(), descriptor.platform())
+            && !files.contains(&blob_path(descriptor.digest()))
+        {
+            absent.push(Absent {
+                platform: platform.clone(),
+                descriptor,
+            });
+            continue;
+        }
         // A descriptor without a media type: the document says what it is.
         let (bytes, blob_what) = read_verified(files, &descriptor)?;
         let is_index = match media_type {
@@ -607,7 +676,8 @@ fn collect_manifests(
         };
         if is_index {
             let index: ImageIndex = parse_json(&bytes, &blob_what)?;
-            let mut nested = collect_manifests(files, index.into_manifests(), depth + 1, skipped)?;
+            let mut nested =
+                collect_manifests(files, index.into_manifests(), depth + 1, skipped, absent.as_deref_mut())?;
             for candidate in &mut nested {
                 candidate.ref_name = candidate
                     .ref_name
@@ -674,19 +744,20 @@ fn choose_platform(
     wanted: Option<&Platform>,
     what: &str,
     skipped: &[Skipped],
+    absent: &[Absent],
 ) -> Result<Candidate, SourceError> {
     let mut candidates: Vec<Candidate> = candidates
         .into_iter()
         .filter(|c| !c.platform.as_ref().is_some_and(Platform::is_unknown))
         .collect();
-    if candidates.is_empty() && !skipped.is_empty() {
+    if candidates.is_empty() && absent.is_empty() && !skipped.is_empty() {
         let found: Vec<String> = skipped.iter().map(|s| format!("{} {}", s.digest, s.what)).collect();
         return Err(SourceError::NotAContainerImage {
             what: what.to_owned(),
             found: found.join("; "),
         });
     }
-    if candidates.is_empty() {
+    if candidates.is_empty() && absent.is_empty() {
         return Err(SourceError::invalid(what, "contains no image manifest"));
     }
     if candidates.len() == 1 && wanted.is_none() {
@@ -703,11 +774,19 @@ fn choose_platform(
     let matching: Vec<usize> = (0..candidates.len())
         .filter(|&i| candidates[i].platform.as_ref().is_some_and(|p| p.satisfies(&target)))
         .collect();
+    // The store knows the platform but does not hold its manifest.
+    if matching.is_empty()
+        && let Some(missing) = absent.iter().find(|a| a.platform.satisfies(&target))
+    {
+        return Err(SourceError::MissingFile {
+            location: files.describe(&blob_path(missing.descriptor.digest())),
+        });
+    }
     match matching.as_slice() {
         [] => Err(SourceError::PlatformNotFound {
             what: what.to_owned(),
             wanted: target.to_string(),
-            available: describe_platforms(&candidates),
+            available: describe_platforms(&candidates, absent),
         }),
         [first, rest @ ..] => {
             let first_ref = candidates[*first].ref_name.clone();
@@ -732,7 +811,7 @@ fn choose_platform(
     }
 }
 
-fn describe_platforms(candidates: &[Candidate]) -> String {
+fn describe_platforms(candidates: &[Candidate], absent: &[Absent]) -> String {
     let names: Vec<String> = candidates
         .iter()
         .map(|c| {
@@ -740,6 +819,7 @@ fn describe_platforms(candidates: &[Candidate]) -> String {
                 .as_ref()
                 .map_or_else(|| "(unknown)".to_owned(), Platform::to_string)
         })
+        .chain(absent.iter().map(|a| format!("{} (not in the store)", a.platform)))
         .collect();
     names.join(", ")
 }
@@ -759,17 +839,45 @@ pub(crate) fn list_platforms(local: &LocalRef) -> Result<Vec<PlatformEntry>, Sou
     let index: ImageIndex = read_json(&files, "index.json")?;
     let mut skipped = Vec::new();
     let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what, &mut skipped)?;
+    list_index_platforms(
+        &files,
+        IndexRoots {
+            roots,
+            what: index_what,
+            skipped,
+            partial: false,
+        },
+    )
+}
+
+/// The platforms the roots lead to; in a partial store, those whose manifest is absent
+/// too.
+pub(crate) fn list_index_platforms(files: &SourceFiles, found: IndexRoots) -> Result<Vec<PlatformEntry>, SourceError> {
+    let IndexRoots {
+        roots,
+        mut skipped,
+        partial,
+        ..
+    } = found;
+    let mut absent = Vec::new();
     let mut entries = Vec::new();
-    for candidate in collect_manifests(&files, roots, 0, &mut skipped)? {
+    for candidate in collect_manifests(files, roots, 0, &mut skipped, partial.then_some(&mut absent))? {
         let platform = match candidate.platform {
             Some(p) => p,
-            None => read_verified_json::<ImageConfig>(&files, candidate.manifest.config())?.platform(),
+            None => read_verified_json::<ImageConfig>(files, candidate.manifest.config())?.platform(),
         };
         entries.push(PlatformEntry::of_descriptor(
             &candidate.descriptor,
             platform,
             candidate.ref_name,
         ));
+    }
+    for missing in absent {
+        let mut entry = PlatformEntry::of_descriptor(&missing.descriptor, missing.platform, None);
+        if entry.kind == EntryKind::Image {
+            entry.kind = EntryKind::Absent;
+        }
+        entries.push(entry);
     }
     Ok(entries)
 }

@@ -127,6 +127,9 @@ pub enum EntryKind {
     Attestation {
         of: Option<Digest>,
     },
+    /// An image the index names whose manifest the store does not hold (a containerd
+    /// content store after a pull or import of other platforms only).
+    Absent,
 }
 
 impl PlatformEntry {

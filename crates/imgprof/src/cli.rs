@@ -132,7 +132,8 @@ pub struct SourceArgs {
     /// The image: a `docker save` tarball, an OCI layout directory (`DIR` or `DIR:TAG`),
     /// an oci-archive, or a reference to a registry on this machine. Transport prefixes
     /// `docker-archive:`, `oci:` and `oci-archive:` are accepted too; `docker-daemon:NAME`
-    /// and `podman:NAME` read an image a local engine holds (DOCKER_HOST, CONTAINER_HOST).
+    /// and `podman:NAME` read an image a local engine holds (DOCKER_HOST, CONTAINER_HOST),
+    /// `containerd:NAME` one in containerd's store (CONTAINERD_ROOT, CONTAINERD_NAMESPACE).
     pub source: String,
     /// The platform to pick from a multi-platform image, as `os/arch[/variant]`
     /// (default: this machine's).

@@ -348,6 +348,13 @@ fn platforms(args: PlatformsArgs) -> Result<()> {
             ));
             continue;
         }
+        if entry.kind == imgprof_source::EntryKind::Absent {
+            text.push_str(&format!(
+                "{platform:<16} {:>12} {:>12}  {digest:<71} {name} (not in the store)\n",
+                "-", "-"
+            ));
+            continue;
+        }
         let what = format!("the {platform} image of {}", source.reference);
         let open = || {
             pipeline

@@ -96,17 +96,23 @@ impl TestContainerd {
     }
 
     /// imgprof reading this containerd's store in `namespace`, its temporary files going to
-    /// `tmp`.
+    /// `tmp` and its layer cache below it.
     pub fn imgprof(&self, namespace: &str, args: &[&str], tmp: &Path) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_imgprof"))
-            .args(args)
-            .env("NO_COLOR", "1")
-            .env("CONTAINERD_ROOT", self.root())
-            .env("CONTAINERD_NAMESPACE", namespace)
-            .env("TMPDIR", tmp)
-            .output()
-            .expect("the imgprof binary runs")
+        imgprof_on(&self.root(), namespace, args, tmp)
     }
+}
+
+/// imgprof reading the containerd store at `root` in `namespace`.
+pub fn imgprof_on(root: &Path, namespace: &str, args: &[&str], tmp: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_imgprof"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env("IMGPROF_CACHE_DIR", tmp.join("cache"))
+        .env("CONTAINERD_ROOT", root)
+        .env("CONTAINERD_NAMESPACE", namespace)
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("the imgprof binary runs")
 }
 
 impl Drop for TestContainerd {
