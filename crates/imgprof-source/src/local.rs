@@ -679,15 +679,8 @@ fn choose_platform(
         .into_iter()
         .filter(|c| !c.platform.as_ref().is_some_and(Platform::is_unknown))
         .collect();
-    if candidates.is_empty() && !skipped.is_empty() {
-        let found: Vec<String> = skipped.iter().map(|s| format!("{} {}", s.digest, s.what)).collect();
-        return Err(SourceError::NotAContainerImage {
-            what: what.to_owned(),
-            found: found.join("; "),
-        });
-    }
     if candidates.is_empty() {
-        return Err(SourceError::invalid(what, "contains no image manifest"));
+        return Err(no_image(what, skipped));
     }
     if candidates.len() == 1 && wanted.is_none() {
         return Ok(candidates.remove(0));
@@ -732,6 +725,19 @@ fn choose_platform(
     }
 }
 
+/// The error for an index that leads to no image: what it holds instead, when it holds
+/// artifacts, attestations or other documents.
+fn no_image(what: &str, skipped: &[Skipped]) -> SourceError {
+    if skipped.is_empty() {
+        return SourceError::invalid(what, "contains no image manifest");
+    }
+    let found: Vec<String> = skipped.iter().map(|s| format!("{} {}", s.digest, s.what)).collect();
+    SourceError::NotAContainerImage {
+        what: what.to_owned(),
+        found: found.join("; "),
+    }
+}
+
 fn describe_platforms(candidates: &[Candidate]) -> String {
     let names: Vec<String> = candidates
         .iter()
@@ -759,8 +765,13 @@ pub(crate) fn list_platforms(local: &LocalRef) -> Result<Vec<PlatformEntry>, Sou
     let index: ImageIndex = read_json(&files, "index.json")?;
     let mut skipped = Vec::new();
     let roots = select_tagged(index.into_manifests(), local.tag.as_deref(), &index_what, &mut skipped)?;
+    let candidates = collect_manifests(&files, roots, 0, &mut skipped)?;
+    if candidates.is_empty() {
+        // As `open` says it: a layout of artifacts only is not a container image.
+        return Err(no_image(&index_what, &skipped));
+    }
     let mut entries = Vec::new();
-    for candidate in collect_manifests(&files, roots, 0, &mut skipped)? {
+    for candidate in candidates {
         let platform = match candidate.platform {
             Some(p) => p,
             None => read_verified_json::<ImageConfig>(&files, candidate.manifest.config())?.platform(),

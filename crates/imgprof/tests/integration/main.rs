@@ -12,6 +12,7 @@ mod daemon;
 mod docs_examples;
 mod fixtures;
 mod inspect;
+mod local_sources;
 mod peers;
 mod real_images;
 mod real_waste;
