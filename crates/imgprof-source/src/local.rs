@@ -282,15 +282,21 @@ pub(crate) fn open_docker_archive(
 
     let mut layers = Vec::with_capacity(entry.layers.len());
     for (index, member) in entry.layers.iter().enumerate() {
-        let size = files.size(member).ok_or_else(|| SourceError::MissingFile {
-            location: files.describe(member),
-        })?;
         let digest = digest_from_member_name(member);
-        let source = digest.as_ref().and_then(|d| entry.layer_sources.as_ref()?.get(d));
+        // Docker keys `LayerSources` by diff_id (the layer's uncompressed digest); for
+        // Docker 25+'s `blobs/sha256/<digest>` members that is also the member's name.
+        let diff_id = &config.diff_ids()[index];
+        let layer_sources = entry.layer_sources.as_ref();
+        let source = layer_sources
+            .and_then(|sources| sources.get(diff_id))
+            .or_else(|| digest.as_ref().and_then(|d| layer_sources?.get(d)));
+        let size = files
+            .size(member)
+            .ok_or_else(|| missing_layer(&files.describe(member), source))?;
         layers.push(LayerBlob {
             index,
             media_type: source.map(|s| s.media_type().to_owned()),
-            urls: Vec::new(),
+            urls: source.map(|s| s.urls().to_vec()).unwrap_or_default(),
             digest,
             diff_id: config.diff_ids()[index].clone(),
             size,
@@ -319,6 +325,21 @@ pub(crate) fn open_docker_archive(
             notes: Vec::new(),
         },
     })
+}
+
+/// The error for a layer whose blob is not in the source: a foreign layer's says where it
+/// is published (`docker save` leaves such layers out and lists them in `LayerSources`).
+fn missing_layer(location: &str, descriptor: Option<&Descriptor>) -> SourceError {
+    match descriptor {
+        Some(d) if !d.urls().is_empty() => SourceError::ForeignLayerAbsent {
+            location: location.to_owned(),
+            media_type: d.media_type().to_owned(),
+            urls: d.urls().join(", "),
+        },
+        _ => SourceError::MissingFile {
+            location: location.to_owned(),
+        },
+    }
 }
 
 /// Picks the entry of `manifest.json` the user asked for; several images and no choice
@@ -446,21 +467,9 @@ fn open_oci_layout(
     for (index, descriptor) in manifest.layers().iter().enumerate() {
         let member = blob_path(descriptor.digest());
         let location = files.describe(&member);
-        let size = files.size(&member).ok_or_else(|| {
-            if descriptor.urls().is_empty() {
-                SourceError::MissingFile {
-                    location: location.clone(),
-                }
-            } else {
-                SourceError::invalid(
-                    location.clone(),
-                    format!(
-                        "foreign (non-distributable) layer is not in the layout; it lives at {}",
-                        descriptor.urls().join(", ")
-                    ),
-                )
-            }
-        })?;
+        let size = files
+            .size(&member)
+            .ok_or_else(|| missing_layer(&location, Some(descriptor)))?;
         if size != descriptor.size() {
             return Err(SourceError::invalid(
                 location,

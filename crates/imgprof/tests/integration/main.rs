@@ -14,6 +14,7 @@ mod fixtures;
 mod inspect;
 mod local_sources;
 mod peers;
+mod producers;
 mod real_images;
 mod real_waste;
 mod registry;
