@@ -115,8 +115,12 @@ struct Inner {
     credential: OnceLock<Result<Option<Credential>, String>>,
     auth: Mutex<Option<AuthHeader>>,
     /// Manifests and indexes read, by tag or digest.
-    documents: Mutex<HashMap<String, (Vec<u8>, String, Digest)>>,
+    documents: Mutex<Documents>,
 }
+
+/// Manifests and indexes by the tag or digest they were asked for: (bytes, media type,
+/// digest).
+type Documents = HashMap<String, (Vec<u8>, String, Digest)>;
 
 impl std::fmt::Debug for RegistryClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -516,7 +520,7 @@ impl RegistryClient {
         Ok(document)
     }
 
-    fn lock_documents(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Vec<u8>, String, Digest)>> {
+    fn lock_documents(&self) -> std::sync::MutexGuard<'_, Documents> {
         self.inner
             .documents
             .lock()

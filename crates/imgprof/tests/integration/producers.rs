@@ -174,7 +174,14 @@ fn assert_report_of(source: &str, layers: &[Blob]) -> Value {
         assert_eq!(got["tar_bytes"], layer.tar.len(), "{source} layer {i}");
         assert_eq!(got["diff_id"], digest(&layer.tar), "{source} layer {i}");
     }
+    // No layer adds /bin/sh (nor a link to one): nothing can be `RUN` in this image.
+    let has_shell = layers.iter().any(|l| tar_has(&l.tar, "bin/sh"));
     for finding in report["findings"].as_array().expect("findings") {
+        let fix = finding["fix"].as_str().unwrap_or_default();
+        assert!(
+            has_shell || !fix.lines().any(|l| l.trim_start().starts_with("RUN ")),
+            "{source}: a fix that RUNs a command in an image without a shell: {finding}"
+        );
         if let Some(layer) = finding["layer"].as_u64() {
             let layer = usize::try_from(layer).expect("small");
             assert!(
@@ -196,6 +203,15 @@ fn assert_report_of(source: &str, layers: &[Blob]) -> Value {
         }
     }
     report
+}
+
+/// Whether the tar has an entry at `wanted`, of any kind.
+fn tar_has(tar: &[u8], wanted: &str) -> bool {
+    let mut archive = tar::Archive::new(tar);
+    archive
+        .entries()
+        .expect("a tar")
+        .any(|e| e.expect("a tar entry").path().expect("a path").display().to_string() == wanted)
 }
 
 fn write_dir(set: &FileSet, dir: &Path, name: &str) -> String {
@@ -416,6 +432,14 @@ fn nix_images_one_uncompressed_layer_per_store_path() {
                 "{source}: nix writes no created_by: {layer}"
             );
         }
+        // No USER: runs as root, and with no shell the fix is a numeric USER, not a RUN.
+        let root = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["id"] == "IMG013");
+        let fix = root.map(|f| f["fix"].as_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(fix.lines().any(|l| l.starts_with("USER ")), "{source}: {fix}");
         // The store directories every layer repeats are not redundant bytes.
         assert_eq!(report["image"]["final_counts"]["symlinks"], 1, "{source}");
         figures.push((source, report["image"].clone(), report["findings"].clone()));
