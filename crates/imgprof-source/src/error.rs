@@ -116,6 +116,19 @@ pub enum SourceError {
          application/vnd.docker.container.image.v1+json)"
     )]
     NotAContainerImage { what: String, found: String },
+    /// A foreign (Windows base) or non-distributable layer whose blob the source does not
+    /// hold: its descriptor says where it is published instead.
+    #[error(
+        "{location}: missing: a foreign (non-distributable) layer, media type {media_type}, \
+         which is published at {urls} rather than stored in the image; imgprof does not fetch \
+         it: put the blob there (e.g. copy the image with a tool that fetches foreign layers) \
+         to read the image"
+    )]
+    ForeignLayerAbsent {
+        location: String,
+        media_type: String,
+        urls: String,
+    },
     #[error("{what}: no image tagged {tag:?}; available: {available}")]
     TagNotFound {
         what: String,

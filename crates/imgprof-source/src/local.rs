@@ -281,15 +281,21 @@ pub(crate) fn open_docker_archive(
 
     let mut layers = Vec::with_capacity(entry.layers.len());
     for (index, member) in entry.layers.iter().enumerate() {
-        let size = files.size(member).ok_or_else(|| SourceError::MissingFile {
-            location: files.describe(member),
-        })?;
         let digest = digest_from_member_name(member);
-        let source = digest.as_ref().and_then(|d| entry.layer_sources.as_ref()?.get(d));
+        // Docker keys `LayerSources` by diff_id (the layer's uncompressed digest); for
+        // Docker 25+'s `blobs/sha256/<digest>` members that is also the member's name.
+        let diff_id = &config.diff_ids()[index];
+        let layer_sources = entry.layer_sources.as_ref();
+        let source = layer_sources
+            .and_then(|sources| sources.get(diff_id))
+            .or_else(|| digest.as_ref().and_then(|d| layer_sources?.get(d)));
+        let size = files
+            .size(member)
+            .ok_or_else(|| missing_layer(&files.describe(member), source))?;
         layers.push(LayerBlob {
             index,
             media_type: source.map(|s| s.media_type().to_owned()),
-            urls: Vec::new(),
+            urls: source.map(|s| s.urls().to_vec()).unwrap_or_default(),
             digest,
             diff_id: config.diff_ids()[index].clone(),
             size,
@@ -318,6 +324,21 @@ pub(crate) fn open_docker_archive(
             notes: Vec::new(),
         },
     })
+}
+
+/// The error for a layer whose blob is not in the source: a foreign layer's says where it
+/// is published (`docker save` leaves such layers out and lists them in `LayerSources`).
+fn missing_layer(location: &str, descriptor: Option<&Descriptor>) -> SourceError {
+    match descriptor {
+        Some(d) if !d.urls().is_empty() => SourceError::ForeignLayerAbsent {
+            location: location.to_owned(),
+            media_type: d.media_type().to_owned(),
+            urls: d.urls().join(", "),
+        },
+        _ => SourceError::MissingFile {
+            location: location.to_owned(),
+        },
+    }
 }
 
 /// Picks the entry of `manifest.json` the user asked for; several images and no choice
@@ -501,21 +522,9 @@ pub(crate) fn open_index_roots(
     for (index, descriptor) in manifest.layers().iter().enumerate() {
         let member = blob_path(descriptor.digest());
         let location = files.describe(&member);
-        let size = files.size(&member).ok_or_else(|| {
-            if descriptor.urls().is_empty() {
-                SourceError::MissingFile {
-                    location: location.clone(),
-                }
-            } else {
-                SourceError::invalid(
-                    location.clone(),
-                    format!(
-                        "foreign (non-distributable) layer is not in the layout; it lives at {}",
-                        descriptor.urls().join(", ")
-                    ),
-                )
-            }
-        })?;
+        let size = files
+            .size(&member)
+            .ok_or_else(|| missing_layer(&location, Some(descriptor)))?;
         if size != descriptor.size() {
             return Err(SourceError::invalid(
                 location,
@@ -750,15 +759,8 @@ fn choose_platform(
         .into_iter()
         .filter(|c| !c.platform.as_ref().is_some_and(Platform::is_unknown))
         .collect();
-    if candidates.is_empty() && absent.is_empty() && !skipped.is_empty() {
-        let found: Vec<String> = skipped.iter().map(|s| format!("{} {}", s.digest, s.what)).collect();
-        return Err(SourceError::NotAContainerImage {
-            what: what.to_owned(),
-            found: found.join("; "),
-        });
-    }
     if candidates.is_empty() && absent.is_empty() {
-        return Err(SourceError::invalid(what, "contains no image manifest"));
+        return Err(no_image(what, skipped));
     }
     if candidates.len() == 1 && wanted.is_none() {
         return Ok(candidates.remove(0));
@@ -811,6 +813,19 @@ fn choose_platform(
     }
 }
 
+/// The error for an index that leads to no image: what it holds instead, when it holds
+/// artifacts, attestations or other documents.
+fn no_image(what: &str, skipped: &[Skipped]) -> SourceError {
+    if skipped.is_empty() {
+        return SourceError::invalid(what, "contains no image manifest");
+    }
+    let found: Vec<String> = skipped.iter().map(|s| format!("{} {}", s.digest, s.what)).collect();
+    SourceError::NotAContainerImage {
+        what: what.to_owned(),
+        found: found.join("; "),
+    }
+}
+
 fn describe_platforms(candidates: &[Candidate], absent: &[Absent]) -> String {
     let names: Vec<String> = candidates
         .iter()
@@ -855,13 +870,18 @@ pub(crate) fn list_platforms(local: &LocalRef) -> Result<Vec<PlatformEntry>, Sou
 pub(crate) fn list_index_platforms(files: &SourceFiles, found: IndexRoots) -> Result<Vec<PlatformEntry>, SourceError> {
     let IndexRoots {
         roots,
+        what,
         mut skipped,
         partial,
-        ..
     } = found;
     let mut absent = Vec::new();
+    let candidates = collect_manifests(files, roots, 0, &mut skipped, partial.then_some(&mut absent))?;
+    if candidates.is_empty() && absent.is_empty() {
+        // As `open` says it: a layout of artifacts only is not a container image.
+        return Err(no_image(&what, &skipped));
+    }
     let mut entries = Vec::new();
-    for candidate in collect_manifests(files, roots, 0, &mut skipped, partial.then_some(&mut absent))? {
+    for candidate in candidates {
         let platform = match candidate.platform {
             Some(p) => p,
             None => read_verified_json::<ImageConfig>(files, candidate.manifest.config())?.platform(),

@@ -838,6 +838,21 @@ impl Analysis<'_, '_> {
         })
     }
 
+    /// How to add a user in this image: `useradd` needs a shell and shadow's tools; an
+    /// image without a shell (distroless, ko, nix, apko) cannot `RUN` anything, and
+    /// busybox's is `adduser`. A numeric USER needs no /etc/passwd entry.
+    fn user_fix(&self) -> &'static str {
+        let identity = &self.base.identity;
+        if !identity.shell {
+            "# the image has no shell to RUN useradd; a numeric user needs no /etc/passwd entry\n\
+             # (files the app must write to: COPY --chown=65532:65532):\nUSER 65532:65532"
+        } else if identity.package_manager == Some("apk") {
+            "# before CMD (files the app must write to: COPY --chown=app:app):\nRUN adduser -D -u 10001 app\nUSER app"
+        } else {
+            "# before CMD (files the app must write to: COPY --chown=app:app):\nRUN useradd --create-home --uid 10001 app\nUSER app"
+        }
+    }
+
     fn user_finding(&self) -> Option<Finding> {
         let user = self.user.as_deref().unwrap_or("").trim();
         let root =
@@ -845,14 +860,18 @@ impl Analysis<'_, '_> {
         root.then(|| Finding {
             id: FindingId::RunsAsRoot,
             severity: Severity::Warning,
-            title: if user.is_empty() { "No USER: the container runs as root".to_owned() } else { format!("USER {user}: the container runs as root") },
+            title: if user.is_empty() {
+                "No USER: the container runs as root".to_owned()
+            } else {
+                format!("USER {user}: the container runs as root")
+            },
             layer: None,
             instruction: None,
             paths: Vec::new(),
             bytes: 0,
             saves_bytes: 0,
             why: FindingId::RunsAsRoot.rule().why.to_owned(),
-            fix: "# before CMD (files the app must write to: COPY --chown=app:app):\nRUN useradd --create-home --uid 10001 app\nUSER app".to_owned(),
+            fix: self.user_fix().to_owned(),
             removes: Removes::default(),
         })
     }

@@ -338,6 +338,11 @@ fn an_alpine_image_is_told_apart_and_its_glibc_wheels_flagged() {
         "six is pure"
     );
 
+    // busybox has adduser, not shadow's useradd.
+    let root = finding(&report, "IMG013").expect("no USER");
+    let fix = root["fix"].as_str().unwrap();
+    assert!(fix.contains("RUN adduser -D") && !fix.contains("useradd"), "{fix}");
+
     let wheels = finding(&report, "IMG019").expect("the musl wheel finding");
     assert_eq!(wheels["severity"], "error", "a manylinux wheel cannot load on musl");
     assert!(wheels["why"].as_str().unwrap().contains("numpy"));

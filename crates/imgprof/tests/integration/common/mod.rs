@@ -5,6 +5,9 @@ pub mod containerd;
 pub mod dockerd;
 pub mod engine;
 pub mod hub;
+/// The fixture builder `cargo xtask testdata` uses, shared rather than copied.
+#[path = "../../../../../xtask/src/image_writer.rs"]
+pub mod image_writer;
 pub mod podman;
 pub mod proxy;
 pub mod registry;

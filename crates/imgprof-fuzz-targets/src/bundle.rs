@@ -205,7 +205,7 @@ mod tests {
     use super::*;
 
     fn seeds(target: &str, suffix: &str) -> Vec<(String, Vec<u8>)> {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus").join(target);
+        let dir = crate::replay::corpus_dir().join(target);
         let mut seeds: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
