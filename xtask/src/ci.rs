@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use crate::{project_root, run};
 
 /// Debian packages the tests use, by the command that shows each is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 12] = [
+const DEBIAN_PACKAGES: [(&str, &str); 13] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
@@ -20,6 +20,8 @@ const DEBIAN_PACKAGES: [(&str, &str); 12] = [
     ("openssl", "openssl"),
     // The terminal the inspect view's end-to-end test drives.
     ("tmux", "tmux"),
+    // Peak memory of bounded runs (tests/integration/common/measured.rs).
+    ("/usr/bin/time", "time"),
     // The builder world (`cargo xtask builders`, `e2e`) and the base images it loads.
     ("/usr/sbin/dockerd", "docker.io"),
     ("containerd", "containerd"),

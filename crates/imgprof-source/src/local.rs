@@ -714,7 +714,7 @@ fn collect_manifests(
 /// What a manifest is when it is not a container image: its config media type (Helm
 /// charts, OCI 1.1 artifacts with the empty config) or its `artifactType`; `None` for an
 /// image.
-fn artifact_kind(manifest: &ImageManifest) -> Option<String> {
+pub(crate) fn artifact_kind(manifest: &ImageManifest) -> Option<String> {
     let config = manifest.config().media_type();
     let artifact_type = manifest.artifact_type();
     let image_config = [media_type::OCI_CONFIG, media_type::DOCKER_CONFIG, ""].contains(&config);

@@ -21,6 +21,13 @@ pub(crate) fn open_registry(
     let client = RegistryClient::new(reference.clone(), options.clone())?;
     let (bytes, media, digest) = client.manifest(&reference.manifest_reference())?;
     let (manifest_digest, manifest) = resolve(&client, bytes, &media, digest, platform, &what, 0)?;
+    // A Helm chart, an SBOM or a signature: its config is not an image config.
+    if let Some(artifact) = crate::local::artifact_kind(&manifest) {
+        return Err(SourceError::NotAContainerImage {
+            what,
+            found: format!("{manifest_digest} ({artifact}, not a container image)"),
+        });
+    }
     let config_what = format!("{what} config {}", manifest.config().digest());
     let config: ImageConfig = parse_json(&client.small_blob(manifest.config().digest())?, &config_what)?;
     check_manifest(&manifest, &config, platform, &config_what, &what, &what)?;

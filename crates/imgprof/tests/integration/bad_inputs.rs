@@ -4,73 +4,27 @@
 //! but valid tar give a report with the figures stated here. Every run is bounded in time
 //! (never a hang) and never ends in a panic (exit code 101).
 
-use std::io::Read;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
+use std::time::Duration;
 
+use crate::common::measured::{Measured, run_measured};
 use crate::common::{imgprof, testdata};
 use serde_json::Value;
 
 /// How long any case may run (the 10,000-deep tree takes seconds in a debug build).
 const TIME_LIMIT: Duration = Duration::from_secs(120);
 
-struct Run {
-    status: ExitStatus,
-    stdout: Vec<u8>,
-    stderr: String,
-    peak_rss_kib: i64,
+/// Runs the binary, failing the test if it still runs at [`TIME_LIMIT`] (a hang).
+fn run_bounded(args: &[&str]) -> Measured {
+    let run = run_measured(args, &[], TIME_LIMIT);
+    assert!(
+        !run.timed_out,
+        "imgprof {args:?} still ran after {TIME_LIMIT:?}: a hang"
+    );
+    run
 }
 
-/// Runs the binary, killing it at [`TIME_LIMIT`], and reports its peak memory.
-fn run_bounded(args: &[&str]) -> Run {
-    let cache = tempfile::tempdir().expect("temp dir");
-    // Reaped by wait4 below, which also reports the peak memory `Child::wait` cannot.
-    #[allow(clippy::zombie_processes)]
-    let mut child = Command::new(env!("CARGO_BIN_EXE_imgprof"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("IMGPROF_CACHE_DIR", cache.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the imgprof binary runs");
-    let drain = |mut pipe: Box<dyn Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().expect("piped stdout")));
-    let stderr = drain(Box::new(child.stderr.take().expect("piped stderr")));
-    let pid = child.id() as libc::pid_t;
-    let started = Instant::now();
-    let (status, usage) = loop {
-        let mut status = 0;
-        // SAFETY: rusage is plain data that wait4 fills in; pid is our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            break (ExitStatus::from_raw(status), usage);
-        }
-        assert!(reaped == 0, "wait4 failed: {}", std::io::Error::last_os_error());
-        if started.elapsed() > TIME_LIMIT {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("imgprof {args:?} still ran after {TIME_LIMIT:?}: a hang");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Run {
-        status,
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: String::from_utf8_lossy(&stderr.join().expect("stderr reader")).into_owned(),
-        peak_rss_kib: usage.ru_maxrss,
-    }
-}
-
-fn run_case(case: &str, extra: &[&str]) -> Run {
+fn run_case(case: &str, extra: &[&str]) -> Measured {
     let path = testdata(&format!("bad/{case}"));
     let args: Vec<&str> = ["report", "--json"]
         .into_iter()
@@ -78,19 +32,15 @@ fn run_case(case: &str, extra: &[&str]) -> Run {
         .chain([path.as_str()])
         .collect();
     let run = run_bounded(&args);
-    assert_ne!(run.status.code(), Some(101), "{case}: panicked: {}", run.stderr);
-    assert!(
-        run.status.code().is_some(),
-        "{case}: killed by a signal: {:?}",
-        run.status
-    );
+    assert_ne!(run.code, Some(101), "{case}: panicked: {}", run.stderr);
+    assert!(run.code.is_some(), "{case}: killed by a signal: {:?}", run.signal);
     run
 }
 
 /// A refused input: exit 2, nothing on stdout, one error line holding every needle.
-fn refused(case: &str, needles: &[&str]) -> Run {
+fn refused(case: &str, needles: &[&str]) -> Measured {
     let run = run_case(case, &[]);
-    assert_error_output(case, &run.status, &run.stdout, &run.stderr, needles);
+    assert_error_output(case, &run.status(), &run.stdout, &run.stderr, needles);
     run
 }
 
@@ -108,7 +58,7 @@ fn assert_error_output(source: &str, status: &ExitStatus, stdout: &[u8], stderr:
 /// An accepted input: exit 0 and a JSON report.
 fn accepted(case: &str) -> (Value, String) {
     let run = run_case(case, &[]);
-    assert_eq!(run.status.code(), Some(0), "{case}: {}", run.stderr);
+    assert_eq!(run.code, Some(0), "{case}: {}", run.stderr);
     let report = serde_json::from_slice(&run.stdout).expect("the report is JSON");
     (report, run.stderr)
 }
@@ -172,7 +122,7 @@ corpus! {
     tar_control_chars_in_name(case = "tar-control-chars-in-name.oci") {
         let path = testdata(&format!("bad/{case}"));
         let run = run_bounded(&["report", &path]);
-        assert_eq!(run.status.code(), Some(0), "{}", run.stderr);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
         let text = String::from_utf8_lossy(&run.stdout);
         assert!(!text.contains(['\u{1b}', '\u{7}', '\r']), "raw control characters in {text:?}");
         assert!(text.contains("/app/\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\rnot-what-it-seems"), "{text}");
@@ -288,7 +238,7 @@ fn the_expansion_limit_can_be_raised() {
     // At a ratio high enough the bomb's first gigabytes pass the guard, which then trips
     // at the larger limit: the flag is read, and the message names the new figure.
     let run = run_case("zstd-bomb-100g.oci", &["--max-expansion", "1000"]);
-    assert_eq!(run.status.code(), Some(2), "{}", run.stderr);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert!(run.stderr.contains("expands past 3278597000 bytes"), "{}", run.stderr);
 }
 

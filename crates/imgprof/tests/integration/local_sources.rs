@@ -310,4 +310,12 @@ fn a_layout_of_a_helm_chart_is_not_a_container_image() {
     let archive = write_tar(&set, dir.path(), "chart.tar");
     let out = imgprof(&["report", &format!("oci-archive:{archive}")]);
     assert_refused(&out, &["a Helm chart", "not a container image"]);
+
+    // Pushed to a registry, as `helm push` does: the same answer, before any config is read.
+    let Some(registry) = crate::common::registry::TestRegistry::start() else {
+        return;
+    };
+    registry.push(&format!("oci:{layout}:0.1.0"), "charts/demo:0.1.0", false);
+    let out = imgprof(&["report", &format!("{}/charts/demo:0.1.0", registry.host())]);
+    assert_refused(&out, &["charts/demo:0.1.0", "a Helm chart", "not a container image"]);
 }

@@ -485,6 +485,11 @@ fn docker_hubs_pull_path_under_its_own_names() {
     let listing = String::from_utf8_lossy(&out.stdout).into_owned();
     let images = listing.lines().skip(1).filter(|l| !l.contains("attestation")).count();
     assert!(images >= 2, "{listing}");
+    assert_eq!(
+        listing.lines().filter(|l| l.contains("(attestation of")).count(),
+        1,
+        "the unknown/unknown entry is labelled an attestation: {listing}"
+    );
     let api = &hub.api.seen()[api_before..];
     assert_eq!(hub.auth.seen().len() - auth_before, 1, "one token");
     assert_eq!(

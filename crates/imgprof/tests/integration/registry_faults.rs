@@ -11,6 +11,7 @@
 //! password, `auth` value, identity token or issued token on stdout or stderr.
 
 use crate::common;
+use crate::common::measured::run_measured;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -462,76 +463,6 @@ fn waited_between(path: &str, gap: Duration) -> impl Fn(&[Seen]) -> Result<(), S
     }
 }
 
-/// How a run ended.
-struct Run {
-    /// `None` when it was killed at the deadline.
-    code: Option<i32>,
-    signal: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-    elapsed: std::time::Duration,
-    max_rss_kib: i64,
-}
-
-/// Runs imgprof with `env`, killed after `within`; reaps it with `wait4` for its peak
-/// memory.
-fn run_bounded(args: &[String], env: &[(&str, std::ffi::OsString)], within: std::time::Duration) -> Run {
-    use std::io::Read as _;
-    use std::os::unix::process::ExitStatusExt as _;
-    let cache = tempfile::tempdir().unwrap();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_imgprof"));
-    command
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("IMGPROF_CACHE_DIR", cache.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    let started = std::time::Instant::now();
-    // Reaped below with wait4, which `Child::wait` cannot do (it gives no rusage).
-    #[allow(clippy::zombie_processes)]
-    let mut child = command.spawn().expect("imgprof starts");
-    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            bytes
-        })
-    };
-    let stdout = drain(Box::new(child.stdout.take().unwrap()));
-    let stderr = drain(Box::new(child.stderr.take().unwrap()));
-    let pid = child.id() as libc::pid_t;
-    let (mut status, mut killed) = (0, false);
-    // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    loop {
-        // SAFETY: `pid` is our own unreaped child; `status` and `usage` are valid for writes.
-        let reaped = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
-        if reaped == pid {
-            break;
-        }
-        assert!(reaped == 0, "wait4 failed");
-        if !killed && started.elapsed() > within {
-            let _ = child.kill();
-            killed = true;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let elapsed = started.elapsed();
-    let exit = std::process::ExitStatus::from_raw(status);
-    Run {
-        code: if killed { None } else { exit.code() },
-        signal: exit.signal(),
-        stdout: stdout.join().unwrap(),
-        stderr: String::from_utf8_lossy(&stderr.join().unwrap()).into_owned(),
-        elapsed,
-        max_rss_kib: usage.ru_maxrss,
-    }
-}
-
 /// Runs one case against `registry` through a proxy of its own; the problems found.
 fn run_case(case: &Case, registry: &TestRegistry, layout_report: &Value) -> Vec<String> {
     let plan = std::sync::Arc::clone(&case.plan);
@@ -560,12 +491,14 @@ fn run_case(case: &Case, registry: &TestRegistry, layout_report: &Value) -> Vec<
         ("RUST_LOG", "trace".into()),
         ("IMGPROF_LOG", "debug".into()),
     ];
-    let run = run_bounded(&args, &env, case.within);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let env: Vec<(&str, &std::ffi::OsStr)> = env.iter().map(|(k, v)| (*k, v.as_os_str())).collect();
+    let run = run_measured(&args, &env, case.within);
     let mut problems = Vec::new();
     let mut problem = |p: String| problems.push(format!("{}: {p}", case.name));
     let stdout = String::from_utf8_lossy(&run.stdout);
     match run.code {
-        None => problem(format!(
+        None if run.timed_out => problem(format!(
             "still running after {:?} (a hang): {}",
             case.within, run.stderr
         )),
@@ -634,10 +567,10 @@ fn run_case(case: &Case, registry: &TestRegistry, layout_report: &Value) -> Vec<
             problem(format!("a secret ({:.6}...) reached the output", secret));
         }
     }
-    if run.max_rss_kib > (case.max_rss_mib as i64) << 10 {
+    if run.peak_rss_kib > case.max_rss_mib << 10 {
         problem(format!(
             "peak memory {} MiB, more than {} MiB",
-            run.max_rss_kib >> 10,
+            run.peak_rss_kib >> 10,
             case.max_rss_mib
         ));
     }
@@ -651,7 +584,7 @@ fn run_case(case: &Case, registry: &TestRegistry, layout_report: &Value) -> Vec<
         case.name,
         run.code,
         run.elapsed,
-        run.max_rss_kib >> 10,
+        run.peak_rss_kib >> 10,
         truncate(run.stderr.trim_end(), 300)
     );
     problems

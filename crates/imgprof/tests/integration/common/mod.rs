@@ -8,6 +8,7 @@ pub mod hub;
 /// The fixture builder `cargo xtask testdata` uses, shared rather than copied.
 #[path = "../../../../../xtask/src/image_writer.rs"]
 pub mod image_writer;
+pub mod measured;
 pub mod podman;
 pub mod proxy;
 pub mod registry;
