@@ -44,17 +44,7 @@ impl ContainerdRef {
     /// `Some` for arguments with the `containerd:` prefix (an error if the name is unusable).
     pub(crate) fn parse(arg: &str) -> Option<Result<ContainerdRef, SourceError>> {
         let name = arg.strip_prefix("containerd:")?;
-        let reason = if name.is_empty() {
-            Some("no image name after the prefix")
-        } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            Some("an image name has no white space")
-        } else {
-            None
-        };
-        Some(match reason {
-            Some(reason) => Err(SourceError::invalid(arg, reason)),
-            None => Ok(ContainerdRef { name: name.to_owned() }),
-        })
+        Some(crate::daemon::engine_image_name(arg, name).map(|name| ContainerdRef { name }))
     }
 }
 

@@ -38,6 +38,18 @@ pub struct DaemonRef {
     pub name: String,
 }
 
+/// The image name after an engine's prefix (`docker-daemon:`, `podman:`, `containerd:`
+/// in `arg`), if it is one an engine could hold.
+pub(crate) fn engine_image_name(arg: &str, name: &str) -> Result<String, SourceError> {
+    if name.is_empty() {
+        return Err(SourceError::invalid(arg, "no image name after the prefix"));
+    }
+    if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(SourceError::invalid(arg, "an image name has no white space"));
+    }
+    Ok(name.to_owned())
+}
+
 impl DaemonRef {
     /// `Some` for arguments with a daemon prefix (an error if the name is unusable).
     pub(crate) fn parse(arg: &str) -> Option<Result<DaemonRef, SourceError>> {
@@ -46,20 +58,7 @@ impl DaemonRef {
             ("podman", name) => (SourceKind::Podman, name),
             _ => return None,
         };
-        let reason = if name.is_empty() {
-            Some("no image name after the prefix")
-        } else if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            Some("an image name has no white space")
-        } else {
-            None
-        };
-        Some(match reason {
-            Some(reason) => Err(SourceError::invalid(arg, reason)),
-            None => Ok(DaemonRef {
-                kind,
-                name: name.to_owned(),
-            }),
-        })
+        Some(engine_image_name(arg, name).map(|name| DaemonRef { kind, name }))
     }
 
     fn engine(&self) -> &'static str {
