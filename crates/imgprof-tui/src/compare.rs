@@ -56,8 +56,20 @@ pub enum CompareAction {
     PageUp,
     Top,
     Bottom,
+    /// `?`: the keys, over the view; any key closes it.
+    Help,
     Quit,
 }
+
+/// What the help overlay lists: every key of the compare view.
+pub const COMPARE_HELP: &[(&str, &str)] = &[
+    ("Tab / Shift+Tab, → ←, l h", "next / previous section"),
+    ("↓ ↑ or j k, mouse wheel", "scroll the section"),
+    ("PgDn PgUp, Space", "scroll by a page"),
+    ("Home End, g G", "to the top or the bottom"),
+    ("?", "this help (any key closes it)"),
+    ("q, Esc, Ctrl+C", "quit"),
+];
 
 /// Keys as in the inspect view: Tab between sections, arrows or j/k, PgUp/PgDn,
 /// Home/End (g/G), q or Ctrl+C to quit; the mouse wheel scrolls.
@@ -86,6 +98,7 @@ fn action_for_key(key: KeyEvent) -> Option<CompareAction> {
         KeyCode::PageUp => CompareAction::PageUp,
         KeyCode::Home | KeyCode::Char('g') => CompareAction::Top,
         KeyCode::End | KeyCode::Char('G') => CompareAction::Bottom,
+        KeyCode::Char('?') => CompareAction::Help,
         _ => return None,
     })
 }
@@ -100,6 +113,7 @@ pub struct CompareView {
     page: usize,
     pub color: bool,
     pub quit: bool,
+    pub help: bool,
 }
 
 impl CompareView {
@@ -111,6 +125,7 @@ impl CompareView {
             page: 10,
             color,
             quit: false,
+            help: false,
         }
     }
 
@@ -140,6 +155,11 @@ impl CompareView {
     }
 
     pub fn apply(&mut self, action: CompareAction) {
+        if self.help {
+            // Any key closes the help, Esc and q included: they do not quit from it.
+            self.help = false;
+            return;
+        }
         let last = self.rows().saturating_sub(self.page);
         let i = self.index();
         let scroll = &mut self.scroll[i];
@@ -153,6 +173,7 @@ impl CompareView {
             CompareAction::PageUp => *scroll = scroll.saturating_sub(self.page),
             CompareAction::Top => *scroll = 0,
             CompareAction::Bottom => *scroll = last,
+            CompareAction::Help => self.help = true,
         }
     }
 }
@@ -205,9 +226,12 @@ pub fn draw(frame: &mut Frame<'_>, view: &CompareView) {
             };
             [Span::styled(format!(" {} ", s.title()), style), Span::raw("")]
         })
-        .chain([Span::styled(" Tab ↑↓ q quit", theme.dim())])
+        .chain([Span::styled(" Tab ↑↓ ? keys q quit", theme.dim())])
         .collect();
     frame.render_widget(Paragraph::new(Line::from(tabs)), status);
+    if view.help {
+        crate::draw::draw_key_help(frame, COMPARE_HELP, " Keys (any key closes) ", &theme, frame.area());
+    }
     scrub_controls(frame.buffer_mut());
 }
 
@@ -379,7 +403,20 @@ fn draw_section(frame: &mut Frame<'_>, view: &CompareView, theme: &Theme, area: 
                 .collect()
         }
     };
-    let title = format!("{} ({} rows)", view.section.title(), view.rows());
+    // Where the page is, and how much the list holds beyond it.
+    let rows = view.rows();
+    let last_shown = (first + shown).min(rows);
+    let title = if rows > shown {
+        let below = rows - last_shown;
+        let more = if below > 0 {
+            format!(", {below} more below")
+        } else {
+            String::new()
+        };
+        format!("{}: {}-{last_shown} of {rows}{more}", view.section.title(), first + 1)
+    } else {
+        format!("{} ({rows} rows)", view.section.title())
+    };
     frame.render_widget(Paragraph::new(lines).block(pane(title, true, theme)), area);
 }
 

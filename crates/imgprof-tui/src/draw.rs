@@ -765,20 +765,26 @@ fn draw_packages(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Them
 }
 
 fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
+    draw_key_help(frame, HELP, " Keys (? or Esc closes) ", theme, area);
+}
+
+/// A centred overlay listing `keys` (the inspect and the compare views' help).
+pub(crate) fn draw_key_help(frame: &mut Frame<'_>, keys: &[(&str, &str)], title: &str, theme: &Theme, area: Rect) {
     let width = area.width.min(76);
-    let height = (HELP.len() as u16 + 2).min(area.height);
+    let height = (keys.len() as u16 + 2).min(area.height);
     let [column] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(area);
     let [popup] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(column);
-    let lines: Vec<Line<'_>> = HELP
+    let key_width = (keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0) + 1).max(22);
+    let lines: Vec<Line<'_>> = keys
         .iter()
         .map(|(keys, what)| {
             Line::from(vec![
                 Span::styled(
-                    format!("{keys:<22}"),
+                    format!("{keys:<key_width$}"),
                     theme.fg(Color::Cyan).add_modifier(Modifier::BOLD),
                 ),
                 Span::raw(*what),
@@ -786,10 +792,7 @@ fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
         })
         .collect();
     frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(pane(" Keys (? or Esc closes) ", true, theme)),
-        popup,
-    );
+    frame.render_widget(Paragraph::new(lines).block(pane(title.to_owned(), true, theme)), popup);
 }
 
 #[cfg(test)]

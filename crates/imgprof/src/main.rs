@@ -187,6 +187,11 @@ fn compare(args: CompareArgs) -> Result<ExitCode> {
         let side = args.side(first);
         let mut source = ImageSource::of(&side, None)?;
         source.registry.sessions = sessions.clone();
+        // Reading both sides takes a while before anything is shown: say which is read.
+        let tell = !args.quiet && io::stderr().is_terminal();
+        if tell {
+            eprintln!("reading image {label} of 2: {}", side.source);
+        }
         let analysed = pipeline
             .analyse(&source, true)
             .with_context(|| format!("cannot read image {label} ({})", side.source))?;

@@ -83,3 +83,34 @@ fn fits_80x24() {
     assert!(text.contains("q quit"), "the key line stays visible: {text}");
     insta::assert_snapshot!(text);
 }
+
+/// A list cut by the screen says where the page is and how many rows are below it; `?`
+/// lists every key, and any key closes the help without quitting.
+#[test]
+fn cut_lists_say_what_is_below_and_help_lists_the_keys() {
+    let mut view = CompareView::new(comparison(), false);
+    // Small enough that the files section does not fit.
+    press(&mut view, KeyCode::Tab);
+    press(&mut view, KeyCode::Tab);
+    press(&mut view, KeyCode::Tab);
+    assert_eq!(view.section, Section::Files);
+    let rows = view.comparison.files.lines.len();
+    let text = screen(&mut view, 100, 24);
+    let shown = text.lines().skip(13).filter(|l| l.starts_with('│')).count();
+    assert!(
+        rows > shown,
+        "the fixture's file list ({rows}) is longer than a page ({shown})"
+    );
+    let expected = format!("Files: 1-{shown} of {rows}, {} more below", rows - shown);
+    assert!(text.contains(&expected), "{expected:?} in\n{text}");
+
+    press(&mut view, KeyCode::Char('?'));
+    let help = screen(&mut view, 100, 24);
+    for (keys, what) in imgprof_tui::compare::COMPARE_HELP {
+        assert!(help.contains(keys) && help.contains(what), "{keys}: {what} in\n{help}");
+    }
+    press(&mut view, KeyCode::Esc);
+    assert!(!view.quit && !view.help, "Esc closes the help, it does not quit");
+    press(&mut view, KeyCode::Char('q'));
+    assert!(view.quit);
+}
