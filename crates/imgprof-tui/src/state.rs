@@ -329,8 +329,12 @@ impl App {
                 PromptTarget::TreeFilter => {
                     if text.is_empty() {
                         b.tree.set_filter(None);
-                    } else if let Ok(filter) = PathFilter::new(&text) {
-                        b.tree.set_filter(Some(filter));
+                    } else {
+                        match PathFilter::new(&text) {
+                            Ok(filter) => b.tree.set_filter(Some(filter)),
+                            // Said beside the prompt while the user types.
+                            Err(error) => self.message = Some(not_a_regex(&error)),
+                        }
                     }
                 }
             }
@@ -429,7 +433,7 @@ impl App {
                     self.message = b.tree.empty_filter_note();
                 }
                 Err(error) => {
-                    self.message = Some(format!("not a regex: {error}"));
+                    self.message = Some(not_a_regex(&error));
                     self.prompt = Some(prompt);
                 }
             },
@@ -642,4 +646,18 @@ impl Browse {
     pub fn selected_node(&self) -> Option<NodeId> {
         self.tree.rows.rows.get(self.tree.cursor.selected).map(|r| r.node)
     }
+}
+
+/// A bad pattern in one line for the status bar (regex's own message draws a caret
+/// diagram over several lines): `not a regex (the filter in use stays): unclosed group`.
+fn not_a_regex(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let reason = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid")
+        .trim()
+        .trim_start_matches("error: ");
+    format!("not a regex (the filter in use stays): {reason}")
 }

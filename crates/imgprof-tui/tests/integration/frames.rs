@@ -416,7 +416,15 @@ fn a_filter_that_matches_nothing_says_so_and_a_bad_one_stays_open() {
     press(&mut app, &["/", "zzqq", "<enter>"]);
     assert_eq!(app.message.as_deref(), Some("no path matches /zzqq/"));
     assert!(screen(&app).contains("(nothing to show: check the toggles and the filter)"));
-    press(&mut app, &["/", "<esc>", "/", "a(b", "<enter>"]);
+    // Said where the user types, as soon as the pattern stops parsing.
+    press(&mut app, &["/", "<esc>", "/", "a(b"]);
+    let text = screen(&app);
+    let prompt_line = text.lines().last().unwrap_or_default();
+    assert!(
+        prompt_line.contains("a(b") && prompt_line.contains("not a regex") && prompt_line.contains("unclosed group"),
+        "{prompt_line}"
+    );
+    press(&mut app, &["<enter>"]);
     assert!(app.prompt.is_some(), "the prompt stays open on a bad regex");
     assert!(
         app.message.as_deref().is_some_and(|m| m.starts_with("not a regex")),
