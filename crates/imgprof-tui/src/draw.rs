@@ -136,6 +136,12 @@ fn pull_times(pull: &imgprof_report::PullCost) -> String {
         .join(", ")
 }
 
+/// `a, b, c`, then `a, b`, then `a`: a list's shorter forms, longest first.
+fn leading_parts(list: &str) -> Vec<String> {
+    let parts: Vec<&str> = list.split(", ").collect();
+    (1..=parts.len()).rev().map(|n| parts[..n].join(", ")).collect()
+}
+
 fn percent(ratio: f64) -> String {
     format!("{:.1} %", ratio * 100.0)
 }
@@ -335,53 +341,93 @@ fn draw_image(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, 
         .as_deref()
         .or(source.config_digest.as_deref())
         .unwrap_or("none");
-    let label = |text: &'static str| Span::styled(format!("{text:<11}"), theme.dim());
     let base = &report.base_image;
-    let lines = vec![
-        Line::from(vec![
-            label("image"),
-            Span::raw(format!("{}  {}", app.title, source.platform)),
-        ]),
-        Line::from(vec![label("digest"), Span::raw(digest.to_owned())]),
-        Line::from(vec![
-            label("size"),
-            Span::raw(format!(
-                "{} final, {} shipped, {} stored",
-                size(image.final_bytes),
-                size(image.shipped_bytes),
-                size(image.compressed_bytes)
-            )),
-        ]),
-        Line::from(vec![
-            label("redundant"),
-            Span::raw(format!(
-                "{} ({})  dive efficiency {}",
-                size(image.redundant_bytes),
-                percent(image.redundant_ratio),
-                percent(report.dive.efficiency)
-            )),
-        ]),
-        Line::from(vec![
-            label("projected"),
-            Span::raw(format!(
-                "{} with every fix (saves {})",
-                size(report.projection.projected_bytes),
-                size(report.projection.saves_bytes)
-            )),
-        ]),
-        Line::from(vec![
-            label("base"),
-            Span::raw(format!(
-                "{} of {} layers ({}){}",
-                base.layers,
-                report.layers.len(),
-                base.how,
-                base.os.as_deref().map(|os| format!(", {os}")).unwrap_or_default()
-            )),
-        ]),
-        Line::from(vec![label("built on"), Span::raw(base.identity.summary.clone())]),
-        Line::from(vec![label("pull"), Span::raw(pull_times(&report.pull))]),
+    let (final_, shipped, stored) = (
+        size(image.final_bytes),
+        size(image.shipped_bytes),
+        size(image.compressed_bytes),
+    );
+    let redundant = format!("{} ({})", size(image.redundant_bytes), percent(image.redundant_ratio));
+    let efficiency = percent(report.dive.efficiency);
+    let (projected, saves) = (
+        size(report.projection.projected_bytes),
+        size(report.projection.saves_bytes),
+    );
+    let common_link = report.pull.links.iter().find(|l| l.link == "100 Mbit/s");
+    // Each row in its longest form that fits the pane, so that 80 columns keep the figures.
+    let rows: [(&str, Vec<String>); 8] = [
+        (
+            "image",
+            vec![format!("{}  {}", app.title, source.platform), app.title.clone()],
+        ),
+        // As docker shows an image ID when it is short of room: 12 hex digits.
+        (
+            "digest",
+            vec![digest.to_owned(), digest.chars().take("sha256:".len() + 12).collect()],
+        ),
+        (
+            "size",
+            vec![
+                format!("{final_} final, {shipped} shipped, {stored} stored"),
+                format!("{final_} final, {shipped} shipped"),
+                format!("{final_} final"),
+            ],
+        ),
+        (
+            "redundant",
+            vec![
+                format!("{redundant}  dive efficiency {efficiency}"),
+                format!("{redundant}, dive {efficiency}"),
+                redundant.clone(),
+            ],
+        ),
+        (
+            "projected",
+            vec![
+                format!("{projected} with every fix (saves {saves})"),
+                format!("{projected} (saves {saves})"),
+                projected.clone(),
+            ],
+        ),
+        (
+            "base",
+            vec![
+                format!(
+                    "{} of {} layers ({}){}",
+                    base.layers,
+                    report.layers.len(),
+                    base.how,
+                    base.os.as_deref().map(|os| format!(", {os}")).unwrap_or_default()
+                ),
+                format!("{} of {} layers", base.layers, report.layers.len()),
+            ],
+        ),
+        ("built on", leading_parts(&base.identity.summary)),
+        (
+            "pull",
+            std::iter::once(pull_times(&report.pull))
+                .chain(common_link.map(imgprof_report::pull_time))
+                .chain(common_link.map(|l| {
+                    imgprof_report::pull_time(l)
+                        .replace(" Mbit/s", "M")
+                        .replace(" Gbit/s", "G")
+                }))
+                .collect(),
+        ),
     ];
+    let room = usize::from(area.width.saturating_sub(2));
+    let label_width = if room >= 50 { 11 } else { 10 };
+    let lines: Vec<Line<'_>> = rows
+        .into_iter()
+        .map(|(label, forms)| {
+            let fits = |text: &&String| text.chars().count() + label_width <= room;
+            let text = forms.iter().find(fits).or(forms.last()).cloned().unwrap_or_default();
+            Line::from(vec![
+                Span::styled(format!("{label:<label_width$}"), theme.dim()),
+                Span::raw(text),
+            ])
+        })
+        .collect();
     frame.render_widget(Paragraph::new(lines).block(pane(" Image ", false, theme)), area);
 }
 

@@ -521,3 +521,30 @@ fn symlinks_show_their_targets() {
     assert!(text.contains("sh → tool"), "{text}");
     assert!(text.contains("tool-link → usr/bin/tool"), "{text}");
 }
+
+/// At 80x24 the image pane keeps whole figures (shorter forms, not cut ones).
+#[test]
+fn the_image_pane_keeps_whole_figures_at_80x24() {
+    let app = app(80, 24);
+    let text = screen(&app);
+    let report = &app.browse().expect("ready").data.report;
+    let size = imgprof_tui::draw::size;
+    for figure in [
+        format!("{} final", size(report.image.final_bytes)),
+        format!(
+            "{} (saves {})",
+            size(report.projection.projected_bytes),
+            size(report.projection.saves_bytes)
+        ),
+        format!("{} of {} layers", report.base_image.layers, report.layers.len()),
+    ] {
+        assert!(text.contains(&figure), "{figure:?} in\n{text}");
+    }
+    for row in text
+        .lines()
+        .filter(|l| l.starts_with("│size") || l.starts_with("│pull") || l.starts_with("│built on"))
+    {
+        let inside = row.split('│').nth(1).unwrap_or_default();
+        assert!(inside.ends_with(' ') || !inside.contains(','), "cut: {row}");
+    }
+}
