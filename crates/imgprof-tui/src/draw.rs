@@ -159,7 +159,15 @@ fn draw_main(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
                     Line::raw(""),
                     Line::raw("Press q to quit."),
                 ],
-                None => vec![Line::raw(format!("Reading layers: {done} of {} done…", layers.len()))],
+                None => {
+                    let (read, total) = read_of(layers);
+                    vec![Line::raw(format!(
+                        "Reading layers: {done} of {} done, {} of {} stored bytes read…",
+                        layers.len(),
+                        size(read),
+                        size(total)
+                    ))]
+                }
             };
             frame.render_widget(
                 Paragraph::new(text)
@@ -186,9 +194,38 @@ fn draw_main(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
     draw_status(frame, app, theme, areas.status);
 }
 
+/// Stored bytes read so far and in all, over every layer.
+fn read_of(layers: &[(PendingLayer, ReadState)]) -> (u64, u64) {
+    layers.iter().fold((0, 0), |(read, total), (layer, state)| {
+        let done = match *state {
+            ReadState::Waiting => 0,
+            ReadState::Reading { read } => read.min(layer.bytes),
+            ReadState::Done(_) => layer.bytes,
+        };
+        (read + done, total + layer.bytes)
+    })
+}
+
 fn draw_loading_layers(frame: &mut Frame<'_>, layers: &[(PendingLayer, ReadState)], theme: &Theme, area: Rect) {
     let mut lines = vec![Line::styled(" #  Stored   Read     Command", theme.dim())];
-    for (i, (layer, state)) in layers.iter().enumerate() {
+    // In layer order always; when they do not all fit, the window follows the first
+    // layer still being read, and says what it leaves out.
+    let rows = usize::from(area.height.saturating_sub(3)).max(1);
+    let unfinished = layers
+        .iter()
+        .position(|(_, s)| !matches!(s, ReadState::Done(_)))
+        .unwrap_or(layers.len());
+    let (start, end) = if layers.len() <= rows {
+        (0, layers.len())
+    } else {
+        let room = rows.saturating_sub(2).max(1);
+        let start = unfinished.saturating_sub(1).min(layers.len() - room);
+        (start, start + room)
+    };
+    if start > 0 {
+        lines.push(Line::styled(format!("    … {start} layers above"), theme.dim()));
+    }
+    for (i, (layer, state)) in layers.iter().enumerate().take(end).skip(start) {
         let progress = match *state {
             ReadState::Waiting => "waiting".to_owned(),
             ReadState::Reading { read } if layer.bytes > 0 => {
@@ -204,6 +241,12 @@ fn draw_loading_layers(frame: &mut Frame<'_>, layers: &[(PendingLayer, ReadState
             size(layer.bytes),
             layer.instruction.as_deref().unwrap_or("")
         )));
+    }
+    if end < layers.len() {
+        lines.push(Line::styled(
+            format!("    … {} more layers", layers.len() - end),
+            theme.dim(),
+        ));
     }
     frame.render_widget(
         Paragraph::new(lines).block(pane(" Layers (reading) ", true, theme)),

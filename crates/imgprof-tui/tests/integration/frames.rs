@@ -548,3 +548,52 @@ fn the_image_pane_keeps_whole_figures_at_80x24() {
         assert!(inside.ends_with(' ') || !inside.contains(','), "cut: {row}");
     }
 }
+
+/// Thirty layers in a pane of a few rows: in order, the window on the first layer still
+/// being read, and what it leaves out counted.
+#[test]
+fn loading_many_layers_keeps_their_order_and_counts_what_is_hidden() {
+    use imgprof_layers::LayerOutcome;
+    use imgprof_tui::{Feed, PendingLayer};
+    let layers = (0..30)
+        .map(|i| PendingLayer {
+            bytes: 1_000_000,
+            instruction: Some(format!("RUN step {i}")),
+        })
+        .collect();
+    let mut app = App::loading("registry.local/app:1".into(), layers, false);
+    app.resize(80, 24);
+    for layer in 0..20 {
+        app.feed(Feed::Started {
+            layer,
+            bytes: 1_000_000,
+        });
+        app.feed(Feed::Finished {
+            layer,
+            outcome: LayerOutcome::Read,
+        });
+    }
+    app.feed(Feed::Started {
+        layer: 20,
+        bytes: 1_000_000,
+    });
+    app.feed(Feed::Advanced {
+        layer: 20,
+        bytes: 500_000,
+    });
+    let text = screen(&app);
+    let shown: Vec<usize> = text
+        .lines()
+        .filter_map(|l| l.split("RUN step ").nth(1))
+        .filter_map(|rest| rest.split(|c: char| !c.is_ascii_digit()).next()?.parse().ok())
+        .collect();
+    assert!(shown.contains(&20), "the layer being read is shown: {text}");
+    assert!(shown.windows(2).all(|w| w[1] == w[0] + 1), "in layer order: {shown:?}");
+    let above = shown[0];
+    let below = 29 - shown[shown.len() - 1];
+    assert!(text.contains(&format!("… {above} layers above")), "{text}");
+    assert!(text.contains(&format!("… {below} more layers")), "{text}");
+    // 20 layers done and half of the 21st, of 30 MB (the line wraps at 80 columns).
+    assert!(text.contains("20 of 30 done, 20.5 MB of"), "{text}");
+    assert!(text.contains("30.0 MB stored bytes read"), "{text}");
+}
