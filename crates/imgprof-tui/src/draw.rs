@@ -13,7 +13,7 @@ use crate::keys::{HELP, Pane};
 use crate::layout::{self, list_rows};
 use crate::model::{PendingLayer, ReadState};
 use crate::state::{App, Browse, Phase, PromptTarget, Screen};
-use crate::tree::{EventKind, SortOrder, Status, TreeMode};
+use crate::tree::{Event, EventKind, SortOrder, Status, TreeMode};
 
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let theme = Theme { color: app.color };
@@ -134,6 +134,28 @@ fn pull_times(pull: &imgprof_report::PullCost) -> String {
         .map(imgprof_report::pull_time)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// `drwxr-xr-x    0:0    `: an entry's type and permission bits and its owner.
+fn attributes(event: &Event, link: bool) -> String {
+    let kind = match event.kind {
+        EventKind::Dir => 'd',
+        EventKind::Other if link => 'l',
+        EventKind::Other => 's',
+        _ => '-',
+    };
+    let bits: String = (0..9)
+        .map(|i| {
+            let on = event.mode & (0o400 >> i) != 0;
+            match (on, i % 3) {
+                (false, _) => '-',
+                (true, 0) => 'r',
+                (true, 1) => 'w',
+                (true, _) => 'x',
+            }
+        })
+        .collect();
+    format!("{kind}{bits} {:>4}:{:<4} ", event.uid, event.gid)
 }
 
 /// `a, b, c`, then `a, b`, then `a`: a list's shorter forms, longest first.
@@ -565,12 +587,20 @@ fn draw_tree(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, a
                 None => name.push('@'),
             }
         }
-        let mut line = Line::from(vec![
+        let mut spans = vec![
             Span::styled(marker, marker_style),
             Span::raw(format!("{:>8}  ", size(view.size[node as usize]))),
-            Span::styled(guides.clone(), theme.dim()),
-            Span::styled(name, name_style),
-        ]);
+        ];
+        if pane_state.show_attributes {
+            // As dive's: permissions, then uid:gid.
+            spans.push(Span::styled(
+                event.map_or_else(|| format!("{:<20}", ""), |e| attributes(e, tree.link(e).is_some())),
+                theme.dim(),
+            ));
+        }
+        spans.push(Span::styled(guides.clone(), theme.dim()));
+        spans.push(Span::styled(name, name_style));
+        let mut line = Line::from(spans);
         if status == Status::Removed {
             line = line.patch_style(theme.fg(Color::Red).add_modifier(Modifier::CROSSED_OUT));
         }
@@ -671,6 +701,12 @@ fn file_details<'a>(browse: &'a Browse, theme: &Theme) -> Vec<Line<'a>> {
         ),
         Span::raw(format!("  {}  {status:?}", size(view.size[node as usize]))),
     ])];
+    if let Some(event) = event {
+        lines.push(Line::from(vec![
+            Span::styled("mode     ", theme.dim()),
+            Span::raw(attributes(event, tree.link(event).is_some()).trim_end().to_owned()),
+        ]));
+    }
     if let Some(event) = event.filter(|e| e.kind == EventKind::File) {
         let category = tree.category(event);
         let title = category

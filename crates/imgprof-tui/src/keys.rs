@@ -30,6 +30,8 @@ pub enum Action {
     ToggleRemoved,
     ToggleModified,
     ToggleUnmodified,
+    /// Ctrl+B: permissions and owner beside each file, as dive's.
+    ToggleAttributes,
     ToggleSort,
     StartFilter,
     ToggleHelp,
@@ -111,6 +113,7 @@ pub fn action_for_key(key: KeyEvent, context: KeyContext) -> Option<Action> {
         (KeyCode::Char('r'), true) => Action::ToggleRemoved,
         (KeyCode::Char('m'), true) => Action::ToggleModified,
         (KeyCode::Char('u'), true) => Action::ToggleUnmodified,
+        (KeyCode::Char('b'), true) => Action::ToggleAttributes,
         // Terminals send Ctrl+M as Enter: capitals are the portable toggles.
         (KeyCode::Char('A'), false) => Action::ToggleAdded,
         (KeyCode::Char('R'), false) => Action::ToggleRemoved,
@@ -158,6 +161,7 @@ pub const HELP: &[(&str, &str)] = &[
     ("Ctrl+M or M", "show / hide modified files"),
     ("Ctrl+U or U", "show / hide unmodified files"),
     ("Ctrl+O", "sort files by size / by name"),
+    ("Ctrl+B", "show / hide permissions and owner"),
     ("Ctrl+F or /", "filter paths by a regex as you type (Esc clears)"),
     (
         "Enter (findings)",

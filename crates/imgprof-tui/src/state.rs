@@ -405,6 +405,7 @@ impl App {
             (Pane::Layers | Pane::Findings, Action::ShowAggregated) => b.set_mode(TreeMode::Aggregated),
             (_, Action::ToggleBaseLayers) => b.toggle_base(),
             (_, Action::ToggleSort) => b.tree.toggle_sort(),
+            (_, Action::ToggleAttributes) => b.tree.show_attributes = !b.tree.show_attributes,
             (Pane::Tree, _) => b.tree_action(action, layout::list_rows(areas.tree, true)),
             (Pane::Layers, _) => b.layers_action(action, layout::list_rows(areas.layers, true)),
             (Pane::Findings, Action::Select) => {

@@ -46,6 +46,10 @@ pub struct Event {
     pub size: u64,
     /// Index into [`FileTree::categories`], or [`NO_CATEGORY`].
     pub category: u8,
+    /// Permission bits and owner as the tar header gives them (dive's Ctrl+B).
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
 }
 
 pub const NO_CATEGORY: u8 = u8::MAX;
@@ -137,6 +141,9 @@ impl FileTree {
                         kind,
                         size: entry.content_size(),
                         category: category_of.get(&inode).copied().unwrap_or(NO_CATEGORY),
+                        mode: entry.mode,
+                        uid: entry.uid,
+                        gid: entry.gid,
                     },
                 ));
             }

@@ -21,6 +21,8 @@ const CACHED_VIEWS: usize = 4;
 pub struct TreePane {
     pub sort: SortOrder,
     pub toggles: StatusToggles,
+    /// Permissions and owner shown beside each row (Ctrl+B).
+    pub show_attributes: bool,
     wanted_view: (u32, TreeMode),
     wanted_filter: Option<Arc<PathFilter>>,
     collapsed: Vec<bool>,
@@ -89,6 +91,7 @@ impl TreePane {
             wanted_filter: None,
             collapsed,
             all_collapsed: false,
+            show_attributes: false,
             cursor: Cursor::default(),
             view: layout.view.clone(),
             filter: None,

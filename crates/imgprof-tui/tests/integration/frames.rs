@@ -597,3 +597,31 @@ fn loading_many_layers_keeps_their_order_and_counts_what_is_hidden() {
     assert!(text.contains("20 of 30 done, 20.5 MB of"), "{text}");
     assert!(text.contains("30.0 MB stored bytes read"), "{text}");
 }
+
+/// Ctrl+B shows each row's permissions and owner, as dive's; again hides them.
+#[test]
+fn ctrl_b_shows_permissions_and_owners() {
+    let mut app = App::ready(
+        "layers-classic.tar".into(),
+        common::inspected("fixtures/layers-classic.tar"),
+        false,
+    );
+    app.resize(120, 40);
+    press(&mut app, &["<tab>"]);
+    let plain = screen(&app);
+    press(&mut app, &["^b"]);
+    let text = screen(&app);
+    let row = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| l.contains(name))
+            .unwrap_or_else(|| panic!("{name} in\n{text}"))
+            .to_owned()
+    };
+    // usr/bin/tool is 0755 in the fixture, its directory a directory.
+    assert!(row(&text, "── tool").contains("-rwxr-xr-x"), "{text}");
+    assert!(row(&text, "── bin/").contains("drwx"), "{text}");
+    assert!(row(&text, "sh → tool").contains("lrwx"), "{text}");
+    assert!(!plain.contains("-rwxr-xr-x"), "hidden until asked for");
+    press(&mut app, &["^b"]);
+    assert_eq!(screen(&app), plain);
+}
