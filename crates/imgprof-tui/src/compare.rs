@@ -230,7 +230,7 @@ pub fn draw(frame: &mut Frame<'_>, view: &CompareView) {
         .collect();
     frame.render_widget(Paragraph::new(Line::from(tabs)), status);
     if view.help {
-        crate::draw::draw_key_help(frame, COMPARE_HELP, " Keys (any key closes) ", &theme, frame.area());
+        crate::draw::draw_key_help(frame, COMPARE_HELP, 0, " Keys (any key closes) ", &theme, frame.area());
     }
     scrub_controls(frame.buffer_mut());
 }

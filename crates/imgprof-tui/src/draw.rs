@@ -23,7 +23,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         _ => draw_main(frame, app, &theme, area),
     }
     if app.help {
-        draw_help(frame, &theme, area);
+        draw_key_help(frame, HELP, app.help_scroll, " Keys (? or Esc closes) ", &theme, area);
     }
     scrub_controls(frame.buffer_mut());
 }
@@ -889,14 +889,31 @@ fn draw_packages(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Them
     draw_status(frame, app, theme, status_area);
 }
 
-fn draw_help(frame: &mut Frame<'_>, theme: &Theme, area: Rect) {
-    draw_key_help(frame, HELP, " Keys (? or Esc closes) ", theme, area);
-}
-
-/// A centred overlay listing `keys` (the inspect and the compare views' help).
-pub(crate) fn draw_key_help(frame: &mut Frame<'_>, keys: &[(&str, &str)], title: &str, theme: &Theme, area: Rect) {
+/// A centred overlay listing `keys` (the inspect and the compare views' help), from
+/// `scroll` on when the screen is too short for all of them.
+pub(crate) fn draw_key_help(
+    frame: &mut Frame<'_>,
+    keys: &[(&str, &str)],
+    scroll: usize,
+    title: &str,
+    theme: &Theme,
+    area: Rect,
+) {
     let width = area.width.min(76);
     let height = (keys.len() as u16 + 2).min(area.height);
+    let visible = usize::from(height.saturating_sub(2));
+    let first = scroll.min(keys.len().saturating_sub(visible));
+    let title = if visible < keys.len() {
+        format!(
+            "{} {}-{} of {}, ↑↓ scroll ",
+            title.trim_end(),
+            first + 1,
+            first + visible,
+            keys.len()
+        )
+    } else {
+        title.to_owned()
+    };
     let [column] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(area);
@@ -906,6 +923,7 @@ pub(crate) fn draw_key_help(frame: &mut Frame<'_>, keys: &[(&str, &str)], title:
     let key_width = (keys.iter().map(|(k, _)| k.chars().count()).max().unwrap_or(0) + 1).max(22);
     let lines: Vec<Line<'_>> = keys
         .iter()
+        .skip(first)
         .map(|(keys, what)| {
             Line::from(vec![
                 Span::styled(

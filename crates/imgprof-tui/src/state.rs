@@ -29,6 +29,8 @@ pub struct App {
     pub focus: Pane,
     pub screen: Screen,
     pub help: bool,
+    /// The first key the help overlay lists (it scrolls when the screen is short).
+    pub help_scroll: usize,
     pub prompt: Option<Prompt>,
     /// A one-line note on the status bar (what a jump did, a bad regex).
     pub message: Option<String>,
@@ -132,6 +134,7 @@ impl App {
             focus: Pane::Layers,
             screen: Screen::Main,
             help: false,
+            help_scroll: 0,
             prompt: None,
             message: None,
             quit: false,
@@ -342,8 +345,13 @@ impl App {
         }
         match action {
             Action::Quit => self.quit = true,
-            Action::ToggleHelp => self.help = !self.help,
+            Action::ToggleHelp => {
+                self.help = !self.help;
+                self.help_scroll = 0;
+            }
             Action::Back if self.help => self.help = false,
+            Action::Down | Action::PageDown if self.help => self.help_scroll += 1,
+            Action::Up | Action::PageUp if self.help => self.help_scroll = self.help_scroll.saturating_sub(1),
             _ if self.help => {}
             Action::Back if self.screen == Screen::Packages => self.screen = Screen::Main,
             Action::Back => self.clear_filter(PromptTarget::TreeFilter),

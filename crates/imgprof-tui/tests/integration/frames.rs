@@ -625,3 +625,24 @@ fn ctrl_b_shows_permissions_and_owners() {
     press(&mut app, &["^b"]);
     assert_eq!(screen(&app), plain);
 }
+
+/// At 80x24 the help holds more keys than rows: it says so and scrolls to the last.
+#[test]
+fn help_scrolls_through_every_key_on_a_small_screen() {
+    let mut app = app(80, 24);
+    press(&mut app, &["?"]);
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..imgprof_tui::keys::HELP.len() {
+        let text = screen(&app);
+        for (keys, _) in imgprof_tui::keys::HELP {
+            if text.contains(keys) {
+                seen.insert(*keys);
+            }
+        }
+        press(&mut app, &["<down>"]);
+    }
+    assert!(screen(&app).contains("↑↓ scroll"), "{}", screen(&app));
+    assert_eq!(seen.len(), imgprof_tui::keys::HELP.len(), "every key was on screen");
+    press(&mut app, &["<esc>"]);
+    assert!(!app.help);
+}
