@@ -389,9 +389,41 @@ pub struct Package {
     /// Runtime dependencies as the database lists them (dpkg `Depends`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub depends: Vec<String>,
+    /// Why it is in the image, as far as the image tells.
+    pub reason: PackageReason,
     /// Σ distinct contents of its files in the final filesystem.
     pub bytes: u64,
     pub files: u64,
+}
+
+/// `kind`: `requested` (an install step of `layer` names it), `required_by` or
+/// `recommended_by` (the installed `packages` that depend on it or recommend it),
+/// `base_system` (Essential or Priority required), `unexplained`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PackageReason {
+    Requested { layer: usize },
+    RequiredBy { packages: Vec<String> },
+    RecommendedBy { packages: Vec<String> },
+    BaseSystem,
+    Unexplained,
+}
+
+impl ToWire for waste::PackageReason {
+    type Wire = PackageReason;
+    fn to_wire(&self) -> PackageReason {
+        match self {
+            waste::PackageReason::Requested { layer } => PackageReason::Requested { layer: *layer },
+            waste::PackageReason::RequiredBy(packages) => PackageReason::RequiredBy {
+                packages: packages.clone(),
+            },
+            waste::PackageReason::RecommendedBy(packages) => PackageReason::RecommendedBy {
+                packages: packages.clone(),
+            },
+            waste::PackageReason::BaseSystem => PackageReason::BaseSystem,
+            waste::PackageReason::Unexplained => PackageReason::Unexplained,
+        }
+    }
 }
 
 impl ToWire for waste::Package {
@@ -403,6 +435,7 @@ impl ToWire for waste::Package {
             version: self.version.clone(),
             location: self.location.clone(),
             depends: self.depends.clone(),
+            reason: self.reason.to_wire(),
             bytes: self.bytes,
             files: self.files,
         }

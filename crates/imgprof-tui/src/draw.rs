@@ -8,6 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
 use imgprof_layers::{Compression, LayerOutcome};
+use imgprof_waste::PackageReason;
 
 use crate::keys::{HELP, Pane};
 use crate::layout::{self, list_rows};
@@ -826,20 +827,21 @@ fn draw_packages(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Them
     let first = pane_state.cursor.first_shown(page);
     let mut lines = vec![Line::styled(
         format!(
-            "{:<6} {:>9} {:>7}  {:<32} {}",
-            "kind", "size", "files", "name", "version"
+            "{:<6} {:>9} {:>7}  {:<32} {:<24} {}",
+            "kind", "size", "files", "name", "version", "why"
         ),
         theme.dim(),
     )];
     for (row, &index) in pane_state.matching.iter().enumerate().skip(first).take(page) {
         let p = &packages.list[index];
         let mut line = Line::raw(format!(
-            "{:<6} {:>9} {:>7}  {:<32} {}",
+            "{:<6} {:>9} {:>7}  {:<32} {:<24} {}",
             format!("{:?}", p.manager).to_lowercase(),
             size(p.bytes),
             p.files,
             p.name,
-            p.version
+            p.version,
+            reason_brief(&p.reason)
         ));
         if row == pane_state.cursor.selected {
             line = line.patch_style(theme.selected(true));
@@ -872,6 +874,7 @@ fn draw_packages(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Them
                 Style::new().add_modifier(Modifier::BOLD),
             ),
             Line::raw(format!("{} files, {}; {}", p.files, size(p.bytes), p.location)),
+            Line::raw(format!("why: {}", reason_text(&p.reason, &browse.data.report))),
             Line::raw(if p.depends.is_empty() {
                 "depends on nothing listed".to_owned()
             } else {
@@ -887,6 +890,47 @@ fn draw_packages(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Them
         details_area,
     );
     draw_status(frame, app, theme, status_area);
+}
+
+/// The packages list's `why` column: `asked in L3`, `for libpq-dev +2`, `base system`.
+fn reason_brief(reason: &PackageReason) -> String {
+    let first = |by: &[String]| match by {
+        [] => String::new(),
+        [one] => one.clone(),
+        [one, rest @ ..] => format!("{one} +{}", rest.len()),
+    };
+    match reason {
+        PackageReason::Requested { layer } => format!("asked in L{layer}"),
+        PackageReason::RequiredBy(by) => format!("for {}", first(by)),
+        PackageReason::RecommendedBy(by) => format!("recommended by {}", first(by)),
+        PackageReason::BaseSystem => "base system".to_owned(),
+        PackageReason::Unexplained => String::new(),
+    }
+}
+
+/// The package pane's `why`, in full.
+fn reason_text(reason: &PackageReason, report: &imgprof_report::Report) -> String {
+    match reason {
+        PackageReason::Requested { layer } => format!(
+            "requested by layer {layer}: {}",
+            report
+                .layers
+                .get(*layer)
+                .and_then(|l| l.instruction.as_deref())
+                .unwrap_or("(no history)")
+        ),
+        PackageReason::RequiredBy(by) => format!("a dependency (Depends) of {}", by.join(", ")),
+        PackageReason::RecommendedBy(by) => {
+            format!(
+                "recommended (Recommends) by {}; --no-install-recommends leaves it out",
+                by.join(", ")
+            )
+        }
+        PackageReason::BaseSystem => "part of every Debian system (Essential or Priority: required)".to_owned(),
+        PackageReason::Unexplained => {
+            "nothing in the image says (no install step names it, no package depends on it)".to_owned()
+        }
+    }
 }
 
 /// A centred overlay listing `keys` (the inspect and the compare views' help), from

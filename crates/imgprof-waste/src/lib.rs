@@ -41,7 +41,7 @@ pub use layer_order::{
     Install, build_only, installs as dependency_installs, is_broad_copy, is_context_copy, requested_packages,
     run_commands, runs_node_script,
 };
-pub use packages::{Manager, Package};
+pub use packages::{Manager, Package, PackageReason};
 pub use rebuild::{Ecosystem, LinkedLibrary, Part, Rebuild};
 
 use categories::{FileFacts, classify};
@@ -148,7 +148,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         }
     };
     let fs = FinalFs::new(stack);
-    let packages = Packages::read(&fs);
+    let mut packages = Packages::read(&fs);
     let config = &image.config;
     let workdir = config
         .runtime()
@@ -200,13 +200,20 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
         })
         .collect();
     let base = base::detect(config.history(), &diff_ids, base_diff_ids, &fs, &wheels);
-    let instructions = imgprof_source::history::layer_history(config.history(), stack.layers().len())
-        .into_iter()
-        .map(|h| {
-            h.and_then(|h| h.created_by().as_deref())
-                .map(Instruction::from_created_by)
-        })
+    let instructions: Vec<Option<Instruction>> =
+        imgprof_source::history::layer_history(config.history(), stack.layers().len())
+            .into_iter()
+            .map(|h| {
+                h.and_then(|h| h.created_by().as_deref())
+                    .map(Instruction::from_created_by)
+            })
+            .collect();
+    let requested: Vec<(usize, Vec<String>)> = instructions
+        .iter()
+        .enumerate()
+        .filter_map(|(layer, i)| Some((layer, requested_packages(i.as_ref()?.as_run()?))))
         .collect();
+    packages.explain(&requested);
     let analysis = Analysis {
         stack,
         packages,

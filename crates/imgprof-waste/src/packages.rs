@@ -30,9 +30,33 @@ pub struct Package {
     pub requires: Vec<Vec<String>>,
     /// dpkg `Provides`: the virtual packages it stands for.
     pub provides: Vec<String>,
+    /// dpkg `Recommends`, every alternative of each (apt installs them by default).
+    pub recommends: Vec<Vec<String>>,
+    /// dpkg `Essential: yes` or `Priority: required`: part of every Debian system.
+    pub essential: bool,
+    /// Why it is in the image, as far as the image tells ([`Packages::explain`]).
+    pub reason: PackageReason,
     /// Σ distinct contents of the package's files in the final filesystem.
     pub bytes: u64,
     pub files: u64,
+}
+
+/// Why a package is in the image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum PackageReason {
+    /// An install step of this layer names it (`apt-get install`, `apk add`).
+    Requested { layer: usize },
+    /// These installed packages depend on it (`Pre-Depends`, `Depends`).
+    RequiredBy(Vec<String>),
+    /// These installed packages recommend it (apt installs recommendations unless
+    /// `--no-install-recommends`).
+    RecommendedBy(Vec<String>),
+    /// Part of every Debian system (`Essential: yes`, `Priority: required`).
+    BaseSystem,
+    /// Nothing in the image says (pip distributions; packages of a base image that no
+    /// installed package depends on).
+    #[default]
+    Unexplained,
 }
 
 impl Package {
@@ -92,6 +116,60 @@ impl Packages {
         read_pip(fs, &mut packages);
         packages.sort_by_size();
         packages
+    }
+
+    /// Sets each package's [`PackageReason`]: `requested` holds, per layer, the package
+    /// names its install steps ask for (`name=version` and `name:arch` as apt takes them).
+    pub fn explain(&mut self, requested: &[(usize, Vec<String>)]) {
+        let bare = |word: &str| word.split(['=', ':']).next().unwrap_or(word).to_owned();
+        let mut asked: HashMap<String, usize> = HashMap::new();
+        for (layer, names) in requested {
+            for name in names {
+                asked.entry(bare(name)).or_insert(*layer);
+            }
+        }
+        // Which installed dpkg package answers a dependency name (itself, or a provider).
+        let mut answers: HashMap<&str, &str> = HashMap::new();
+        for p in self.list.iter().filter(|p| p.manager == Manager::Dpkg) {
+            answers.insert(&p.name, &p.name);
+            for virtual_name in &p.provides {
+                answers.entry(virtual_name).or_insert(&p.name);
+            }
+        }
+        let dependants = |groups: fn(&Package) -> &Vec<Vec<String>>| {
+            let mut by: HashMap<String, Vec<String>> = HashMap::new();
+            for p in self.list.iter().filter(|p| p.manager == Manager::Dpkg) {
+                for group in groups(p) {
+                    // The first alternative installed here is the one that holds.
+                    if let Some(target) = group.iter().find_map(|n| answers.get(n.as_str()))
+                        && *target != p.name
+                    {
+                        by.entry((*target).to_owned()).or_default().push(p.name.clone());
+                    }
+                }
+            }
+            by
+        };
+        let mut required_by = dependants(|p| &p.requires);
+        let mut recommended_by = dependants(|p| &p.recommends);
+        for p in &mut self.list {
+            let requestable = matches!(p.manager, Manager::Dpkg | Manager::Apk);
+            p.reason = if let Some(&layer) = asked.get(&p.name).filter(|_| requestable) {
+                PackageReason::Requested { layer }
+            } else if let Some(mut by) = required_by.remove(&p.name) {
+                by.sort();
+                by.dedup();
+                PackageReason::RequiredBy(by)
+            } else if let Some(mut by) = recommended_by.remove(&p.name) {
+                by.sort();
+                by.dedup();
+                PackageReason::RecommendedBy(by)
+            } else if p.essential {
+                PackageReason::BaseSystem
+            } else {
+                PackageReason::Unexplained
+            };
+        }
     }
 
     /// Largest first (ties by name), keeping the ownership map pointing at the same packages.
@@ -224,6 +302,10 @@ fn read_dpkg(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
         let provides = field(&fields, "Provides")
             .map(|p| p.split(',').flat_map(names).collect())
             .unwrap_or_default();
+        let recommends = field(&fields, "Recommends")
+            .map(|d| d.split(',').map(names).collect())
+            .unwrap_or_default();
+        let essential = field(&fields, "Essential") == Some("yes") || field(&fields, "Priority") == Some("required");
         for path in &paths {
             let file = path.rsplit('/').next().unwrap_or(path);
             if crate::linkage::is_soname(file) && path.contains("lib/") {
@@ -241,6 +323,9 @@ fn read_dpkg(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
             depends,
             requires,
             provides,
+            recommends,
+            essential,
+            reason: PackageReason::Unexplained,
             bytes: 0,
             files: 0,
         };
@@ -285,6 +370,9 @@ fn read_apk(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
             depends: Vec::new(),
             requires: Vec::new(),
             provides: Vec::new(),
+            recommends: Vec::new(),
+            essential: false,
+            reason: PackageReason::Unexplained,
             bytes: 0,
             files: 0,
         };
@@ -331,6 +419,9 @@ fn read_pip(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
             depends: Vec::new(),
             requires: Vec::new(),
             provides: Vec::new(),
+            recommends: Vec::new(),
+            essential: false,
+            reason: PackageReason::Unexplained,
             bytes: 0,
             files: 0,
         };
@@ -389,5 +480,63 @@ mod tests {
         assert_eq!(field(&paras[0], "Package"), Some("a"));
         assert_eq!(field(&paras[0], "Description"), Some("x\nmore"));
         assert_eq!(field(&paras[1], "Status"), Some("deinstall ok config-files"));
+    }
+
+    fn dpkg(name: &str, requires: &[&[&str]], recommends: &[&[&str]], provides: &[&str], essential: bool) -> Package {
+        let groups = |g: &[&[&str]]| {
+            g.iter()
+                .map(|alts| alts.iter().map(|a| (*a).to_owned()).collect())
+                .collect()
+        };
+        Package {
+            manager: Manager::Dpkg,
+            name: name.to_owned(),
+            version: "1".to_owned(),
+            location: "amd64".to_owned(),
+            depends: Vec::new(),
+            requires: groups(requires),
+            provides: provides.iter().map(|p| (*p).to_owned()).collect(),
+            recommends: groups(recommends),
+            essential,
+            reason: PackageReason::Unexplained,
+            bytes: 0,
+            files: 0,
+        }
+    }
+
+    #[test]
+    fn reasons_follow_requests_dependencies_and_recommendations() {
+        let mut packages = Packages {
+            list: vec![
+                dpkg("app-dev", &[&["libapp1"], &["libc6"]], &[&["manpages"]], &[], false),
+                // Reached through a virtual package only the second alternative names.
+                dpkg("tool", &[&["missing", "mail-transport"]], &[], &[], false),
+                dpkg("libapp1", &[&["libc6"]], &[], &[], false),
+                dpkg("libc6", &[], &[], &[], true),
+                dpkg("manpages", &[], &[], &[], false),
+                dpkg("exim", &[], &[], &["mail-transport"], false),
+                dpkg("leftover", &[], &[], &[], false),
+            ],
+            ..Default::default()
+        };
+        packages.explain(&[(2, vec!["app-dev=1.0".to_owned(), "tool:amd64".to_owned()])]);
+        let reason = |name: &str| packages.list.iter().find(|p| p.name == name).map(|p| p.reason.clone());
+        assert_eq!(reason("app-dev"), Some(PackageReason::Requested { layer: 2 }));
+        assert_eq!(reason("tool"), Some(PackageReason::Requested { layer: 2 }));
+        assert_eq!(
+            reason("libapp1"),
+            Some(PackageReason::RequiredBy(vec!["app-dev".into()]))
+        );
+        // Depended on by two: both named, sorted; a dependency beats being essential.
+        assert_eq!(
+            reason("libc6"),
+            Some(PackageReason::RequiredBy(vec!["app-dev".into(), "libapp1".into()]))
+        );
+        assert_eq!(reason("exim"), Some(PackageReason::RequiredBy(vec!["tool".into()])));
+        assert_eq!(
+            reason("manpages"),
+            Some(PackageReason::RecommendedBy(vec!["app-dev".into()]))
+        );
+        assert_eq!(reason("leftover"), Some(PackageReason::Unexplained));
     }
 }

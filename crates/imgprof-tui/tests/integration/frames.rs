@@ -222,7 +222,7 @@ fn opening_the_same_finding_again_goes_to_its_next_path() {
 /// The sample has no package database, so its report gets packages of each manager,
 /// largest first as the analysis lists them.
 fn app_with_packages() -> App {
-    use imgprof_waste::{Manager, Package};
+    use imgprof_waste::{Manager, Package, PackageReason};
     let mut data = sample();
     let package = |manager, name: &str, version: &str, bytes, files, depends: &[&str]| Package {
         manager,
@@ -235,6 +235,13 @@ fn app_with_packages() -> App {
         depends: depends.iter().map(|d| (*d).to_owned()).collect(),
         requires: Vec::new(),
         provides: Vec::new(),
+        recommends: Vec::new(),
+        essential: false,
+        reason: match name {
+            "gcc-12" => PackageReason::Requested { layer: 1 },
+            "musl" => PackageReason::BaseSystem,
+            _ => PackageReason::Unexplained,
+        },
         bytes,
         files,
     };

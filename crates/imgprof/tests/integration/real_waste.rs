@@ -458,3 +458,54 @@ fn os_cache_in_base(report: &Value) -> u64 {
         .map(|p| p["bytes"].as_u64().unwrap())
         .sum()
 }
+
+/// Why each package is there, checked against the naive image's own Dockerfile lines
+/// and its dpkg database: what an install step names is `requested` in that step's
+/// layer, a library a requested `-dev` package depends on is `required_by` it, and every
+/// package named as a dependant or recommender is installed.
+#[test]
+fn naive_packages_say_why_they_are_there() {
+    let Some(images) = real_images_dir() else { return };
+    let report = report_json(&format!("{}:naive", images.join("naive.oci").display()));
+    let list = report["packages"]["list"].as_array().unwrap();
+    let reason = |name: &str| {
+        list.iter()
+            .find(|p| p["manager"] == "dpkg" && p["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is installed"))["reason"]
+            .clone()
+    };
+    let layer_naming = |words: &str| {
+        report["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["instruction"].as_str().is_some_and(|i| i.contains(words)))
+            .unwrap_or_else(|| panic!("a layer runs {words}"))["index"]
+            .clone()
+    };
+    for (package, words) in [("libpq-dev", "libpq-dev"), ("git", " git "), ("vim", "install -y vim")] {
+        let why = reason(package);
+        assert_eq!(why["kind"], "requested", "{package}: {why}");
+        assert_eq!(why["layer"], layer_naming(words), "{package}: {why}");
+    }
+    let libpq = reason("libpq5");
+    assert_eq!(libpq["kind"], "required_by", "{libpq}");
+    assert!(
+        libpq["packages"].as_array().unwrap().iter().any(|p| p == "libpq-dev"),
+        "{libpq}"
+    );
+    let installed: std::collections::HashSet<&str> = list
+        .iter()
+        .filter(|p| p["manager"] == "dpkg")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    let mut kinds = std::collections::BTreeSet::new();
+    for p in list {
+        kinds.insert(p["reason"]["kind"].as_str().unwrap().to_owned());
+        for by in p["reason"]["packages"].as_array().into_iter().flatten() {
+            assert!(installed.contains(by.as_str().unwrap()), "{by} named for {}", p["name"]);
+        }
+    }
+    // apt-get install without --no-install-recommends brings recommendations too.
+    assert!(kinds.contains("recommended_by"), "{kinds:?}");
+}
