@@ -291,10 +291,29 @@ fn draw_layers(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme,
     // Narrow panes (80 columns) drop the stored size and the badges' padding so the
     // instruction keeps some room.
     let wide = area.width >= 60;
+    // The badges of every layer in two columns of their own (redundant `r`, removable
+    // `w`), each as wide as its widest, so that rows line up.
+    let badge = |letter: &str, bytes: u64| {
+        if bytes > 0 {
+            format!("{letter}{} ", compact(bytes))
+        } else {
+            String::new()
+        }
+    };
+    let column = |of: &dyn Fn(&imgprof_report::LayerReport) -> String| {
+        report.layers.iter().map(|l| of(l).len()).max().unwrap_or(0)
+    };
+    let redundant_of = |l: &imgprof_report::LayerReport| badge("r", l.changes.redundant_bytes);
+    let removable_of = |l: &imgprof_report::LayerReport| badge("w", l.removable_bytes);
+    let (redundant_width, removable_width) = (column(&redundant_of), column(&removable_of));
+    let waste_width = (redundant_width + removable_width).max(if wide { 6 } else { 0 });
     let header = if wide {
-        "  #     Size   Stored  Waste        Command"
+        format!("  #     Size   Stored  {:<waste_width$}Command", "Waste")
     } else {
-        "  #     Size  Waste, command"
+        format!(
+            "  #     Size  {:<waste_width$}Command",
+            if waste_width >= 6 { "Waste" } else { "" }
+        )
     };
     let mut lines = vec![Line::styled(header, theme.dim())];
     for i in visible.clone().skip(first - visible.start).take(page) {
@@ -311,23 +330,16 @@ fn draw_layers(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme,
         let mut spans = vec![
             Span::styled(if i < base { "B" } else { " " }, theme.dim()),
             Span::raw(sizes),
+            Span::styled(
+                format!("{:<redundant_width$}", redundant_of(layer)),
+                theme.fg(Color::Red).add_modifier(Modifier::BOLD),
+            ),
+            Span::styled(
+                format!("{:<removable_width$}", removable_of(layer)),
+                theme.fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(" ".repeat(waste_width - redundant_width - removable_width)),
         ];
-        let redundant = layer.changes.redundant_bytes;
-        let badges = [
-            (redundant, "r", Color::Red),
-            (layer.removable_bytes, "w", Color::Yellow),
-        ];
-        let mut badge_width = 0;
-        for (bytes, letter, color) in badges {
-            if bytes > 0 {
-                let text = format!("{letter}{} ", compact(bytes));
-                badge_width += text.len();
-                spans.push(Span::styled(text, theme.fg(color).add_modifier(Modifier::BOLD)));
-            }
-        }
-        if wide {
-            spans.push(Span::raw(" ".repeat(13usize.saturating_sub(badge_width))));
-        }
         spans.push(Span::raw(layer.instruction.clone().unwrap_or_default()));
         let mut line = Line::from(spans);
         if i < base {
