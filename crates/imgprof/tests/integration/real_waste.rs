@@ -407,6 +407,12 @@ fn naive_finding_bytes_equal_what_they_name() {
         removable_total += removable;
     }
     assert!(removable_total > 0);
+    // One row per layer for what later layers delete or overwrite.
+    for id in ["IMG009", "IMG010"] {
+        let layers: Vec<&Value> = all.iter().filter(|f| f["id"] == id).map(|f| &f["layer"]).collect();
+        let distinct: std::collections::HashSet<String> = layers.iter().map(|l| l.to_string()).collect();
+        assert_eq!(distinct.len(), layers.len(), "{id} once per layer: {layers:?}");
+    }
     // Category findings cover the category above the base; the base layer here holds no
     // caches, .git, context files or models, so the whole category counts.
     assert_eq!(bytes("IMG003"), categories(&["package-cache"], true));
