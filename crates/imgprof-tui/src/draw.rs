@@ -159,6 +159,16 @@ fn attributes(event: &Event, link: bool) -> String {
     format!("{kind}{bits} {:>4}:{:<4} ", event.uid, event.gid)
 }
 
+/// The first of `forms` (longest first) that fits in `room` columns, else the last.
+fn longest_fitting(forms: &[String], room: usize) -> String {
+    forms
+        .iter()
+        .find(|text| text.chars().count() <= room)
+        .or(forms.last())
+        .cloned()
+        .unwrap_or_default()
+}
+
 /// `a, b, c`, then `a, b`, then `a`: a list's shorter forms, longest first.
 fn leading_parts(list: &str) -> Vec<String> {
     let parts: Vec<&str> = list.split(", ").collect();
@@ -498,8 +508,7 @@ fn draw_image(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, 
     let lines: Vec<Line<'_>> = rows
         .into_iter()
         .map(|(label, forms)| {
-            let fits = |text: &&String| text.chars().count() + label_width <= room;
-            let text = forms.iter().find(fits).or(forms.last()).cloned().unwrap_or_default();
+            let text = longest_fitting(&forms, room.saturating_sub(label_width));
             Line::from(vec![
                 Span::styled(format!("{label:<label_width$}"), theme.dim()),
                 Span::raw(text),
@@ -628,7 +637,24 @@ fn draw_tree(frame: &mut Frame<'_>, app: &App, browse: &Browse, theme: &Theme, a
             theme.dim(),
         ));
     }
-    let title = format!(" Files: layer {}, {} ", view.layer, mode_name(view.mode));
+    // The final filesystem is the report's: its counts under the report's names.
+    let top = browse.data.report.layers.len().saturating_sub(1) as u32;
+    let plain = format!(" Files: layer {}, {} ", view.layer, mode_name(view.mode));
+    let mut titles = Vec::new();
+    if view.mode == TreeMode::Aggregated && view.layer == top {
+        let c = &browse.data.report.image.final_counts;
+        titles.push(format!(
+            "{}: {} files, {} hard links, {} symlinks, {} dirs ",
+            plain.trim_end(),
+            c.files,
+            c.hardlinks,
+            c.symlinks,
+            c.dirs
+        ));
+        titles.push(format!("{}: {} files ", plain.trim_end(), c.files));
+    }
+    titles.push(plain);
+    let title = longest_fitting(&titles, usize::from(area.width.saturating_sub(2)));
     frame.render_widget(Paragraph::new(lines).block(pane(title, focused, theme)), area);
 }
 

@@ -653,3 +653,31 @@ fn help_scrolls_through_every_key_on_a_small_screen() {
     press(&mut app, &["<esc>"]);
     assert!(!app.help);
 }
+
+/// The tree of the top layer is the report's final filesystem: the title gives the
+/// report's counts, and the tree itself holds exactly that many entries.
+#[test]
+fn the_final_tree_counts_what_the_report_counts() {
+    let app = app(200, 50);
+    let text = screen(&app);
+    let browse = app.browse().expect("ready");
+    let c = &browse.data.report.image.final_counts;
+    let title = format!(
+        "{} files, {} hard links, {} symlinks, {} dirs",
+        c.files, c.hardlinks, c.symlinks, c.dirs
+    );
+    assert!(text.contains(&title), "{title:?} in\n{text}");
+    let tree = &browse.data.tree;
+    let top = browse.data.report.layers.len() as u32 - 1;
+    let view = imgprof_tui::tree::LayerView::compute(tree, top, imgprof_tui::tree::TreeMode::Aggregated);
+    let present = |n: u32| {
+        !matches!(
+            view.status[n as usize],
+            imgprof_tui::tree::Status::Absent | imgprof_tui::tree::Status::Removed
+        )
+    };
+    let entries = (1..tree.len() as u32)
+        .filter(|&n| present(n) && !view.is_dir[n as usize])
+        .count() as u64;
+    assert_eq!(entries, c.files + c.hardlinks + c.symlinks + c.special);
+}
