@@ -514,9 +514,8 @@ fn severity_and_fix_text_read_without_colour() {
     }
 }
 
-/// Links read as dive shows them: `name → target`, and the file pane says where.
-#[test]
-fn symlinks_show_their_targets() {
+/// The reference fixture (links, modes, owners) at 120x40 with the tree focused.
+fn classic_tree() -> App {
     let mut app = App::ready(
         "layers-classic.tar".into(),
         common::inspected("fixtures/layers-classic.tar"),
@@ -524,6 +523,13 @@ fn symlinks_show_their_targets() {
     );
     app.resize(120, 40);
     press(&mut app, &["<tab>"]);
+    app
+}
+
+/// Links read as dive shows them: `name → target`, and the file pane says where.
+#[test]
+fn symlinks_show_their_targets() {
+    let mut app = classic_tree();
     let text = screen(&app);
     assert!(text.contains("sh → tool"), "{text}");
     assert!(text.contains("tool-link → usr/bin/tool"), "{text}");
@@ -608,13 +614,7 @@ fn loading_many_layers_keeps_their_order_and_counts_what_is_hidden() {
 /// Ctrl+B shows each row's permissions and owner, as dive's; again hides them.
 #[test]
 fn ctrl_b_shows_permissions_and_owners() {
-    let mut app = App::ready(
-        "layers-classic.tar".into(),
-        common::inspected("fixtures/layers-classic.tar"),
-        false,
-    );
-    app.resize(120, 40);
-    press(&mut app, &["<tab>"]);
+    let mut app = classic_tree();
     let plain = screen(&app);
     press(&mut app, &["^b"]);
     let text = screen(&app);
