@@ -529,7 +529,7 @@ fn classic_tree() -> App {
 /// Links read as dive shows them: `name → target`, and the file pane says where.
 #[test]
 fn symlinks_show_their_targets() {
-    let mut app = classic_tree();
+    let app = classic_tree();
     let text = screen(&app);
     assert!(text.contains("sh → tool"), "{text}");
     assert!(text.contains("tool-link → usr/bin/tool"), "{text}");
