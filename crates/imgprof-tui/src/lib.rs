@@ -9,6 +9,7 @@
 //! [`terminal::run`] owns the real terminal and always restores it.
 
 pub mod compare;
+pub mod config;
 pub mod draw;
 pub mod filter;
 pub mod keys;

@@ -1,6 +1,9 @@
 //! The application state and how actions and feed events change it. Nothing here draws
 //! or touches a terminal; `draw` reads this state, `keys` produces the actions.
 
+use ratatui::crossterm::event::KeyEvent;
+
+use crate::config::ViewConfig;
 use crate::filter::PathFilter;
 use crate::keys::{Action, KeyContext, Pane};
 use crate::layout::{self, Areas};
@@ -29,6 +32,8 @@ pub struct App {
     pub focus: Pane,
     pub screen: Screen,
     pub help: bool,
+    /// dive's config file and imgprof's: key bindings and how the tree starts.
+    pub config: ViewConfig,
     /// The first key the help overlay lists (it scrolls when the screen is short).
     pub help_scroll: usize,
     pub prompt: Option<Prompt>,
@@ -134,6 +139,7 @@ impl App {
             focus: Pane::Layers,
             screen: Screen::Main,
             help: false,
+            config: ViewConfig::default(),
             help_scroll: 0,
             prompt: None,
             message: None,
@@ -147,6 +153,27 @@ impl App {
         let mut app = App::loading(title, Vec::new(), color);
         app.phase = Phase::Ready(Box::new(Browse::new(data)));
         app
+    }
+
+    /// With the settings of the config files: the key bindings at once, the tree's
+    /// settings on the tree now and on the one the analysis brings.
+    pub fn with_config(mut self, config: ViewConfig) -> App {
+        self.config = config;
+        if let Phase::Ready(b) = &mut self.phase {
+            b.configure(&self.config);
+        }
+        self
+    }
+
+    /// The action a key asks for: the config file's binding, else the default one
+    /// (unless the file moved that action to other keys).
+    pub fn action_for_key(&self, key: KeyEvent) -> Option<Action> {
+        let context = self.key_context();
+        let default = crate::keys::action_for_key(key, context);
+        if context.typing {
+            return default;
+        }
+        self.config.rebind(key, default).unwrap_or(default)
     }
 
     /// Where the user is, as the key bindings need it.
@@ -187,7 +214,11 @@ impl App {
 
     pub fn feed(&mut self, feed: Feed) {
         match (feed, &mut self.phase) {
-            (Feed::Ready(data), _) => self.phase = Phase::Ready(Box::new(Browse::new(*data))),
+            (Feed::Ready(data), _) => {
+                let mut browse = Browse::new(*data);
+                browse.configure(&self.config);
+                self.phase = Phase::Ready(Box::new(browse));
+            }
             (Feed::Failed(message), _) => self.failure = Some(message),
             (Feed::Started { layer, .. }, Phase::Loading(layers)) => {
                 if let Some((_, state)) = layers.get_mut(layer) {
@@ -501,6 +532,22 @@ fn move_cursor(cursor: &mut Cursor, action: Action, len: usize, page: usize) {
 }
 
 impl Browse {
+    /// How the config files say the tree starts.
+    fn configure(&mut self, config: &ViewConfig) {
+        if let Some(shown) = config.hide {
+            self.tree.toggle(|t| *t = shown);
+        }
+        if config.collapse_dir == Some(true) {
+            self.tree.toggle_collapse_all();
+        }
+        if let Some(show) = config.show_attributes {
+            self.tree.show_attributes = show;
+        }
+        if config.aggregated == Some(false) {
+            self.set_mode(TreeMode::LayerChanges);
+        }
+    }
+
     pub fn new(mut data: Inspected) -> Browse {
         let layer = data.report.layers.len().saturating_sub(1);
         let tree = TreePane::new(&data.tree, layer as u32, std::mem::take(&mut data.views));

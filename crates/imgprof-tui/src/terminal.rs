@@ -12,7 +12,7 @@ use ratatui::crossterm::event::{self, DisableMouseCapture, EnableMouseCapture, E
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 
-use crate::keys::{action_for_key, action_for_mouse};
+use crate::keys::action_for_mouse;
 use crate::model::Feed;
 use crate::state::App;
 use crate::{TuiError, draw};
@@ -81,7 +81,7 @@ fn event_loop(
 /// Applies one terminal event; true when the screen must be drawn again.
 fn handle(app: &mut App, event: Event) -> bool {
     let action = match event {
-        Event::Key(key) => action_for_key(key, app.key_context()),
+        Event::Key(key) => app.action_for_key(key),
         Event::Mouse(mouse) => action_for_mouse(mouse),
         Event::Resize(width, height) => {
             app.resize(width, height);

@@ -4,6 +4,7 @@ mod cli;
 mod pipeline;
 mod progress;
 mod settings;
+mod view_config;
 
 use std::io::{self, IsTerminal, Write};
 use std::process::ExitCode;
@@ -120,13 +121,15 @@ fn inspect(args: InspectArgs) -> Result<()> {
     }
     // Quiet: the view draws its own progress, and nothing may write over it.
     let settings = std::sync::Arc::new(Settings::resolve(&args.reading, Some(&args.analysis), true)?);
+    let config = view_config::load()?;
     let source = ImageSource::of(&args.source, args.base.as_deref())?;
     let image = Pipeline::new(&settings).open(&source)?;
     let app = imgprof_tui::App::loading(
         args.source.source.clone(),
         imgprof_tui::PendingLayer::of(&image),
         use_color(),
-    );
+    )
+    .with_config(config);
     let (sender, receiver) = std::sync::mpsc::channel();
     let reader_settings = settings.clone();
     // Not joined: quitting while layers are still read ends the process, and the reader.

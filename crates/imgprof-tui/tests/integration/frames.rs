@@ -3,7 +3,6 @@
 //! snapshots.
 
 use crate::common;
-use imgprof_tui::keys::action_for_key;
 use imgprof_tui::{App, Inspected};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -71,7 +70,7 @@ fn press_without_waiting(app: &mut App, keys: &[&str]) {
 }
 
 fn action_for(app: &App, key: KeyEvent) -> Option<imgprof_tui::keys::Action> {
-    action_for_key(key, app.key_context())
+    app.action_for_key(key)
 }
 
 fn terminal(app: &App) -> Terminal<TestBackend> {
@@ -680,4 +679,30 @@ fn the_final_tree_counts_what_the_report_counts() {
         .filter(|&n| present(n) && !view.is_dir[n as usize])
         .count() as u64;
     assert_eq!(entries, c.files + c.hardlinks + c.symlinks + c.special);
+}
+
+/// dive's config file: its bindings replace the default keys of their actions, and the
+/// tree starts as it says (statuses hidden, directories collapsed, attributes shown).
+#[test]
+fn dives_config_file_is_honoured() {
+    let text = "keybinding:\n  toggle-filetree-attributes: ctrl+t\ndiff:\n  hide: [unmodified]\nfiletree:\n  collapse-dir: true\n  show-attributes: true\n";
+    let config = imgprof_tui::config::ViewConfig::parse(text, "/home/u/.dive.yaml").expect("a valid file");
+    let mut app = App::ready("sample-app.tar".into(), sample(), false).with_config(config);
+    app.resize(120, 40);
+    press(&mut app, &["<tab>"]);
+    let text = screen(&app);
+    assert!(text.contains("[ARM·]"), "unmodified hidden: {text}");
+    assert!(text.contains("app/ …"), "collapsed: {text}");
+    // The file pane gives the mode always; the tree row only with attributes on.
+    let attributes_in_tree = |app: &App| {
+        screen(app)
+            .lines()
+            .find(|l| l.contains("app/ …"))
+            .is_some_and(|row| row.contains("drwx"))
+    };
+    assert!(attributes_in_tree(&app), "attributes shown: {text}");
+    press(&mut app, &["^b"]);
+    assert!(attributes_in_tree(&app), "Ctrl+B no longer toggles them");
+    press(&mut app, &["^t"]);
+    assert!(!attributes_in_tree(&app), "Ctrl+T does");
 }

@@ -281,3 +281,48 @@ fn exclude_paths_reach_report_suggest_and_the_view() {
         );
     }
 }
+
+/// dive's config file in `$HOME` is read by the real binary in a real terminal: its
+/// binding moves an action to another key, and the tree starts as it says; a broken file
+/// is refused naming its line.
+#[test]
+fn dives_config_file_in_a_real_terminal() {
+    if !common::has_tool("tmux") {
+        return;
+    }
+    let home = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        home.path().join(".dive.yaml"),
+        "keybinding:\n  toggle-filetree-attributes: ctrl+t\nfiletree:\n  collapse-dir: true\n",
+    )
+    .expect("config");
+    let command = format!(
+        "HOME={} XDG_CONFIG_HOME={}/none IMGPROF_CACHE_DIR={}/cache {} inspect {}; sleep 600",
+        home.path().display(),
+        home.path().display(),
+        home.path().display(),
+        env!("CARGO_BIN_EXE_imgprof"),
+        common::testdata("sample/sample-app.tar"),
+    );
+    let tmux = Tmux::start("dive-config", &command);
+    tmux.wait_until("the tree, collapsed as the file says", |screen| {
+        screen.contains("Files: layer 4") && screen.contains("usr/ …")
+    });
+    tmux.keys(&["Tab", "C-t"]);
+    tmux.wait_until("permissions beside the rows after Ctrl+T", |screen| {
+        screen.lines().any(|l| l.contains("usr/ …") && l.contains("drwx"))
+    });
+
+    drop(tmux);
+
+    std::fs::write(home.path().join(".dive.yaml"), "filetree:\n  collapse-dir: perhaps\n").expect("config");
+    let tmux = Tmux::start(
+        "dive-config-bad",
+        &command.replace("; sleep 600", "; echo EXIT=$?; sleep 600"),
+    );
+    let screen = tmux.wait_for("EXIT=").replace('\n', "");
+    assert!(
+        screen.contains(".dive.yaml:2: filetree.collapse-dir: true or false") && screen.contains("EXIT=2"),
+        "{screen}"
+    );
+}
