@@ -13,11 +13,22 @@ use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 use crate::keys::Action;
 use crate::tree::StatusToggles;
 
+/// One key a config file binds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Binding {
+    pub code: KeyCode,
+    pub modifiers: KeyModifiers,
+    pub action: Action,
+    /// As the file writes them, for the help overlay: `ctrl+t`, `toggle-filetree-attributes`.
+    pub spec: String,
+    pub name: &'static str,
+}
+
 /// What a config file says. Later files win, key by key ([`ViewConfig::merge`]).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ViewConfig {
     /// Keys bound by the file, each replacing the default keys of its action.
-    pub bindings: Vec<(KeyCode, KeyModifiers, Action)>,
+    pub bindings: Vec<Binding>,
     /// `diff.hide`: the statuses the tree starts without.
     pub hide: Option<StatusToggles>,
     pub collapse_dir: Option<bool>,
@@ -76,7 +87,7 @@ impl ViewConfig {
             let line = node.span.start.line();
             match (section.as_str(), key.as_str()) {
                 ("keybinding", name) => {
-                    let Some(&(_, action)) = ACTIONS.iter().find(|(n, _)| *n == name) else {
+                    let Some(&(action_name, action)) = ACTIONS.iter().find(|(n, _)| *n == name) else {
                         config.warnings.push(format!(
                             "{path}:{line}: keybinding.{name}: imgprof has no such action, ignored"
                         ));
@@ -87,7 +98,13 @@ impl ViewConfig {
                     for one in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
                         let (code, modifiers) = key_spec(one)
                             .ok_or_else(|| fail(node, format!("keybinding.{name}: {one:?} names no key")))?;
-                        config.bindings.push((code, modifiers, action));
+                        config.bindings.push(Binding {
+                            code,
+                            modifiers,
+                            action,
+                            spec: one.to_owned(),
+                            name: action_name,
+                        });
                     }
                 }
                 ("diff", "hide") => {
@@ -134,8 +151,8 @@ impl ViewConfig {
     /// `later` over `self`: its settings win, its bindings replace those of the same
     /// actions.
     pub fn merge(mut self, later: ViewConfig) -> ViewConfig {
-        let rebound: Vec<Action> = later.bindings.iter().map(|b| b.2).collect();
-        self.bindings.retain(|b| !rebound.contains(&b.2));
+        let rebound: Vec<Action> = later.bindings.iter().map(|b| b.action).collect();
+        self.bindings.retain(|b| !rebound.contains(&b.action));
         self.bindings.extend(later.bindings);
         self.hide = later.hide.or(self.hide);
         self.collapse_dir = later.collapse_dir.or(self.collapse_dir);
@@ -149,15 +166,15 @@ impl ViewConfig {
     /// moved `default`'s action to other keys (the default key no longer does it).
     pub fn rebind(&self, key: KeyEvent, default: Option<Action>) -> Option<Option<Action>> {
         let modifiers = key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT);
-        if let Some(&(_, _, action)) = self
+        if let Some(b) = self
             .bindings
             .iter()
-            .find(|(code, m, _)| *code == key.code && *m == modifiers)
+            .find(|b| b.code == key.code && b.modifiers == modifiers)
         {
-            return Some(Some(action));
+            return Some(Some(b.action));
         }
         let default = default?;
-        self.bindings.iter().any(|b| b.2 == default).then_some(None)
+        self.bindings.iter().any(|b| b.action == default).then_some(None)
     }
 }
 
@@ -259,14 +276,13 @@ layer:
     #[test]
     fn dives_sample_config_is_read() {
         let c = ViewConfig::parse(DIVE_SAMPLE, ".dive.yaml").unwrap();
-        assert!(
+        let bound = |code, action| {
             c.bindings
-                .contains(&(KeyCode::Char('/'), KeyModifiers::CONTROL, Action::StartFilter))
-        );
-        assert!(
-            c.bindings
-                .contains(&(KeyCode::Char('t'), KeyModifiers::CONTROL, Action::ToggleAttributes))
-        );
+                .iter()
+                .any(|b| b.code == code && b.modifiers == KeyModifiers::CONTROL && b.action == action)
+        };
+        assert!(bound(KeyCode::Char('/'), Action::StartFilter));
+        assert!(bound(KeyCode::Char('t'), Action::ToggleAttributes));
         assert_eq!(c.hide.map(|h| h.unmodified), Some(false));
         assert_eq!(c.hide.map(|h| h.added), Some(true));
         assert_eq!(c.collapse_dir, Some(true));
@@ -304,10 +320,12 @@ layer:
         let dive = ViewConfig::parse("keybinding:\n  quit: x\nfiletree:\n  collapse-dir: true\n", "d").unwrap();
         let ours = ViewConfig::parse("keybinding:\n  quit: ctrl+q\n", "i").unwrap();
         let merged = dive.merge(ours);
-        assert_eq!(
-            merged.bindings,
-            vec![(KeyCode::Char('q'), KeyModifiers::CONTROL, Action::Quit)]
-        );
+        let bound: Vec<_> = merged
+            .bindings
+            .iter()
+            .map(|b| (b.code, b.modifiers, b.action))
+            .collect();
+        assert_eq!(bound, vec![(KeyCode::Char('q'), KeyModifiers::CONTROL, Action::Quit)]);
         assert_eq!(merged.collapse_dir, Some(true));
     }
 }

@@ -24,7 +24,16 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         _ => draw_main(frame, app, &theme, area),
     }
     if app.help {
-        draw_key_help(frame, HELP, app.help_scroll, " Keys (? or Esc closes) ", &theme, area);
+        // The config file's bindings first, as bound now; then the defaults.
+        let bound: Vec<(String, String)> = app
+            .config
+            .bindings
+            .iter()
+            .map(|b| (b.spec.clone(), format!("{} (your config file)", b.name)))
+            .chain(HELP.iter().map(|(k, w)| ((*k).to_owned(), (*w).to_owned())))
+            .collect();
+        let rows: Vec<(&str, &str)> = bound.iter().map(|(k, w)| (k.as_str(), w.as_str())).collect();
+        draw_key_help(frame, &rows, app.help_scroll, " Keys (? or Esc closes) ", &theme, area);
     }
     scrub_controls(frame.buffer_mut());
 }

@@ -705,4 +705,10 @@ fn dives_config_file_is_honoured() {
     assert!(attributes_in_tree(&app), "Ctrl+B no longer toggles them");
     press(&mut app, &["^t"]);
     assert!(!attributes_in_tree(&app), "Ctrl+T does");
+    press(&mut app, &["?"]);
+    assert!(
+        screen(&app).contains("ctrl+t                toggle-filetree-attributes (your config file)"),
+        "{}",
+        screen(&app)
+    );
 }
