@@ -32,6 +32,8 @@ pub enum Action {
     ToggleUnmodified,
     /// Ctrl+B: permissions and owner beside each file, as dive's.
     ToggleAttributes,
+    /// `y`: the selected path to the clipboard (OSC 52).
+    CopyPath,
     ToggleSort,
     StartFilter,
     ToggleHelp,
@@ -122,6 +124,7 @@ pub fn action_for_key(key: KeyEvent, context: KeyContext) -> Option<Action> {
         (KeyCode::Char('?'), false) | (KeyCode::F(1), _) => Action::ToggleHelp,
         (KeyCode::Char('p'), false) => Action::TogglePackages,
         (KeyCode::Char('b'), false) => Action::ToggleBaseLayers,
+        (KeyCode::Char('y'), false) if tree => Action::CopyPath,
         (KeyCode::Esc, _) => Action::Back,
         _ => return None,
     };
@@ -168,6 +171,7 @@ pub const HELP: &[(&str, &str)] = &[
         "jump to the finding's layer and path (again: next path)",
     ),
     ("b", "hide / show the base image's layers"),
+    ("y (files)", "copy the selected path to the clipboard (OSC 52)"),
     ("p", "packages view (pip, dpkg, apk by size; / filters)"),
     ("mouse wheel", "scroll the pane under the pointer"),
     ("(findings) E W I", "severity: error, warning, info"),

@@ -34,6 +34,8 @@ pub struct App {
     pub help: bool,
     /// dive's config file and imgprof's: key bindings and how the tree starts.
     pub config: ViewConfig,
+    /// Text for the terminal's clipboard (OSC 52), taken by the event loop.
+    pub clipboard: Option<String>,
     /// The first key the help overlay lists (it scrolls when the screen is short).
     pub help_scroll: usize,
     pub prompt: Option<Prompt>,
@@ -140,6 +142,7 @@ impl App {
             screen: Screen::Main,
             help: false,
             config: ViewConfig::default(),
+            clipboard: None,
             help_scroll: 0,
             prompt: None,
             message: None,
@@ -445,6 +448,15 @@ impl App {
             (_, Action::ToggleBaseLayers) => b.toggle_base(),
             (_, Action::ToggleSort) => b.tree.toggle_sort(),
             (_, Action::ToggleAttributes) => b.tree.show_attributes = !b.tree.show_attributes,
+            (Pane::Tree, Action::CopyPath) => {
+                if let Some(node) = b.selected_node() {
+                    let path = format!("/{}", b.data.tree.path(node));
+                    self.message = Some(format!(
+                        "copied {path} (to the clipboard of terminals that take OSC 52)"
+                    ));
+                    self.clipboard = Some(path);
+                }
+            }
             (Pane::Tree, _) => b.tree_action(action, layout::list_rows(areas.tree, true)),
             (Pane::Layers, _) => b.layers_action(action, layout::list_rows(areas.layers, true)),
             (Pane::Findings, Action::Select) => {

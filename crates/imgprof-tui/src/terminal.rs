@@ -74,8 +74,22 @@ fn event_loop(
             }
         }
         app.settle();
+        if let Some(text) = app.clipboard.take() {
+            copy_to_clipboard(&text)?;
+        }
     }
     Ok(())
+}
+
+/// OSC 52: terminals that take it (xterm, kitty, iTerm2, tmux with `set-clipboard`) put
+/// `text` on the system clipboard; others ignore it.
+fn copy_to_clipboard(text: &str) -> io::Result<()> {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let mut out = io::stdout();
+    write!(out, "\x1b]52;c;{encoded}\x07")?;
+    out.flush()
 }
 
 /// Applies one terminal event; true when the screen must be drawn again.

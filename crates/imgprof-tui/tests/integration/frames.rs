@@ -712,3 +712,19 @@ fn dives_config_file_is_honoured() {
         screen(&app)
     );
 }
+
+/// `y` in the tree hands the selected path to the terminal's clipboard and says so.
+#[test]
+fn y_copies_the_selected_path() {
+    let mut app = classic_tree();
+    press(&mut app, &["y"]);
+    let browse = app.browse().expect("ready");
+    let node = browse.selected_node().expect("a selected row");
+    let path = format!("/{}", browse.data.tree.path(node));
+    assert_eq!(app.clipboard.as_deref(), Some(path.as_str()));
+    assert!(
+        app.message.as_deref().is_some_and(|m| m.contains(&path)),
+        "{:?}",
+        app.message
+    );
+}

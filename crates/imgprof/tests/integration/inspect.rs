@@ -69,6 +69,18 @@ impl Tmux {
         }
     }
 
+    /// Runs a tmux command until its output passes `check`; the last output after 30 s.
+    fn wait_until_output(&self, args: &[&str], check: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let out = String::from_utf8_lossy(&self.run(args).stdout).into_owned();
+            if check(&out) || start.elapsed() > Duration::from_secs(30) {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn alternate_screen_on(&self) -> bool {
         let out = self.run(&["display-message", "-p", "-t", "main", "#{alternate_on}"]);
         String::from_utf8_lossy(&out.stdout).trim() == "1"
@@ -325,4 +337,34 @@ fn dives_config_file_in_a_real_terminal() {
         screen.contains(".dive.yaml:2: filetree.collapse-dir: true or false") && screen.contains("EXIT=2"),
         "{screen}"
     );
+}
+
+/// In a real terminal `y` reaches the clipboard through OSC 52: tmux, told to take it,
+/// keeps the path in its paste buffer.
+#[test]
+fn y_copies_a_path_through_osc_52() {
+    if !common::has_tool("tmux") {
+        return;
+    }
+    let cache = tempfile::tempdir().expect("temp dir");
+    let command = format!(
+        "IMGPROF_CACHE_DIR={} {} inspect {}; sleep 600",
+        cache.path().display(),
+        env!("CARGO_BIN_EXE_imgprof"),
+        common::testdata("sample/sample-app.tar"),
+    );
+    let tmux = Tmux::start("osc52", &command);
+    let set = tmux.run(&["set-option", "-g", "set-clipboard", "on"]);
+    assert!(set.status.success(), "{set:?}");
+    tmux.wait_for("Files: layer 4");
+    tmux.keys(&["Tab", "y"]);
+    let screen = tmux.wait_for("copied /");
+    let copied = screen
+        .split("copied /")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|rest| format!("/{rest}"))
+        .unwrap_or_default();
+    let buffer = tmux.wait_until_output(&["show-buffer"], |out| out.trim() == copied);
+    assert_eq!(buffer.trim(), copied);
 }
