@@ -148,6 +148,10 @@ impl Packages {
                     }
                 }
             }
+            for names in by.values_mut() {
+                names.sort();
+                names.dedup();
+            }
             by
         };
         let mut required_by = dependants(|p| &p.requires);
@@ -156,13 +160,9 @@ impl Packages {
             let requestable = matches!(p.manager, Manager::Dpkg | Manager::Apk);
             p.reason = if let Some(&layer) = asked.get(&p.name).filter(|_| requestable) {
                 PackageReason::Requested { layer }
-            } else if let Some(mut by) = required_by.remove(&p.name) {
-                by.sort();
-                by.dedup();
+            } else if let Some(by) = required_by.remove(&p.name) {
                 PackageReason::RequiredBy(by)
-            } else if let Some(mut by) = recommended_by.remove(&p.name) {
-                by.sort();
-                by.dedup();
+            } else if let Some(by) = recommended_by.remove(&p.name) {
                 PackageReason::RecommendedBy(by)
             } else if p.essential {
                 PackageReason::BaseSystem
