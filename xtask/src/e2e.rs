@@ -256,6 +256,8 @@ fn run_e2e(only_fixtures: &[String], only_builders: &[String], write_docs: bool)
         remove_tree_without_mounts(&work)?;
     }
     fs::create_dir_all(&work)?;
+    // Said up front: a full disk shows as a failed export half an hour in.
+    crate::run(Command::new("df").arg("-h").arg(&work))?;
 
     let result = (|| -> Result<()> {
         for fixture in &FIXTURES {
@@ -360,7 +362,7 @@ fn case(
         run.naives.push(naive);
         return Ok(());
     }
-    let archive = dir.join("naive.tar");
+    let archive = ArchiveFile(dir.join("naive.tar"));
     run.timed(format!("{id}: naive export"), |_| {
         export(world, builder, &tag, &archive)
     })?;
@@ -430,7 +432,7 @@ fn case(
             .iter()
             .filter(|f| SIZE_ADVICE.contains(&f.as_str()))
             .collect();
-        let check = Command::new(imgprof).arg("check").arg(&archive).output()?;
+        let check = Command::new(imgprof).arg("check").arg(&*archive).output()?;
         naive.good_checks = Check::of(advice.is_empty() && check.status.success());
         if !advice.is_empty() {
             run.fail(
@@ -468,6 +470,7 @@ fn case(
     naive.suggestion = Some((dockerfile.clone(), dockerignore.clone()));
     let (naive_shipped, projected) = (naive.shipped, naive.projected);
     run.naives.push(naive);
+    drop(archive);
 
     // The suggestion (or, where it is "no change", the Dockerfile as it is), built and run.
     let ctx = dir.join("suggested");
@@ -503,11 +506,13 @@ fn case(
             run.rebuilt.push(row);
             continue;
         }
-        let archive = dir.join(format!("suggested-{}.tar", rebuilder.name()));
+        let archive = ArchiveFile(dir.join(format!("suggested-{}.tar", rebuilder.name())));
         run.timed(format!("{rid}: export, report"), |_| {
             export(world, rebuilder, &tag, &archive)
         })?;
-        match imgprof_json(imgprof, &["report", "--json"], &archive) {
+        let report = imgprof_json(imgprof, &["report", "--json"], &archive);
+        drop(archive);
+        match report {
             Ok(report) => {
                 row.achieved = report["image"]["shipped_bytes"].as_u64();
                 if let (Some(achieved), Some(projected)) = (row.achieved, projected) {
@@ -541,6 +546,24 @@ fn case(
         run.rebuilt.push(row);
     }
     Ok(())
+}
+
+/// An exported image, deleted once read: a full run exports about 20 GB of archives,
+/// more than a CI machine's disk holds beside the builders' stores. The reports and
+/// Dockerfiles stay in the case's directory.
+struct ArchiveFile(PathBuf);
+
+impl std::ops::Deref for ArchiveFile {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ArchiveFile {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
 }
 
 /// A copy of the fixture's context, with a small git history (the `.git` a checkout has).
