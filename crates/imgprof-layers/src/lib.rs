@@ -11,6 +11,7 @@
 mod compression;
 pub mod dive;
 mod error;
+pub mod extract;
 mod hashing;
 mod index;
 mod limits;

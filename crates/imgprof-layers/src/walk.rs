@@ -359,7 +359,7 @@ impl Walked {
     }
 }
 
-fn entry_record<R: Read>(
+pub(crate) fn entry_record<R: Read>(
     entry: &mut tar::Entry<'_, R>,
     location: &str,
     absolute_paths: &mut u64,

@@ -136,7 +136,7 @@ fn commented_out(text: &str) -> String {
 fn is_apt_install(instruction: &Instruction) -> bool {
     instruction
         .as_run()
-        .is_some_and(|run| !imgprof_waste::requested_packages(run).is_empty())
+        .is_some_and(|run| !imgprof_waste::requested_system_packages(run).is_empty())
 }
 
 /// The dependency install of a `RUN` (Python's or Node's), if it is one.
@@ -361,7 +361,7 @@ impl<'s> Plan<'s> {
             .steps
             .iter()
             .filter_map(|(i, _)| i.as_run())
-            .flat_map(imgprof_waste::requested_packages)
+            .flat_map(imgprof_waste::requested_system_packages)
         {
             if imgprof_waste::build_only(&package) {
                 build_packages.push(package);

@@ -1,10 +1,10 @@
 //! The view's settings from dive's config file (`~/.dive.yaml`,
 //! `$XDG_CONFIG_HOME/dive/*.yaml`) and imgprof's own beside it, with the same keys:
-//! `keybinding.*`, `diff.hide`, `filetree.collapse-dir`, `filetree.show-attributes` and
-//! `layer.show-aggregated-changes`. Parsed here from text; the binary finds the files.
+//! `keybinding.*`, `diff.hide`, `filetree.collapse-dir`, `filetree.pane-width`,
+//! `filetree.show-attributes` and `layer.show-aggregated-changes`. Parsed here from text;
+//! the binary finds the files.
 //!
-//! A key imgprof does not read (`filetree.pane-width`, dive's other settings) is ignored
-//! with a warning; a value of the wrong kind or a key spec that names no key is an error
+//! A key imgprof does not read (dive's other settings) is ignored with a warning; a value of the wrong kind or a key spec that names no key is an error
 //! naming the file and the line.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -33,6 +33,9 @@ pub struct ViewConfig {
     pub hide: Option<StatusToggles>,
     pub collapse_dir: Option<bool>,
     pub show_attributes: Option<bool>,
+    /// `filetree.pane-width` (dive: a fraction between 0 and 1) as a percentage of the
+    /// width for the files column.
+    pub pane_width: Option<u16>,
     /// `layer.show-aggregated-changes`: the tree starts aggregated (else this layer's
     /// changes only).
     pub aggregated: Option<bool>,
@@ -63,6 +66,7 @@ const ACTIONS: &[(&str, Action)] = &[
     ("toggle-unmodified-files", Action::ToggleUnmodified),
     ("toggle-filetree-attributes", Action::ToggleAttributes),
     ("toggle-sort-order", Action::ToggleSort),
+    ("extract-file", Action::Extract),
     ("page-up", Action::PageUp),
     ("page-down", Action::PageDown),
 ];
@@ -135,6 +139,13 @@ impl ViewConfig {
                     config.show_attributes =
                         Some(flag(node).ok_or_else(|| fail(node, "filetree.show-attributes: true or false".into()))?)
                 }
+                ("filetree", "pane-width") => match fraction(node).filter(|f| *f > 0.0 && *f < 1.0) {
+                    Some(f) => config.pane_width = Some(((f * 100.0).round() as u16).clamp(1, 99)),
+                    // dive warns and keeps its default for a width out of range.
+                    None => config.warnings.push(format!(
+                        "{path}:{line}: filetree.pane-width: must be a fraction between 0 and 1 (such as 0.5), ignored"
+                    )),
+                },
                 ("layer", "show-aggregated-changes") => {
                     config.aggregated = Some(
                         flag(node).ok_or_else(|| fail(node, "layer.show-aggregated-changes: true or false".into()))?,
@@ -157,6 +168,7 @@ impl ViewConfig {
         self.hide = later.hide.or(self.hide);
         self.collapse_dir = later.collapse_dir.or(self.collapse_dir);
         self.show_attributes = later.show_attributes.or(self.show_attributes);
+        self.pane_width = later.pane_width.or(self.pane_width);
         self.aggregated = later.aggregated.or(self.aggregated);
         self.warnings.extend(later.warnings);
         self
@@ -208,6 +220,15 @@ fn text_of<'a>(node: &'a MarkedYaml<'a>) -> Option<String> {
 fn flag(node: &MarkedYaml<'_>) -> Option<bool> {
     match &node.data {
         YamlData::Value(Scalar::Boolean(b)) => Some(*b),
+        YamlData::Value(Scalar::String(s)) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn fraction(node: &MarkedYaml<'_>) -> Option<f64> {
+    match &node.data {
+        YamlData::Value(Scalar::FloatingPoint(f)) => Some(f.into_inner()),
+        YamlData::Value(Scalar::Integer(i)) => Some(*i as f64),
         YamlData::Value(Scalar::String(s)) => s.parse().ok(),
         _ => None,
     }
@@ -288,9 +309,19 @@ layer:
         assert_eq!(c.collapse_dir, Some(true));
         assert_eq!(c.show_attributes, Some(false));
         assert_eq!(c.aggregated, Some(false));
+        assert_eq!(c.pane_width, Some(50));
         let warned = c.warnings.join("\n");
         assert!(warned.contains(".dive.yaml:5: keybinding.toggle-wrap-tree"), "{warned}");
-        assert!(warned.contains(".dive.yaml:10: filetree.pane-width"), "{warned}");
+        assert!(!warned.contains("pane-width"), "{warned}");
+        for out_of_range in ["0", "1.5", "wide"] {
+            let c = ViewConfig::parse(&format!("filetree:\n  pane-width: {out_of_range}\n"), "d.yaml").unwrap();
+            assert_eq!(c.pane_width, None);
+            assert!(
+                c.warnings
+                    .join("")
+                    .contains("d.yaml:2: filetree.pane-width: must be a fraction")
+            );
+        }
     }
 
     #[test]

@@ -189,7 +189,7 @@ fn percent(ratio: f64) -> String {
 }
 
 fn draw_main(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
-    let areas = layout::main_areas(area, app.layer_rows());
+    let areas = layout::main_areas(area, app.layer_rows(), app.tree_percent());
     match &app.phase {
         Phase::Loading(layers) => {
             draw_loading_layers(frame, layers, theme, areas.layers);
@@ -841,6 +841,7 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, theme: &Theme, area: Rect) {
             let label = match prompt.target {
                 PromptTarget::TreeFilter => "filter paths (regex): ",
                 PromptTarget::PackageFilter => "filter packages: ",
+                PromptTarget::ExtractTo => "extract to (a path that does not exist): ",
             };
             let mut spans = vec![
                 Span::styled(label, theme.fg(Color::Yellow).add_modifier(Modifier::BOLD)),

@@ -34,6 +34,8 @@ pub enum Action {
     ToggleAttributes,
     /// `y`: the selected path to the clipboard (OSC 52).
     CopyPath,
+    /// Ctrl+E: write the selected path to disk, as the layer shows it (dive's key).
+    Extract,
     ToggleSort,
     StartFilter,
     ToggleHelp,
@@ -116,6 +118,7 @@ pub fn action_for_key(key: KeyEvent, context: KeyContext) -> Option<Action> {
         (KeyCode::Char('m'), true) => Action::ToggleModified,
         (KeyCode::Char('u'), true) => Action::ToggleUnmodified,
         (KeyCode::Char('b'), true) => Action::ToggleAttributes,
+        (KeyCode::Char('e'), true) => Action::Extract,
         // Terminals send Ctrl+M as Enter: capitals are the portable toggles.
         (KeyCode::Char('A'), false) => Action::ToggleAdded,
         (KeyCode::Char('R'), false) => Action::ToggleRemoved,
@@ -172,6 +175,7 @@ pub const HELP: &[(&str, &str)] = &[
     ),
     ("b", "hide / show the base image's layers"),
     ("y (files)", "copy the selected path to the clipboard (OSC 52)"),
+    ("Ctrl+E (files)", "extract the selection to disk, as the layer has it"),
     ("p", "packages view (pip, dpkg, apk by size; / filters)"),
     ("mouse wheel", "scroll the pane under the pointer"),
     ("(findings) E W I", "severity: error, warning, info"),

@@ -18,9 +18,18 @@ pub struct Areas {
 /// Lines of the image details pane, borders included.
 const IMAGE_HEIGHT: u16 = 10;
 
-pub fn main_areas(area: Rect, layer_rows: usize) -> Areas {
+/// The files column's share of the width unless dive's `filetree.pane-width` says.
+pub const TREE_PERCENT: u16 = 55;
+
+/// `tree_percent`: the files column's share of the width, in percent.
+pub fn main_areas(area: Rect, layer_rows: usize, tree_percent: u16) -> Areas {
     let [main, status] = Layout::vertical([Constraint::Fill(1), Constraint::Length(1)]).areas(area);
-    let [left, right] = Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(main);
+    let tree_percent = tree_percent.clamp(1, 99);
+    let [left, right] = Layout::horizontal([
+        Constraint::Percentage(100 - tree_percent),
+        Constraint::Percentage(tree_percent),
+    ])
+    .areas(main);
     // Borders and the column header around the layer rows, at most 40% of the height.
     let wanted = (layer_rows as u16).saturating_add(3);
     let layers_height = wanted.min(main.height.saturating_mul(2) / 5).max(4);

@@ -22,7 +22,7 @@ pub mod tree_pane;
 pub mod worker;
 
 pub use model::{ChannelProgress, Feed, Inspected, PendingLayer};
-pub use state::App;
+pub use state::{App, Request};
 pub use terminal::run;
 pub use tree::FileTree;
 

@@ -111,6 +111,12 @@ pub enum Feed {
     Ready(Box<Inspected>),
     /// The analysis failed; the message is shown and returned when the view closes.
     Failed(String),
+    /// The answer to [`crate::state::Request::Extract`] for the image's `path`.
+    Extracted {
+        path: String,
+        dest: std::path::PathBuf,
+        outcome: Result<imgprof_layers::extract::ExtractSummary, String>,
+    },
 }
 
 /// A [`LayerProgress`] that sends what it hears to the view.

@@ -3,12 +3,14 @@
 
 use ratatui::crossterm::event::KeyEvent;
 
+use imgprof_layers::extract::{ExtractPlan, ExtractSummary};
+
 use crate::config::ViewConfig;
 use crate::filter::PathFilter;
 use crate::keys::{Action, KeyContext, Pane};
 use crate::layout::{self, Areas};
 use crate::model::{Feed, Inspected, PendingLayer, ReadState};
-use crate::tree::{NodeId, TreeMode};
+use crate::tree::{LayerView, NodeId, Status, TreeMode};
 use crate::tree_pane::{Reveal, TreePane};
 use crate::worker::Layout;
 
@@ -36,6 +38,9 @@ pub struct App {
     pub config: ViewConfig,
     /// Text for the terminal's clipboard (OSC 52), taken by the event loop.
     pub clipboard: Option<String>,
+    /// Work for the thread that holds the image (extracting a path), taken by the event
+    /// loop; the answer comes back as a [`Feed`].
+    pub request: Option<Request>,
     /// The first key the help overlay lists (it scrolls when the screen is short).
     pub help_scroll: usize,
     pub prompt: Option<Prompt>,
@@ -63,6 +68,15 @@ pub struct Prompt {
 pub enum PromptTarget {
     TreeFilter,
     PackageFilter,
+    /// Where to write the selected path (Ctrl+E).
+    ExtractTo,
+}
+
+/// What the view asks of the thread that holds the image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// Write these entries to disk; the thread answers [`Feed::Extracted`].
+    Extract { path: String, plan: ExtractPlan },
 }
 
 /// A selection in a list and the first row shown.
@@ -143,6 +157,7 @@ impl App {
             help: false,
             config: ViewConfig::default(),
             clipboard: None,
+            request: None,
             help_scroll: 0,
             prompt: None,
             message: None,
@@ -203,7 +218,16 @@ impl App {
 
     pub fn areas(&self) -> Areas {
         let (width, height) = self.size;
-        layout::main_areas(ratatui::layout::Rect::new(0, 0, width, height), self.layer_rows())
+        layout::main_areas(
+            ratatui::layout::Rect::new(0, 0, width, height),
+            self.layer_rows(),
+            self.tree_percent(),
+        )
+    }
+
+    /// The files column's share of the width, in percent.
+    pub fn tree_percent(&self) -> u16 {
+        self.config.pane_width.unwrap_or(layout::TREE_PERCENT)
     }
 
     pub fn resize(&mut self, width: u16, height: u16) {
@@ -223,6 +247,7 @@ impl App {
                 self.phase = Phase::Ready(Box::new(browse));
             }
             (Feed::Failed(message), _) => self.failure = Some(message),
+            (Feed::Extracted { path, dest, outcome }, _) => self.message = Some(extracted_note(&path, &dest, outcome)),
             (Feed::Started { layer, .. }, Phase::Loading(layers)) => {
                 if let Some((_, state)) = layers.get_mut(layer) {
                     *state = ReadState::Reading { read: 0 };
@@ -360,6 +385,7 @@ impl App {
             };
             let Phase::Ready(b) = &mut self.phase else { return };
             match target {
+                PromptTarget::ExtractTo => {}
                 PromptTarget::PackageFilter => b.filter_packages(&text),
                 // The tree filters as the user types (on the worker: only the latest text
                 // is matched); a pattern that does not parse yet keeps the last one.
@@ -457,6 +483,18 @@ impl App {
                     self.clipboard = Some(path);
                 }
             }
+            (Pane::Tree, Action::Extract) => {
+                if let Some(node) = b.selected_node() {
+                    let name = match b.data.tree.name(node) {
+                        "" => "image-root",
+                        name => name,
+                    };
+                    self.prompt = Some(Prompt {
+                        target: PromptTarget::ExtractTo,
+                        text: format!("./{name}"),
+                    });
+                }
+            }
             (Pane::Tree, _) => b.tree_action(action, layout::list_rows(areas.tree, true)),
             (Pane::Layers, _) => b.layers_action(action, layout::list_rows(areas.layers, true)),
             (Pane::Findings, Action::Select) => {
@@ -476,6 +514,14 @@ impl App {
         let Some(prompt) = self.prompt.take() else { return };
         let Phase::Ready(b) = &mut self.phase else { return };
         match prompt.target {
+            PromptTarget::ExtractTo if prompt.text.trim().is_empty() => {}
+            PromptTarget::ExtractTo => match b.extract_request(prompt.text.trim()) {
+                Ok((note, request)) => {
+                    self.message = Some(note);
+                    self.request = Some(request);
+                }
+                Err(note) => self.message = Some(note),
+            },
             PromptTarget::PackageFilter => b.filter_packages(&prompt.text),
             PromptTarget::TreeFilter if prompt.text.is_empty() => b.tree.set_filter(None),
             PromptTarget::TreeFilter => match PathFilter::new(&prompt.text) {
@@ -496,7 +542,7 @@ impl App {
         let Phase::Ready(b) = &mut self.phase else { return };
         match target {
             PromptTarget::TreeFilter if b.tree.wanted_filter().is_some() => b.tree.set_filter(None),
-            PromptTarget::TreeFilter => {}
+            PromptTarget::TreeFilter | PromptTarget::ExtractTo => {}
             PromptTarget::PackageFilter => b.filter_packages(""),
         }
     }
@@ -713,6 +759,69 @@ impl Browse {
     /// The tree node under the tree pane's selection.
     pub fn selected_node(&self) -> Option<NodeId> {
         self.tree.rows.rows.get(self.tree.cursor.selected).map(|r| r.node)
+    }
+
+    /// Extracting the selected path to `dest` as the drawn layer shows it (a path this
+    /// layer removed: as the layer below held it), with the note that says so.
+    fn extract_request(&self, dest: &str) -> Result<(String, Request), String> {
+        let tree = &self.data.tree;
+        let node = self.selected_node().ok_or("no path selected")?;
+        let path = format!("/{}", tree.path(node));
+        let view = &self.tree.view;
+        let below;
+        let (view, layer) = match view.status[node as usize] {
+            Status::Removed if view.layer > 0 => {
+                below = LayerView::compute(tree, view.layer - 1, TreeMode::Aggregated);
+                (&below, view.layer - 1)
+            }
+            _ => (&**view, view.layer),
+        };
+        let items = view.extract_items(tree, node);
+        if items.is_empty() {
+            return Err(format!("{path}: nothing to extract as of layer {layer}"));
+        }
+        let note = format!("extracting {path} as of layer {layer} to {dest} ...");
+        let plan = ExtractPlan {
+            dest: dest.into(),
+            items,
+        };
+        Ok((note, Request::Extract { path, plan }))
+    }
+}
+
+/// What the status bar says when an extraction ends.
+fn extracted_note(path: &str, dest: &std::path::Path, outcome: Result<ExtractSummary, String>) -> String {
+    match outcome {
+        Err(error) => format!("{path} not extracted: {error}"),
+        Ok(summary) => {
+            let counted = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+            let mut parts = vec![counted(summary.files, "file", "files")];
+            if summary.dirs > 0 {
+                parts.push(counted(summary.dirs, "directory", "directories"));
+            }
+            if summary.symlinks > 0 {
+                parts.push(counted(summary.symlinks, "symlink", "symlinks"));
+            }
+            let mut note = format!(
+                "extracted {path} to {} ({}, {}; modes kept, owners not)",
+                dest.display(),
+                parts.join(", "),
+                crate::draw::size(summary.bytes)
+            );
+            if summary.skipped > 0 {
+                note.push_str(&format!(
+                    "; {} devices, FIFOs or dangling hard links skipped",
+                    summary.skipped
+                ));
+            }
+            if summary.special_bits_dropped > 0 {
+                note.push_str(&format!(
+                    "; setuid/setgid/sticky dropped from {}",
+                    summary.special_bits_dropped
+                ));
+            }
+            note
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! state changes and frames.
 
 use std::io::{self, Stdout};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::time::Duration;
 
 use ratatui::Terminal;
@@ -14,7 +14,7 @@ use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, d
 
 use crate::keys::action_for_mouse;
 use crate::model::Feed;
-use crate::state::App;
+use crate::state::{App, Request};
 use crate::{TuiError, draw};
 
 /// How often the loop looks at the feed while no key comes.
@@ -23,11 +23,12 @@ const FEED_POLL: Duration = Duration::from_millis(50);
 const WORKER_POLL: Duration = Duration::from_millis(2);
 
 /// Runs the view until the user quits. `feed` brings layer progress and, once the
-/// analysis is done, the data. Returns the app as it ended (its `failure`, if any).
-pub fn run(mut app: App, feed: Receiver<Feed>) -> Result<App, TuiError> {
+/// analysis is done, the data, then the answers to what the view asks through
+/// `requests` (extracting a path). Returns the app as it ended (its `failure`, if any).
+pub fn run(mut app: App, feed: Receiver<Feed>, requests: Sender<Request>) -> Result<App, TuiError> {
     let mut terminal = enter()?;
     let guard = Restore;
-    let result = event_loop(&mut terminal, &mut app, feed);
+    let result = event_loop(&mut terminal, &mut app, feed, &requests);
     drop(guard);
     result.map(|()| app)
 }
@@ -36,6 +37,7 @@ fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<Stdout>>,
     app: &mut App,
     feed: Receiver<Feed>,
+    requests: &Sender<Request>,
 ) -> Result<(), TuiError> {
     let size = terminal.size()?;
     app.resize(size.width, size.height);
@@ -76,6 +78,11 @@ fn event_loop(
         app.settle();
         if let Some(text) = app.clipboard.take() {
             copy_to_clipboard(&text)?;
+        }
+        if let Some(request) = app.request.take()
+            && requests.send(request).is_err()
+        {
+            app.message = Some("the image is no longer open: nothing can be extracted".to_owned());
         }
     }
     Ok(())

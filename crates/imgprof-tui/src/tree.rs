@@ -11,6 +11,7 @@
 
 use std::collections::HashMap;
 
+use imgprof_layers::extract::ExtractItem;
 use imgprof_layers::{EntryKind, Inode, LayerIndex};
 use imgprof_waste::FileClass;
 
@@ -72,6 +73,9 @@ pub struct FileTree {
     packages: HashMap<Inode, u32>,
     /// Symlink targets as written, hard links' targets as paths: shown `name → target`.
     links: HashMap<Inode, Box<str>>,
+    /// A hard link's file: the entry of the same layer it names (the last one of that
+    /// path before it, as a runtime applies the tar).
+    hard_link_sources: HashMap<Inode, u32>,
 }
 
 /// Which part of the tree a layer shows, as dive's two modes.
@@ -116,7 +120,9 @@ impl FileTree {
         }
         let mut raw_events: Vec<(NodeId, Event)> = Vec::new();
         let mut links = HashMap::new();
+        let mut hard_link_sources = HashMap::new();
         for (l, layer) in layers.iter().enumerate() {
+            hard_link_sources.extend(hard_links_of(layer, l as u32));
             for (e, entry) in layer.entries.iter().enumerate() {
                 let kind = match entry.kind {
                     EntryKind::File => EventKind::File,
@@ -194,6 +200,7 @@ impl FileTree {
             categories,
             packages,
             links,
+            hard_link_sources,
         }
     }
 
@@ -284,10 +291,52 @@ impl FileTree {
             .map(|t| &**t)
     }
 
+    /// The entry a hard link event shares its file with, in the same layer.
+    pub fn hard_link_source(&self, event: &Event) -> Option<u32> {
+        self.hard_link_sources
+            .get(&Inode {
+                layer: event.layer,
+                entry: event.entry,
+            })
+            .copied()
+    }
+
     /// The category id of an event, if the analysis classified it.
     pub fn category(&self, event: &Event) -> Option<&'static str> {
         self.categories.get(event.category as usize).copied()
     }
+}
+
+/// Each hard link of `layer` and the regular file it names there. Only layers that hold
+/// hard links pay for the map of their paths.
+fn hard_links_of(layer: &LayerIndex, l: u32) -> Vec<(Inode, u32)> {
+    if !layer.entries.iter().any(|e| e.kind == EntryKind::HardLink) {
+        return Vec::new();
+    }
+    let mut files: HashMap<&str, u32> = HashMap::new();
+    let mut sources = Vec::new();
+    for (e, entry) in layer.entries.iter().enumerate() {
+        match entry.kind {
+            EntryKind::File => {
+                files.insert(&entry.path, e as u32);
+            }
+            EntryKind::HardLink => {
+                if let Some(&source) = entry.link.as_deref().and_then(|t| files.get(t)) {
+                    sources.push((
+                        Inode {
+                            layer: l,
+                            entry: e as u32,
+                        },
+                        source,
+                    ));
+                }
+            }
+            _ => {
+                files.remove(&*entry.path);
+            }
+        }
+    }
+    sources
 }
 
 /// Every node's name in one buffer, in node order: looking at the names of a million
@@ -562,6 +611,47 @@ impl LayerView {
             .iter()
             .rev()
             .find(|e| e.layer <= visible_up_to && e.kind.writes())
+    }
+}
+
+impl LayerView {
+    /// What extracting `node` as this view shows it writes: the node and everything shown
+    /// below it, each from the layer whose version the view shows (a directory that only
+    /// its contents imply is made for them). Paths this layer removed are not written:
+    /// to extract a removed path, ask the view of the layer below.
+    pub fn extract_items(&self, tree: &FileTree, node: NodeId) -> Vec<ExtractItem> {
+        let mut items = Vec::new();
+        let mut stack = vec![(node, String::new())];
+        while let Some((at, relative)) = stack.pop() {
+            if matches!(self.status[at as usize], Status::Removed | Status::Absent) {
+                continue;
+            }
+            let event = self.shown_event(tree, at);
+            if let Some(event) = event {
+                items.push(ExtractItem {
+                    layer: event.layer as usize,
+                    entry: event.entry,
+                    relative: relative.clone(),
+                    content_from: tree.hard_link_source(event),
+                });
+            }
+            let descend = match event {
+                Some(event) => event.kind == EventKind::Dir,
+                None => self.is_dir[at as usize],
+            };
+            if descend {
+                for &child in tree.children(at) {
+                    let name = tree.name(child);
+                    let below = if relative.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{relative}/{name}")
+                    };
+                    stack.push((child, below));
+                }
+            }
+        }
+        items
     }
 }
 

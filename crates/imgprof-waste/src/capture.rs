@@ -4,6 +4,9 @@ const DATABASE_LIMIT: u64 = 64 << 20;
 const LIST_LIMIT: u64 = 16 << 20;
 const CONFIG_LIMIT: u64 = 64 << 10;
 const SNIFF_LIMIT: u64 = 4 << 10;
+/// A wheel's METADATA headers (Requires-Dist) come before its description, which can be
+/// a whole README: the start is enough.
+const METADATA_HEADER_LIMIT: u64 = 16 << 10;
 
 /// The official node images' header naming the version they built into /usr/local.
 pub(crate) const NODE_VERSION_HEADER: &str = "usr/local/include/node/node_version.h";
@@ -11,7 +14,7 @@ pub(crate) const NODE_VERSION_HEADER: &str = "usr/local/include/node/node_versio
 /// Bump whenever [`capture_policy`] keeps other files or other lengths: stored layer
 /// indexes hold what it captured, and the cache keys them by
 /// [`capture_policy_description`]. The probes below catch most changes on their own.
-pub const CAPTURE_POLICY_VERSION: u32 = 3;
+pub const CAPTURE_POLICY_VERSION: u32 = 4;
 
 /// Paths whose treatment the description records: one of each rule and a few that no
 /// rule keeps, so changing a limit or a rule changes the description (and the cache key).
@@ -39,6 +42,7 @@ const PROBES: &[&str] = &[
     "etc/passwd",
     "etc/group",
     "usr/lib/python3/dist-packages/pip-24.0.dist-info/WHEEL",
+    "usr/local/lib/python3.11/site-packages/fastapi-0.110.0.dist-info/METADATA",
     "var/lib/dpkg/status-old",
     "usr/local/lib/python3.11/site-packages/psycopg2/_psycopg.cpython-311-x86_64-linux-gnu.so",
     "app/node_modules/.package-lock.json",
@@ -58,7 +62,8 @@ pub fn capture_policy_description() -> String {
     text
 }
 
-/// The capture policy of imgprof's analyses: package databases (dpkg, apk, pip RECORDs),
+/// The capture policy of imgprof's analyses: package databases (dpkg, apk, pip RECORDs
+/// and the headers of METADATA),
 /// os-release, the user and group tables (owners of copied files), wheel tags, npm's
 /// record of what it installed, the start of native modules (the libraries they link)
 /// and the start of files that may hold secrets.
@@ -72,6 +77,9 @@ pub fn capture_policy(path: &str) -> Option<u64> {
     }
     if path.ends_with(".dist-info/WHEEL") {
         return Some(CONFIG_LIMIT);
+    }
+    if path.ends_with(".dist-info/METADATA") {
+        return Some(METADATA_HEADER_LIMIT);
     }
     if path.ends_with("node_modules/.package-lock.json") {
         return Some(LIST_LIMIT);

@@ -997,7 +997,7 @@ impl Analysis<'_, '_> {
         let apt_lines: Vec<&Run> = (self.base.layers..layers.len())
             .filter_map(|i| self.run_of(i))
             .filter(|r| {
-                !crate::layer_order::requested_packages(r).is_empty()
+                !crate::layer_order::requested_system_packages(r).is_empty()
                     && crate::layer_order::run_commands(r)
                         .iter()
                         .any(|(tool, _)| tool.contains("apt"))
@@ -1021,7 +1021,7 @@ impl Analysis<'_, '_> {
         let base: HashSet<String> = wanted.iter().cloned().collect();
         let requested: Vec<String> = apt_lines
             .iter()
-            .flat_map(|r| crate::layer_order::requested_packages(r))
+            .flat_map(|r| crate::layer_order::requested_system_packages(r))
             .collect();
         wanted.extend(requested.iter().map(|p| p.split('=').next().unwrap_or(p).to_owned()));
         let dpkg: Vec<&crate::Package> = self

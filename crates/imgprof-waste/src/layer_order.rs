@@ -4,6 +4,8 @@
 
 use imgprof_source::history::{Copy, Run};
 
+use crate::packages::Manager;
+
 /// A dependency install found in a `RUN`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Install {
@@ -214,20 +216,93 @@ pub fn build_only(package: &str) -> bool {
 
 /// The package names the `apt-get install` / `apk add` commands of a `RUN` ask for, in
 /// order.
-pub fn requested_packages(run: &Run) -> Vec<String> {
+pub fn requested_packages(run: &Run) -> Vec<(Manager, String)> {
     let mut out = Vec::new();
-    for (tool, args) in run_commands(run) {
+    for (mut tool, mut args) in run_commands(run) {
+        if tool.starts_with("python") && args.first() == Some(&"-m") && args.len() > 1 {
+            tool = program(args[1]);
+            args.drain(..2);
+        }
         let sub = args.iter().find(|a| !a.starts_with('-')).copied();
-        if matches!((tool, sub), ("apt-get" | "apt", Some("install")) | ("apk", Some("add"))) {
-            out.extend(
-                args.iter()
-                    .filter(|w| !w.starts_with('-') && !matches!(**w, "install" | "add"))
-                    .map(|w| w.to_string()),
-            );
+        let manager = match (tool, sub) {
+            ("apt-get" | "apt", Some("install")) => Manager::Dpkg,
+            ("apk", Some("add")) => Manager::Apk,
+            ("pip" | "pip3", Some("install")) => Manager::Pip,
+            ("uv", Some("pip")) if args.contains(&"install") => Manager::Pip,
+            _ => continue,
+        };
+        let mut words = args
+            .iter()
+            .copied()
+            .filter(|w| !matches!(*w, "install" | "add" | "pip"));
+        while let Some(word) = words.next() {
+            if manager == Manager::Pip && PIP_OPTIONS_WITH_VALUE.contains(&word) {
+                words.next();
+                continue;
+            }
+            if word.starts_with('-') {
+                continue;
+            }
+            match manager {
+                // A requirement by name (`fastapi`, `uvicorn[standard]==0.30`), not a path,
+                // an archive or a URL.
+                Manager::Pip => {
+                    if word.contains('/')
+                        || word.starts_with('.')
+                        || word.ends_with(".whl")
+                        || word.ends_with(".tar.gz")
+                    {
+                        continue;
+                    }
+                    if let Some(name) = crate::packages::requirement_name(word) {
+                        out.push((manager, name));
+                    }
+                }
+                _ => out.push((manager, word.to_owned())),
+            }
         }
     }
     out
 }
+
+/// The apt and apk packages a `RUN` installs by name.
+pub fn requested_system_packages(run: &Run) -> Vec<String> {
+    requested_packages(run)
+        .into_iter()
+        .filter(|(manager, _)| *manager != Manager::Pip)
+        .map(|(_, name)| name)
+        .collect()
+}
+
+/// pip install's options whose value is the next word.
+const PIP_OPTIONS_WITH_VALUE: &[&str] = &[
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-e",
+    "--editable",
+    "-t",
+    "--target",
+    "--prefix",
+    "--root",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--cache-dir",
+    "--trusted-host",
+    "--platform",
+    "--python-version",
+    "--implementation",
+    "--abi",
+    "--only-binary",
+    "--no-binary",
+    "--progress-bar",
+    "--src",
+    "--upgrade-strategy",
+];
 
 #[cfg(test)]
 mod tests {
@@ -243,7 +318,7 @@ mod tests {
         Instruction::parse(line).as_copy().is_some_and(super::is_broad_copy)
     }
 
-    fn requested_packages(line: &str) -> Vec<String> {
+    fn requested_packages(line: &str) -> Vec<(Manager, String)> {
         super::requested_packages(Instruction::parse(line).as_run().expect("a RUN"))
     }
 
@@ -312,7 +387,20 @@ mod tests {
             requested_packages(
                 "RUN apt-get update && apt-get install -y --no-install-recommends python3 libpq5 && rm -rf /var/lib/apt/lists/*"
             ),
-            ["python3", "libpq5"]
+            [
+                (Manager::Dpkg, "python3".to_owned()),
+                (Manager::Dpkg, "libpq5".to_owned())
+            ]
         );
+        let pip = |line: &str| -> Vec<String> { requested_packages(line).into_iter().map(|(_, n)| n).collect() };
+        assert_eq!(
+            pip(
+                "RUN pip install --no-cache-dir -r requirements.txt -i https://x/simple 'uvicorn[standard]==0.30' Flask_Cors ./local /w/x.whl"
+            ),
+            ["uvicorn", "flask-cors"]
+        );
+        assert_eq!(pip("RUN python3 -m pip install --target /opt/t gunicorn"), ["gunicorn"]);
+        assert_eq!(pip("RUN uv pip install --system zope.interface>=5"), ["zope-interface"]);
+        assert!(requested_packages("RUN pip download fastapi").is_empty());
     }
 }

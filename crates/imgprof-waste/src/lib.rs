@@ -39,7 +39,7 @@ pub use glob::Glob;
 pub use identity::{BaseIdentity, BaseVariant, Compiler, RuntimeOrigin};
 pub use layer_order::{
     Install, build_only, installs as dependency_installs, is_broad_copy, is_context_copy, requested_packages,
-    run_commands, runs_node_script,
+    requested_system_packages, run_commands, runs_node_script,
 };
 pub use packages::{Manager, Package, PackageReason};
 pub use rebuild::{Ecosystem, LinkedLibrary, Part, Rebuild};
@@ -208,7 +208,7 @@ pub fn analyze(image: &Image, stack: &Stack<'_>, options: &Options<'_>) -> Waste
                     .map(Instruction::from_created_by)
             })
             .collect();
-    let requested: Vec<(usize, Vec<String>)> = instructions
+    let requested: Vec<(usize, Vec<(Manager, String)>)> = instructions
         .iter()
         .enumerate()
         .filter_map(|(layer, i)| Some((layer, requested_packages(i.as_ref()?.as_run()?))))

@@ -26,7 +26,8 @@ pub struct Package {
     /// Runtime dependencies as the package database lists them (dpkg `Depends`).
     pub depends: Vec<String>,
     /// dpkg `Pre-Depends` and `Depends`, every alternative of each: what must be
-    /// installed with it (for telling recommended packages apart).
+    /// installed with it (for telling recommended packages apart). pip: METADATA's
+    /// `Requires-Dist` without an `extra` marker, names normalised (PEP 503).
     pub requires: Vec<Vec<String>>,
     /// dpkg `Provides`: the virtual packages it stands for.
     pub provides: Vec<String>,
@@ -44,7 +45,7 @@ pub struct Package {
 /// Why a package is in the image.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum PackageReason {
-    /// An install step of this layer names it (`apt-get install`, `apk add`).
+    /// An install step of this layer names it (`apt-get install`, `apk add`, `pip install`).
     Requested { layer: usize },
     /// These installed packages depend on it (`Pre-Depends`, `Depends`).
     RequiredBy(Vec<String>),
@@ -53,8 +54,8 @@ pub enum PackageReason {
     RecommendedBy(Vec<String>),
     /// Part of every Debian system (`Essential: yes`, `Priority: required`).
     BaseSystem,
-    /// Nothing in the image says (pip distributions; packages of a base image that no
-    /// installed package depends on).
+    /// Nothing in the image says (a pip distribution no other requires, installed from a
+    /// requirements file; packages of a base image that no installed package depends on).
     #[default]
     Unexplained,
 }
@@ -120,31 +121,41 @@ impl Packages {
 
     /// Sets each package's [`PackageReason`]: `requested` holds, per layer, the package
     /// names its install steps ask for (`name=version` and `name:arch` as apt takes them).
-    pub fn explain(&mut self, requested: &[(usize, Vec<String>)]) {
-        let bare = |word: &str| word.split(['=', ':']).next().unwrap_or(word).to_owned();
-        let mut asked: HashMap<String, usize> = HashMap::new();
+    pub fn explain(&mut self, requested: &[(usize, Vec<(Manager, String)>)]) {
+        let bare = |manager: Manager, word: &str| match manager {
+            Manager::Pip => normalized(word),
+            _ => word.split(['=', ':']).next().unwrap_or(word).to_owned(),
+        };
+        let mut asked: HashMap<(Manager, String), usize> = HashMap::new();
         for (layer, names) in requested {
-            for name in names {
-                asked.entry(bare(name)).or_insert(*layer);
+            for (manager, name) in names {
+                asked.entry((*manager, bare(*manager, name))).or_insert(*layer);
             }
         }
-        // Which installed dpkg package answers a dependency name (itself, or a provider).
-        let mut answers: HashMap<&str, &str> = HashMap::new();
-        for p in self.list.iter().filter(|p| p.manager == Manager::Dpkg) {
-            answers.insert(&p.name, &p.name);
+        // Which installed package of a manager answers a dependency name (itself, or for
+        // dpkg a provider).
+        let key = |p: &Package| match p.manager {
+            Manager::Pip => normalized(&p.name),
+            _ => p.name.clone(),
+        };
+        let mut answers: HashMap<(Manager, String), String> = HashMap::new();
+        for p in &self.list {
+            answers.insert((p.manager, key(p)), key(p));
             for virtual_name in &p.provides {
-                answers.entry(virtual_name).or_insert(&p.name);
+                answers
+                    .entry((p.manager, virtual_name.clone()))
+                    .or_insert_with(|| key(p));
             }
         }
         let dependants = |groups: fn(&Package) -> &Vec<Vec<String>>| {
-            let mut by: HashMap<String, Vec<String>> = HashMap::new();
-            for p in self.list.iter().filter(|p| p.manager == Manager::Dpkg) {
+            let mut by: HashMap<(Manager, String), Vec<String>> = HashMap::new();
+            for p in &self.list {
                 for group in groups(p) {
                     // The first alternative installed here is the one that holds.
-                    if let Some(target) = group.iter().find_map(|n| answers.get(n.as_str()))
-                        && *target != p.name
+                    if let Some(target) = group.iter().find_map(|n| answers.get(&(p.manager, n.clone())))
+                        && *target != key(p)
                     {
-                        by.entry((*target).to_owned()).or_default().push(p.name.clone());
+                        by.entry((p.manager, target.clone())).or_default().push(p.name.clone());
                     }
                 }
             }
@@ -157,12 +168,12 @@ impl Packages {
         let mut required_by = dependants(|p| &p.requires);
         let mut recommended_by = dependants(|p| &p.recommends);
         for p in &mut self.list {
-            let requestable = matches!(p.manager, Manager::Dpkg | Manager::Apk);
-            p.reason = if let Some(&layer) = asked.get(&p.name).filter(|_| requestable) {
+            let id = (p.manager, key(p));
+            p.reason = if let Some(&layer) = asked.get(&id) {
                 PackageReason::Requested { layer }
-            } else if let Some(by) = required_by.remove(&p.name) {
+            } else if let Some(by) = required_by.remove(&id) {
                 PackageReason::RequiredBy(by)
-            } else if let Some(by) = recommended_by.remove(&p.name) {
+            } else if let Some(by) = recommended_by.remove(&id) {
                 PackageReason::RecommendedBy(by)
             } else if p.essential {
                 PackageReason::BaseSystem
@@ -381,8 +392,17 @@ fn read_apk(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
 }
 
 fn read_pip(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
-    let records = fs.contents(|p| p.ends_with(".dist-info/RECORD") || p.ends_with(".egg-info/installed-files.txt"));
-    for (path, content) in records {
+    let captured = fs.contents(|p| {
+        p.ends_with(".dist-info/RECORD")
+            || p.ends_with(".egg-info/installed-files.txt")
+            || p.ends_with(".dist-info/METADATA")
+    });
+    let metadata: HashMap<&str, &[u8]> = captured
+        .iter()
+        .filter_map(|(path, content)| Some((path.strip_suffix("/METADATA")?, *content)))
+        .collect();
+    let records = captured.iter().filter(|(path, _)| !path.ends_with("/METADATA"));
+    for &(path, content) in records {
         let Some((meta_dir, file)) = path.rsplit_once('/') else {
             continue;
         };
@@ -417,7 +437,10 @@ fn read_pip(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
             version: version.to_owned(),
             location: format!("/{site_dir}"),
             depends: Vec::new(),
-            requires: Vec::new(),
+            requires: metadata
+                .get(meta_dir)
+                .map(|m| requires_dist(&String::from_utf8_lossy(m)))
+                .unwrap_or_default(),
             provides: Vec::new(),
             recommends: Vec::new(),
             essential: false,
@@ -427,6 +450,49 @@ fn read_pip(fs: &FinalFs<'_, '_>, packages: &mut Packages) {
         };
         packages.add(fs, package, paths);
     }
+}
+
+/// METADATA's unconditional requirements (`Requires-Dist: name[x] (>=1) ; marker`), each
+/// its own group: those with an `extra` marker are installed only when asked for.
+fn requires_dist(metadata: &str) -> Vec<Vec<String>> {
+    metadata
+        .lines()
+        .take_while(|line| !line.is_empty())
+        .filter_map(|line| line.strip_prefix("Requires-Dist:"))
+        .filter(|requirement| {
+            requirement
+                .split_once(';')
+                .is_none_or(|(_, marker)| !marker.contains("extra"))
+        })
+        .filter_map(requirement_name)
+        .map(|name| vec![name])
+        .collect()
+}
+
+/// The distribution a requirement names (`uvicorn[standard]>=0.30` -> `uvicorn`),
+/// normalised as PEP 503 compares names.
+pub(crate) fn requirement_name(requirement: &str) -> Option<String> {
+    let requirement = requirement.trim().trim_matches(|c| c == '\'' || c == '"');
+    let end = requirement
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(requirement.len());
+    let name = &requirement[..end];
+    (!name.is_empty()).then(|| normalized(name))
+}
+
+/// PEP 503: lower case, each run of `-`, `_` and `.` one `-`.
+fn normalized(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !out.ends_with('-') {
+                out.push('-');
+            }
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
 }
 
 /// The path column of a RECORD line (CSV: `path,hash,size`; a path with a comma is quoted).
@@ -519,7 +585,13 @@ mod tests {
             ],
             ..Default::default()
         };
-        packages.explain(&[(2, vec!["app-dev=1.0".to_owned(), "tool:amd64".to_owned()])]);
+        packages.explain(&[(
+            2,
+            vec![
+                (Manager::Dpkg, "app-dev=1.0".to_owned()),
+                (Manager::Dpkg, "tool:amd64".to_owned()),
+            ],
+        )]);
         let reason = |name: &str| packages.list.iter().find(|p| p.name == name).map(|p| p.reason.clone());
         assert_eq!(reason("app-dev"), Some(PackageReason::Requested { layer: 2 }));
         assert_eq!(reason("tool"), Some(PackageReason::Requested { layer: 2 }));
@@ -538,5 +610,64 @@ mod tests {
             Some(PackageReason::RecommendedBy(vec!["app-dev".into()]))
         );
         assert_eq!(reason("leftover"), Some(PackageReason::Unexplained));
+    }
+
+    #[test]
+    fn pip_reasons_come_from_requires_dist_and_pip_install() {
+        let metadata = "Metadata-Version: 2.1\nName: fastapi\nRequires-Dist: starlette<0.38.0,>=0.37.2\n\
+            Requires-Dist: pydantic!=1.8,>=1.7.4\nRequires-Dist: typing_extensions>=4.8.0\n\
+            Requires-Dist: email_validator>=2.0.0 ; extra == \"all\"\n\nRequires-Dist: in-the-body\n";
+        let requires = requires_dist(metadata);
+        assert_eq!(requires, [["starlette"], ["pydantic"], ["typing-extensions"]]);
+        let pip = |name: &str, requires: Vec<Vec<String>>| Package {
+            manager: Manager::Pip,
+            requires,
+            ..dpkg(name, &[], &[], &[], false)
+        };
+        let mut packages = Packages {
+            list: vec![
+                pip("fastapi", requires),
+                pip("starlette", vec![vec!["anyio".into()]]),
+                pip("anyio", Vec::new()),
+                pip("pydantic", Vec::new()),
+                pip("typing-extensions", Vec::new()),
+                pip("email-validator", Vec::new()),
+                pip("uvicorn", Vec::new()),
+                // A Debian package of the same name is not what pip's requirement names.
+                dpkg("anyio", &[], &[], &[], false),
+            ],
+            ..Default::default()
+        };
+        packages.explain(&[(3, vec![(Manager::Pip, "Uvicorn".to_owned())])]);
+        let reason = |manager: Manager, name: &str| {
+            packages
+                .list
+                .iter()
+                .find(|p| p.manager == manager && p.name == name)
+                .map(|p| p.reason.clone())
+        };
+        assert_eq!(
+            reason(Manager::Pip, "uvicorn"),
+            Some(PackageReason::Requested { layer: 3 })
+        );
+        assert_eq!(reason(Manager::Pip, "fastapi"), Some(PackageReason::Unexplained));
+        assert_eq!(
+            reason(Manager::Pip, "starlette"),
+            Some(PackageReason::RequiredBy(vec!["fastapi".into()]))
+        );
+        assert_eq!(
+            reason(Manager::Pip, "typing-extensions"),
+            Some(PackageReason::RequiredBy(vec!["fastapi".into()]))
+        );
+        assert_eq!(
+            reason(Manager::Pip, "anyio"),
+            Some(PackageReason::RequiredBy(vec!["starlette".into()]))
+        );
+        assert_eq!(reason(Manager::Dpkg, "anyio"), Some(PackageReason::Unexplained));
+        // Only an extra asks for it.
+        assert_eq!(
+            reason(Manager::Pip, "email-validator"),
+            Some(PackageReason::Unexplained)
+        );
     }
 }

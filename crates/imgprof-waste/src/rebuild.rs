@@ -17,7 +17,7 @@ use imgprof_layers::{EntryKind, Inode};
 use imgprof_source::history::Instruction;
 
 use crate::findings::Finding;
-use crate::layer_order::{build_only, installs, is_context_copy, requested_packages};
+use crate::layer_order::{build_only, installs, is_context_copy, requested_system_packages};
 use crate::packages::{Manager, Package};
 use crate::{Analysis, BaseVariant, FindingId, RuntimeOrigin, categories, linkage};
 
@@ -204,7 +204,7 @@ impl Analysis<'_, '_> {
             Some(Ecosystem::Node) => parts.push(self.node_modules_part(&install_layers)),
             None => {}
         }
-        let apt_layers = app.layers(|i| i.as_run().is_some_and(|r| !requested_packages(r).is_empty()));
+        let apt_layers = app.layers(|i| i.as_run().is_some_and(|r| !requested_system_packages(r).is_empty()));
         let context_layers = app.layers(|i| i.as_copy().is_some_and(is_context_copy));
         parts.push(self.application_part(&context_layers));
         let lockfile = (dependencies == Some(Ecosystem::Node)).then(|| {
@@ -260,7 +260,7 @@ impl Analysis<'_, '_> {
             .steps
             .iter()
             .filter_map(|(_, i)| i.as_run())
-            .flat_map(requested_packages)
+            .flat_map(requested_system_packages)
             .collect();
         let mut build: Vec<String> = requested.iter().filter(|p| build_only(p)).cloned().collect();
         let mut run: Vec<String> = requested.iter().filter(|p| !build_only(p)).cloned().collect();

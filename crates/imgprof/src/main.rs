@@ -131,27 +131,54 @@ fn inspect(args: InspectArgs) -> Result<()> {
     )
     .with_config(config);
     let (sender, receiver) = std::sync::mpsc::channel();
+    let (requests, asked) = std::sync::mpsc::channel();
     let reader_settings = settings.clone();
     // Not joined: quitting while layers are still read ends the process, and the reader.
     std::thread::spawn(move || {
         let progress = imgprof_tui::ChannelProgress::new(sender.clone());
         let pipeline = Pipeline::new(&reader_settings);
-        let feed = match pipeline.analyse_image(image, &source, false, Progress::To(&progress)) {
+        let image = match pipeline.analyse_image(image, &source, false, Progress::To(&progress)) {
             Ok(analysed) => {
                 let inspected = imgprof_tui::Inspected::of(analysed.analysis, &analysed.layers);
-                imgprof_tui::Feed::Ready(Box::new(inspected))
+                let _ = sender.send(imgprof_tui::Feed::Ready(Box::new(inspected)));
+                analysed.image
             }
-            Err(error) => imgprof_tui::Feed::Failed(format!("{error:#}")),
+            Err(error) => {
+                let _ = sender.send(imgprof_tui::Feed::Failed(format!("{error:#}")));
+                return;
+            }
         };
-        let _ = sender.send(feed);
+        // Then the view's requests, on the image still open, until the view closes.
+        for request in asked {
+            let _ = sender.send(serve(&image, request, reader_settings.limits));
+        }
     });
-    let app = imgprof_tui::run(app, receiver)?;
+    let app = imgprof_tui::run(app, receiver, requests)?;
     if let Some(cache) = &settings.cache {
         pipeline::warn_cache_problems(cache);
     }
     match app.failure {
         Some(failure) => Err(anyhow::anyhow!(failure)),
         None => Ok(()),
+    }
+}
+
+/// What the view asked of the image, answered.
+fn serve(
+    image: &imgprof_source::Image,
+    request: imgprof_tui::Request,
+    limits: imgprof_layers::Limits,
+) -> imgprof_tui::Feed {
+    match request {
+        imgprof_tui::Request::Extract { path, plan } => {
+            let outcome = imgprof_layers::extract::extract(image, &plan, limits)
+                .map_err(|error| format!("{:#}", anyhow::Error::from(error)));
+            imgprof_tui::Feed::Extracted {
+                path,
+                dest: plan.dest,
+                outcome,
+            }
+        }
     }
 }
 

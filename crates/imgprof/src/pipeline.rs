@@ -22,6 +22,8 @@ pub enum Progress<'p> {
 pub struct Analysed {
     pub layers: Vec<LayerIndex>,
     pub analysis: imgprof_report::Analysis,
+    /// The image read, still open: `inspect` extracts paths from its layers.
+    pub image: Image,
 }
 
 pub struct Pipeline<'s> {
@@ -89,7 +91,11 @@ impl<'s> Pipeline<'s> {
         if !self.settings.quiet {
             warn_layer_anomalies(&image, &layers, &analysis.report);
         }
-        Ok(Analysed { layers, analysis })
+        Ok(Analysed {
+            layers,
+            analysis,
+            image,
+        })
     }
 
     /// Reads every layer of `image` into its index (verified) and runs `then` on them.

@@ -21,13 +21,14 @@ fn app(width: u16, height: u16) -> App {
 
 /// Keys as a terminal would report them: `^x` is Ctrl+x, names in `<>`, other text one
 /// key per character.
-fn events(keys: &[&str]) -> Vec<KeyEvent> {
+pub(crate) fn events(keys: &[&str]) -> Vec<KeyEvent> {
     let mut events = Vec::new();
     for key in keys {
         let event = match *key {
             "<tab>" => KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE),
             "<enter>" => KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE),
             "<esc>" => KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE),
+            "<backspace>" => KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE),
             "<up>" => KeyEvent::new(KeyCode::Up, KeyModifiers::NONE),
             "<down>" => KeyEvent::new(KeyCode::Down, KeyModifiers::NONE),
             "<space>" => KeyEvent::new(KeyCode::Char(' '), KeyModifiers::NONE),
@@ -49,7 +50,7 @@ fn events(keys: &[&str]) -> Vec<KeyEvent> {
 }
 
 /// Presses keys, each waiting until the tree shows what it asked for.
-fn press(app: &mut App, keys: &[&str]) {
+pub(crate) fn press(app: &mut App, keys: &[&str]) {
     for key in events(keys) {
         if let Some(action) = action_for(app, key) {
             app.apply(action);
@@ -83,7 +84,7 @@ fn terminal(app: &App) -> Terminal<TestBackend> {
 }
 
 /// The frame as text, one line per row, trailing blanks cut.
-fn screen(app: &App) -> String {
+pub(crate) fn screen(app: &App) -> String {
     common::text_of(terminal(app).backend().buffer())
 }
 
@@ -727,4 +728,27 @@ fn y_copies_the_selected_path() {
         "{:?}",
         app.message
     );
+}
+
+/// dive's `filetree.pane-width` sets the files column's share of the width, as drawn.
+#[test]
+fn dives_pane_width_sizes_the_files_column() {
+    let config = imgprof_tui::config::ViewConfig::parse("filetree:\n  pane-width: 0.7\n", "d.yaml").expect("valid");
+    let mut app = App::ready("sample-app.tar".into(), sample(), false).with_config(config);
+    app.resize(120, 40);
+    let areas = app.areas();
+    assert_eq!((areas.tree.x, areas.tree.width), (36, 84));
+    // The frame puts the files pane's border where the layout says.
+    let text = screen(&app);
+    let tree_title = text
+        .lines()
+        .find(|l| l.contains("Files"))
+        .expect("the files pane's title");
+    let column = tree_title.chars().take_while(|&c| c != '┌').count();
+    let second = tree_title
+        .chars()
+        .skip(column + 1)
+        .position(|c| c == '┌')
+        .map(|p| p + column + 1);
+    assert_eq!(second, Some(36), "{text}");
 }

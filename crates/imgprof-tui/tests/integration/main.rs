@@ -4,5 +4,6 @@
 mod common;
 
 mod compare_frames;
+mod extract;
 mod frames;
 mod tree;

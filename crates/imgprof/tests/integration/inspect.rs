@@ -368,3 +368,43 @@ fn y_copies_a_path_through_osc_52() {
     let buffer = tmux.wait_until_output(&["show-buffer"], |out| out.trim() == copied);
     assert_eq!(buffer.trim(), copied);
 }
+
+/// In a real terminal Ctrl+E asks where to, and the image still open after the analysis
+/// writes the selected directory there, each file from its layer, with its mode.
+#[test]
+fn ctrl_e_extracts_the_selected_directory() {
+    if !common::has_tool("tmux") {
+        return;
+    }
+    let cache = tempfile::tempdir().expect("temp dir");
+    let out = tempfile::tempdir().expect("temp dir");
+    let dest = out.path().join("usr-bin");
+    let command = format!(
+        "IMGPROF_CACHE_DIR={} {} inspect {}; sleep 600",
+        cache.path().display(),
+        env!("CARGO_BIN_EXE_imgprof"),
+        common::testdata("fixtures/layers-gzip.oci"),
+    );
+    let tmux = Tmux::start("extract", &command);
+    tmux.wait_for("Files: layer 3");
+    // The top layer's files, filtered down to usr/bin/tool: rows usr/, bin/, tool.
+    tmux.keys(&["Tab", "/"]);
+    tmux.typed("usr/bin/tool$");
+    tmux.keys(&["Enter", "Down", "C-e"]);
+    tmux.wait_for("extract to");
+    for _ in 0.."./bin".len() {
+        tmux.keys(&["BSpace"]);
+    }
+    tmux.typed(dest.to_str().expect("UTF-8"));
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_for("extracted /usr/bin");
+    assert!(screen.contains("extracted /usr/bin"), "{screen}");
+    assert_eq!(std::fs::read(dest.join("tool")).expect("tool"), vec![b'T'; 1100]);
+    assert_eq!(
+        std::fs::read(dest.join("tool-link")).expect("tool-link"),
+        vec![b't'; 1000]
+    );
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = std::fs::metadata(dest.join("tool")).expect("tool").permissions().mode();
+    assert_eq!(mode & 0o777, 0o755);
+}

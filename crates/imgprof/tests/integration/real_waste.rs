@@ -467,8 +467,9 @@ fn os_cache_in_base(report: &Value) -> u64 {
 
 /// Why each package is there, checked against the naive image's own Dockerfile lines
 /// and its dpkg database: what an install step names is `requested` in that step's
-/// layer, a library a requested `-dev` package depends on is `required_by` it, and every
-/// package named as a dependant or recommender is installed.
+/// layer, a library a requested `-dev` package depends on is `required_by` it, a pip
+/// distribution another requires is `required_by` that one, and every package named as
+/// a dependant or recommender is installed.
 #[test]
 fn naive_packages_say_why_they_are_there() {
     let Some(images) = real_images_dir() else { return };
@@ -500,16 +501,36 @@ fn naive_packages_say_why_they_are_there() {
         libpq["packages"].as_array().unwrap().iter().any(|p| p == "libpq-dev"),
         "{libpq}"
     );
-    let installed: std::collections::HashSet<&str> = list
+    // pip: what a distribution's METADATA requires (pydantic's Requires-Dist names
+    // pydantic-core).
+    let core = list
         .iter()
-        .filter(|p| p["manager"] == "dpkg")
-        .map(|p| p["name"].as_str().unwrap())
+        .find(|p| p["manager"] == "pip" && p["name"] == "pydantic-core")
+        .expect("pydantic-core is installed");
+    assert_eq!(core["reason"]["kind"], "required_by", "{core}");
+    assert!(
+        core["reason"]["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "pydantic"),
+        "{core}"
+    );
+    // Every dependant or recommender named is installed, under the same manager.
+    let installed: std::collections::HashSet<(&str, &str)> = list
+        .iter()
+        .map(|p| (p["manager"].as_str().unwrap(), p["name"].as_str().unwrap()))
         .collect();
     let mut kinds = std::collections::BTreeSet::new();
     for p in list {
         kinds.insert(p["reason"]["kind"].as_str().unwrap().to_owned());
+        let manager = p["manager"].as_str().unwrap();
         for by in p["reason"]["packages"].as_array().into_iter().flatten() {
-            assert!(installed.contains(by.as_str().unwrap()), "{by} named for {}", p["name"]);
+            assert!(
+                installed.contains(&(manager, by.as_str().unwrap())),
+                "{by} named for {}",
+                p["name"]
+            );
         }
     }
     // apt-get install without --no-install-recommends brings recommendations too.
