@@ -1,7 +1,8 @@
 //! Streaming layer analysis for imgprof.
 //!
 //! [`index_layer`] turns one layer blob into a [`LayerIndex`] in a single pass (sha256 of
-//! the blob, decompression, sha256 of the tar stream, tar walk), verifying both digests.
+//! the blob, decompression, sha256 of the tar stream, tar walk; for a compressed blob the
+//! three stages on three threads, `pipe`), verifying both digests.
 //! [`index_image_then`] indexes every layer of an [`Image`] in parallel (uncompressed local
 //! layers: a header-only walk while a hash pool verifies them) and analyses the indexes
 //! while the last digests are checked. [`Stack`] stacks
@@ -16,6 +17,7 @@ mod hashing;
 mod index;
 mod limits;
 mod memory;
+mod pipe;
 mod progress;
 mod stack;
 mod walk;

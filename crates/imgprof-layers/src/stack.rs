@@ -126,12 +126,23 @@ impl<'a> Stack<'a> {
             layers,
             visible: BTreeMap::new(),
             hidden_by: HashMap::new(),
+            range_start: String::new(),
+            range_end: String::new(),
         };
         let (mut changes, removals): (Vec<LayerChanges>, Vec<Vec<Removal<'a>>>) =
             (0..layers.len()).map(|i| builder.apply(i as u32)).unzip();
 
-        let visible_inodes: HashSet<Inode> = builder.visible.values().filter_map(|s| s.inode).collect();
-        let final_bytes = visible_inodes.iter().map(|i| size_of(layers, *i)).sum();
+        // Which contents the final filesystem shows, per layer and entry (a flag each:
+        // a million files cost a megabyte, not a hash set).
+        let mut shown: Vec<Vec<bool>> = layers.iter().map(|l| vec![false; l.entries.len()]).collect();
+        let mut final_bytes = 0;
+        for inode in builder.visible.values().filter_map(|s| s.inode) {
+            let flag = &mut shown[inode.layer as usize][inode.entry as usize];
+            if !*flag {
+                *flag = true;
+                final_bytes += size_of(layers, inode);
+            }
+        }
         let mut lost = Vec::new();
         for (l, layer) in layers.iter().enumerate() {
             for (e, entry) in layer.entries.iter().enumerate() {
@@ -139,7 +150,7 @@ impl<'a> Stack<'a> {
                     layer: l as u32,
                     entry: e as u32,
                 };
-                if entry.kind != EntryKind::File || visible_inodes.contains(&inode) {
+                if entry.kind != EntryKind::File || shown[l][e] {
                     continue;
                 }
                 changes[l].redundant_bytes += entry.size;
@@ -238,6 +249,9 @@ struct Builder<'a> {
     layers: &'a [LayerIndex],
     visible: BTreeMap<&'a str, Slot>,
     hidden_by: HashMap<Inode, LossCause>,
+    /// The bounds of `hide_below`'s range, kept between calls: it runs for every file.
+    range_start: String,
+    range_end: String,
 }
 
 impl<'a> Builder<'a> {
@@ -343,13 +357,23 @@ impl<'a> Builder<'a> {
         let keys: Vec<&'a str> = if dir.is_empty() {
             self.visible.keys().copied().collect()
         } else {
-            let start = format!("{dir}/");
-            let end = format!("{dir}0"); // '0' is the byte after '/'
+            self.range_start.clear();
+            self.range_start.push_str(dir);
+            self.range_start.push('/');
+            self.range_end.clear();
+            self.range_end.push_str(dir);
+            self.range_end.push('0'); // '0' is the byte after '/'
             self.visible
-                .range::<str, _>((Bound::Included(start.as_str()), Bound::Excluded(end.as_str())))
+                .range::<str, _>((
+                    Bound::Included(self.range_start.as_str()),
+                    Bound::Excluded(self.range_end.as_str()),
+                ))
                 .map(|(k, _)| *k)
                 .collect()
         };
+        if keys.is_empty() {
+            return (0, 0);
+        }
         let slots: Vec<Slot> = keys.iter().filter_map(|k| self.visible.remove(k)).collect();
         let count = slots.len() as u64;
         (count, self.record_hidden(slots, cause))

@@ -51,84 +51,169 @@ pub(crate) struct Walked {
 }
 
 /// Streams one layer blob into a `LayerIndex`, verifying both digests. On any error
-/// nothing of the layer is returned.
-pub fn index_layer(blob: impl Read, expect: LayerExpectation<'_>) -> Result<LayerIndex, LayerError> {
+/// nothing of the layer is returned. A compressed blob is read and hashed on one thread,
+/// inflated on a second, and its tar hashed and walked on this one, so a large layer
+/// costs about its inflate time, not the sum of the three.
+pub fn index_layer(blob: impl Read + Send, expect: LayerExpectation<'_>) -> Result<LayerIndex, LayerError> {
     let location = expect.location;
-    let read_error = |stage: &'static str| {
-        move |source: io::Error| LayerError::Read {
-            location: location.to_owned(),
-            stage,
-            source,
-        }
-    };
-
     let mut compressed = BufReader::with_capacity(BUFFER, HashingReader::new(blob));
-    let compression = sniff(&mut compressed).map_err(read_error("read"))?;
+    let compression = sniff(&mut compressed).map_err(|source| LayerError::Read {
+        location: location.to_owned(),
+        stage: "read",
+        source,
+    })?;
+    let limit = expect.max_uncompressed.filter(|_| compression != Compression::None);
+    let decode_error = |source| LayerError::Read {
+        location: location.to_owned(),
+        stage: compression.name(),
+        source,
+    };
     if compression == Compression::None {
         // Blob and tar stream are the same bytes: hash them once, as the diff_id.
         compressed.get_mut().stop_hashing();
+        let decoder = Decoder::new(compression, compressed).map_err(decode_error)?;
+        let (tar, guard) = walk_tar(ExpansionGuard::new(decoder, limit), &expect, "tar");
+        let tripped = guard.tripped();
+        let mut compressed = guard.into_inner().into_inner().into_inner();
+        let compressed_drained = compressed.drain();
+        let hashed = compressed.is_hashing();
+        let (_, digest, compressed_bytes) = compressed.finish();
+        let digest = if hashed { digest } else { tar.diff_id.clone() };
+        return Streamed {
+            compression,
+            tar,
+            tripped,
+            compressed_drained,
+            digest,
+            compressed_bytes,
+        }
+        .into_index(&expect, hashed);
     }
-    let decoder = Decoder::new(compression, compressed).map_err(read_error(compression.name()))?;
-    let limit = expect.max_uncompressed.filter(|_| compression != Compression::None);
-    let uncompressed = HashingReader::new(ExpansionGuard::new(decoder, limit));
-    let budget = MetadataBudget::default();
-    let mut archive = tar::Archive::new(budget.reader(BufReader::with_capacity(BUFFER, uncompressed)));
+    std::thread::scope(|scope| {
+        let (blob_bytes, reader) = crate::pipe::spawn(scope, compressed);
+        let decoder = Decoder::new(compression, blob_bytes).map_err(decode_error)?;
+        let (tar_bytes, inflater) = crate::pipe::spawn(scope, ExpansionGuard::new(decoder, limit));
+        let (tar, _) = walk_tar(tar_bytes, &expect, compression.name());
+        // The inflater stopped once the tar stream was read to its end or failed; what
+        // the decoder left of the blob is read through, so the digest covers all of it.
+        let guard = joined(inflater);
+        let tripped = guard.tripped();
+        let mut rest = guard.into_inner().into_inner();
+        let compressed_drained = io::copy(&mut rest, &mut io::sink()).map(drop);
+        drop(rest);
+        let (_, digest, compressed_bytes) = joined(reader).into_inner().finish();
+        Streamed {
+            compression,
+            tar,
+            tripped,
+            compressed_drained,
+            digest,
+            compressed_bytes,
+        }
+        .into_index(&expect, true)
+    })
+}
 
-    let stage = if compression == Compression::None {
-        "tar"
-    } else {
-        compression.name()
-    };
+fn joined<T>(thread: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// A tar stream walked, hashed and read to its end.
+struct WalkedTar {
+    walked: Result<Walked, LayerError>,
+    drained: io::Result<()>,
+    diff_id: Digest,
+    tar_bytes: u64,
+}
+
+/// Walks the tar `stream` (`stage` names it in errors), hashing it, then reads it to its
+/// end: after a failed walk the stream is still hashed through, so a corrupted blob is
+/// reported as a digest mismatch rather than as whatever the corruption broke first.
+/// Gives `stream` back.
+fn walk_tar<R: Read>(stream: R, expect: &LayerExpectation<'_>, stage: &'static str) -> (WalkedTar, R) {
+    let budget = MetadataBudget::default();
+    let mut archive = tar::Archive::new(budget.reader(BufReader::with_capacity(BUFFER, HashingReader::new(stream))));
     let walked = archive
         .entries()
         .map_err(|source| LayerError::Read {
-            location: location.to_owned(),
+            location: expect.location.to_owned(),
             stage,
             source,
         })
-        .and_then(|entries| walk(entries, &expect, stage, None, &budget));
-
-    // Past the end-of-archive marker: hash the padding, then the rest of the blob. After
-    // a failed walk the blob is still hashed to the end, so a corrupted blob is reported
-    // as a digest mismatch rather than as whatever the corruption broke first.
+        .and_then(|entries| walk(entries, expect, stage, None, &budget));
     let mut uncompressed = archive.into_inner().into_inner().into_inner();
-    let drained = uncompressed.drain().map_err(read_error(stage));
-    let (guard, diff_id, tar_bytes) = uncompressed.finish();
-    let tripped = guard.tripped();
-    let mut compressed = guard.into_inner().into_inner().into_inner();
-    let compressed_drained = compressed.drain().map_err(read_error("read"));
-    let hashed = compressed.is_hashing();
-    let (_, digest, compressed_bytes) = compressed.finish();
-    let digest = if hashed { digest } else { diff_id.clone() };
-    if let Some(expected) = expect.digest
-        && compressed_drained.is_ok()
-        && (hashed || drained.is_ok())
-    {
-        check_digest(location, "blob digest", expected, &digest)?;
-    }
-    if let Some(limit) = tripped {
-        return Err(LayerError::ExpansionLimit {
-            location: location.to_owned(),
-            stage,
-            limit,
-            stored: compressed_bytes,
-        });
-    }
-    let walked = walked?;
-    drained?;
-    compressed_drained?;
-
-    check_digest(location, "uncompressed content (diff_id)", expect.diff_id, &diff_id)?;
-    Ok(LayerIndex {
-        compression,
-        compressed_bytes,
-        tar_bytes,
-        digest,
+    let drained = uncompressed.drain();
+    let (stream, diff_id, tar_bytes) = uncompressed.finish();
+    let tar = WalkedTar {
+        walked,
+        drained,
         diff_id,
-        entries: walked.entries,
-        captured: walked.captured,
-        absolute_paths: walked.absolute_paths,
-    })
+        tar_bytes,
+    };
+    (tar, stream)
+}
+
+/// Everything one pass over a blob found, before the digests are judged.
+struct Streamed {
+    compression: Compression,
+    tar: WalkedTar,
+    /// The expansion limit, if the stream went past it.
+    tripped: Option<u64>,
+    compressed_drained: io::Result<()>,
+    digest: Digest,
+    compressed_bytes: u64,
+}
+
+impl Streamed {
+    /// The index, once both digests match; `hashed`: `digest` covers the whole blob.
+    fn into_index(self, expect: &LayerExpectation<'_>, hashed: bool) -> Result<LayerIndex, LayerError> {
+        let location = expect.location;
+        let stage = match self.compression {
+            Compression::None => "tar",
+            other => other.name(),
+        };
+        let read_error = |stage: &'static str| {
+            move |source: io::Error| LayerError::Read {
+                location: location.to_owned(),
+                stage,
+                source,
+            }
+        };
+        let WalkedTar {
+            walked,
+            drained,
+            diff_id,
+            tar_bytes,
+        } = self.tar;
+        if let Some(expected) = expect.digest
+            && self.compressed_drained.is_ok()
+            && (hashed || drained.is_ok())
+        {
+            check_digest(location, "blob digest", expected, &self.digest)?;
+        }
+        if let Some(limit) = self.tripped {
+            return Err(LayerError::ExpansionLimit {
+                location: location.to_owned(),
+                stage,
+                limit,
+                stored: self.compressed_bytes,
+            });
+        }
+        let walked = walked?;
+        drained.map_err(read_error(stage))?;
+        self.compressed_drained.map_err(read_error("read"))?;
+        check_digest(location, "uncompressed content (diff_id)", expect.diff_id, &diff_id)?;
+        Ok(LayerIndex {
+            compression: self.compression,
+            compressed_bytes: self.compressed_bytes,
+            tar_bytes,
+            digest: self.digest,
+            diff_id,
+            entries: walked.entries,
+            captured: walked.captured,
+            absolute_paths: walked.absolute_paths,
+        })
+    }
 }
 
 /// Whether a local blob is an uncompressed tar (what `docker save` writes), judged from
@@ -336,14 +421,23 @@ impl Walked {
     /// other file), reading it from the blob at the offset the walk recorded.
     pub(crate) fn hash_colliding(&mut self, blob: &BlobFile, sizes: &std::collections::HashSet<u64>) -> io::Result<()> {
         let mut buf = vec![0u8; 64 << 10];
+        // Contents come in tar order: one buffered reader moving forward reads a layer of
+        // many small colliding files in large reads, not one read per file.
+        let mut reader = BufReader::with_capacity(1 << 20, blob.reader());
+        let mut at = 0u64;
         for (entry, &offset) in self.entries.iter_mut().zip(&self.content_offsets) {
             if entry.kind != EntryKind::File || entry.size == 0 || !sizes.contains(&entry.size) {
                 continue;
             }
-            let mut reader = blob.reader();
-            reader.seek(SeekFrom::Start(offset))?;
+            match offset.checked_sub(at).and_then(|gap| i64::try_from(gap).ok()) {
+                Some(gap) => reader.seek_relative(gap)?,
+                None => {
+                    reader.seek(SeekFrom::Start(offset))?;
+                }
+            }
             let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-            xxh3_rest(reader.take(entry.size), &mut buf, &mut hasher)?;
+            xxh3_rest((&mut reader).take(entry.size), &mut buf, &mut hasher)?;
+            at = offset + entry.size;
             entry.hash = nonzero_hash(hasher.digest());
         }
         self.content_offsets = Vec::new();

@@ -4,7 +4,7 @@
 //! `inspect` alike, and the view's tests call it too, so no front end assembles its own.
 
 use imgprof_layers::LayerIndex;
-use imgprof_source::{Digest, Image, SourceKind};
+use imgprof_source::{Digest, Image};
 use imgprof_waste::FileClass;
 
 use crate::compare::FinalFiles;
@@ -34,10 +34,10 @@ pub struct Analysis {
     pub final_files: Option<FinalFiles>,
 }
 
-/// Analyses the verified layer indexes of `image`. For a local image it runs while the
-/// hash pool is still busy, so it stays on one thread, dive's metric first so its trees
-/// are freed before the rest is built. A registry image has no hash pool (its layers
-/// were verified as they streamed), so there dive's metric runs on a second thread.
+/// Analyses the verified layer indexes of `image`, dive's metric on a second thread. For
+/// a local image it may run while the hash pool is still busy: measured on 2 cores, the
+/// naive docker-archive takes the same wall either way, and a million-file layer 0.4 s
+/// less, for 10% more peak memory (dive's trees live beside the stack).
 pub fn analyse(image: &Image, layers: &[LayerIndex], options: &AnalysisOptions<'_>) -> Analysis {
     let exclude = options.rules.map(RuleSet::exclude).unwrap_or_default();
     let waste_options = imgprof_waste::Options {
@@ -49,17 +49,14 @@ pub fn analyse(image: &Image, layers: &[LayerIndex], options: &AnalysisOptions<'
         let waste = imgprof_waste::analyze(image, &stack, &waste_options);
         (stack, waste)
     };
-    let (dive, (stack, mut waste)) = if image.source.kind == SourceKind::Registry {
-        std::thread::scope(|scope| {
-            let dive = scope.spawn(|| imgprof_layers::dive::metrics(layers));
-            let rest = stack_and_waste();
-            let dive = dive.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (dive, rest)
-        })
-    } else {
-        let dive = imgprof_layers::dive::metrics(layers);
-        (dive, stack_and_waste())
-    };
+    // dive's figures need their own tree of every layer: built beside the stack on a
+    // second core (a million-file layer: 0.4 s of 3.3 s off the wall).
+    let (dive, (stack, mut waste)) = std::thread::scope(|scope| {
+        let dive = scope.spawn(|| imgprof_layers::dive::metrics(layers));
+        let rest = stack_and_waste();
+        let dive = dive.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (dive, rest)
+    });
     let final_files = options.keep_final_files.then(|| FinalFiles::of(&stack));
     let files = std::mem::take(&mut waste.files);
     let mut report = crate::build(image, &stack, &dive, waste, options.report);
