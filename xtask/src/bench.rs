@@ -93,19 +93,47 @@ pub fn bench() -> Result<()> {
     // again, in parallel. The registry gets the same blobs, so its cold run has the same
     // floor.
     let layout = images.join("naive.oci");
+    let floor_of = |mode: &[&str]| {
+        let mut command = vec![floor.clone(), "floor".into()];
+        command.extend(mode.iter().map(|m| m.to_string()));
+        command.push(layout.display().to_string());
+        command
+    };
     let floor_case = |name: &'static str, ours: Vec<String>, ours_env: Vec<(&'static str, String)>| Case {
         name,
         input: layout.join("index.json"),
         ours,
         ours_env,
         peer_name: "floor: hash, gunzip, hash",
-        peer: vec![floor.clone(), "floor".into(), layout.display().to_string()],
+        peer: floor_of(&[]),
     };
+    let layout_report = vec![imgprof.clone(), "report".into(), format!("{}:naive", layout.display())];
     cases.push(floor_case(
         "naive OCI layout (gzip) against the floor",
-        vec![imgprof.clone(), "report".into(), format!("{}:naive", layout.display())],
+        layout_report.clone(),
         Vec::new(),
     ));
+    // The same work as one thread per layer does it at best (the largest layer alone,
+    // its steps one after another), and spread over the cores at best (every layer's
+    // steps on three threads).
+    cases.push(Case {
+        peer_name: "single-stream floor: the largest layer on one thread",
+        peer: floor_of(&["--single-stream"]),
+        ..floor_case(
+            "naive OCI layout (gzip) against the single-stream floor",
+            layout_report.clone(),
+            Vec::new(),
+        )
+    });
+    cases.push(Case {
+        peer_name: "parallel floor: every layer's steps on three threads",
+        peer: floor_of(&["--parallel"]),
+        ..floor_case(
+            "naive OCI layout (gzip) against the parallel floor",
+            layout_report,
+            Vec::new(),
+        )
+    });
     let registry = crate::registry::LoopbackRegistry::start()?;
     let reference = registry.push(&format!("oci:{}:naive", layout.display()), "bench/naive:1")?;
     let scratch = std::env::temp_dir().join(format!("imgprof-bench-{}", std::process::id()));
@@ -387,8 +415,11 @@ fn write_report(root: &Path, table: &str) -> Result<()> {
            `cargo xtask million-files` (one layer of 1,000,000 files of 24 bytes) and `cargo xtask large-image` \
            (Debian, python, numpy, scipy, pandas, scikit-learn and torch with its CUDA wheels from PyPI)\n\
          - floor: `xtask floor LAYOUT` (release): every layer blob read once, sha256, gunzip, sha256 of the \
-           tar, layers in parallel (one per core), no tar walk and no analysis: the least a verifying read \
-           can do; the registry is given the same blobs (`skopeo copy oci:...`), so its cold run has this floor. \
+           tar, layers in parallel (one per core), each layer's steps one after another, no tar walk and no \
+           analysis; the registry is given the same blobs (`skopeo copy oci:...`), so its cold run has this floor. \
+           `--single-stream`: the largest layer alone, its three steps on one thread (what one thread per layer \
+           costs at best). `--parallel`: every layer's three steps on three threads handing 128 KiB buffers on, \
+           layers one per core (the same work spread over the cores: the least a pipelined verifying read can do). \
            `xtask floor ARCHIVE`: every layer member of a docker-archive hashed in place, in parallel; \
            the sha256 of the largest layer is one sequential pass that no reader can split, so it bounds \
            every verifying tool's wall time on that archive\n\n\

@@ -1,9 +1,15 @@
-//! `cargo xtask floor LAYOUT|ARCHIVE`: the least work any tool verifying an image must do,
-//! to measure imgprof against, with no tar walk and no analysis, layers in parallel
-//! (largest first, one per core):
+//! `cargo xtask floor [--single-stream|--parallel] LAYOUT|ARCHIVE`: the least work any tool
+//! verifying an image must do, to measure imgprof against, with no tar walk and no
+//! analysis, layers in parallel (largest first, one per core):
 //! - an OCI layout: every layer blob read once, its sha256 computed, decompressed, and the
 //!   sha256 of the tar stream computed;
 //! - a `docker save` archive: every layer member's sha256 computed, read in place.
+//!
+//! For a layout, `--single-stream` does that for the largest layer only, on one thread
+//! (the three steps one after another: what one thread per layer costs at best), and
+//! `--parallel` for every layer with each layer's three steps on three threads handing
+//! buffers on, layers one per core (the same work spread over the cores: what a pipelined
+//! reader costs at best).
 
 use std::collections::HashMap;
 use std::io::{Read, Seek};
@@ -14,13 +20,24 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 
+/// How the layers of a layout are verified.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Layers one per core, each one's steps one after another.
+    Layers,
+    /// The largest layer only, on one thread.
+    SingleStream,
+    /// Layers one per core, each one's steps on three threads.
+    Parallel,
+}
+
 /// Verifies the layers of a layout directory or a docker-archive; prints the time taken.
-pub fn floor(input: &Path) -> Result<()> {
+pub fn floor(input: &Path, mode: Mode) -> Result<()> {
     let start = std::time::Instant::now();
-    let layers = if input.is_dir() {
-        floor_layout(input)?
-    } else {
-        floor_archive(input)?
+    let layers = match (input.is_dir(), mode) {
+        (true, _) => floor_layout(input, mode)?,
+        (false, Mode::Layers) => floor_archive(input)?,
+        (false, _) => bail!("--single-stream and --parallel take an OCI layout"),
     };
     println!("floor: {layers} layers in {:.3} s", start.elapsed().as_secs_f64());
     Ok(())
@@ -121,7 +138,7 @@ fn in_parallel<T: Sync + std::fmt::Debug>(layers: &[T], verify: impl Fn(&T) -> R
 }
 
 /// Reads the layout's first manifest's layers.
-fn floor_layout(layout: &Path) -> Result<usize> {
+fn floor_layout(layout: &Path, mode: Mode) -> Result<usize> {
     let blob = |digest: &str| layout.join("blobs/sha256").join(digest.trim_start_matches("sha256:"));
     let index: serde_json::Value = serde_json::from_slice(&std::fs::read(layout.join("index.json"))?)?;
     let manifest_digest = index["manifests"][0]["digest"]
@@ -141,10 +158,112 @@ fn floor_layout(layout: &Path) -> Result<usize> {
         })
         .collect();
     layers.sort_by_key(|l| std::cmp::Reverse(l.2));
-    in_parallel(&layers, |(digest, media_type, _)| {
-        verify(&blob(digest), digest, media_type)
-    })?;
-    Ok(layers.len())
+    match mode {
+        Mode::SingleStream => {
+            let (digest, media_type, _) = layers.first().context("the manifest has no layers")?;
+            verify(&blob(digest), digest, media_type)?;
+            Ok(1)
+        }
+        Mode::Layers => {
+            in_parallel(&layers, |(digest, media_type, _)| {
+                verify(&blob(digest), digest, media_type)
+            })?;
+            Ok(layers.len())
+        }
+        Mode::Parallel => {
+            in_parallel(&layers, |(digest, media_type, _)| {
+                verify_pipelined(&blob(digest), digest, media_type)
+            })?;
+            Ok(layers.len())
+        }
+    }
+}
+
+/// `verify` with its three steps on three threads: the blob read and hashed, inflated,
+/// the tar stream hashed, 128 KiB buffers handed on through bounded channels.
+fn verify_pipelined(path: &Path, digest: &str, media_type: &str) -> Result<()> {
+    use std::sync::mpsc::sync_channel;
+    const CHUNK: usize = 128 << 10;
+    struct Chunks {
+        chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+        current: Vec<u8>,
+        at: usize,
+    }
+    impl Read for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            while self.at == self.current.len() {
+                match self.chunks.recv() {
+                    Ok(chunk) => (self.current, self.at) = (chunk, 0),
+                    Err(_) => return Ok(0),
+                }
+            }
+            let n = buf.len().min(self.current.len() - self.at);
+            buf[..n].copy_from_slice(&self.current[self.at..self.at + n]);
+            self.at += n;
+            Ok(n)
+        }
+    }
+    /// Reads `from` to its end in chunks onto `to`.
+    fn forward(mut from: impl Read, to: std::sync::mpsc::SyncSender<Vec<u8>>) -> std::io::Result<()> {
+        loop {
+            let mut chunk = vec![0u8; CHUNK];
+            let n = from.read(&mut chunk)?;
+            if n == 0 {
+                return Ok(());
+            }
+            chunk.truncate(n);
+            if to.send(chunk).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    let chunks = |receiver| Chunks {
+        chunks: receiver,
+        current: Vec::new(),
+        at: 0,
+    };
+    let (blob_out, blob_in) = sync_channel(4);
+    let (tar_out, tar_in) = sync_channel(4);
+    std::thread::scope(|scope| -> Result<()> {
+        let reader = scope.spawn(|| -> Result<String> {
+            let mut file = std::fs::File::open(path)?;
+            let mut hash = Sha256::new();
+            loop {
+                let mut chunk = vec![0u8; CHUNK];
+                let n = file.read(&mut chunk)?;
+                if n == 0 {
+                    break;
+                }
+                chunk.truncate(n);
+                hash.update(&chunk);
+                if blob_out.send(chunk).is_err() {
+                    break;
+                }
+            }
+            drop(blob_out);
+            Ok(format!("sha256:{}", hex::encode(hash.finalize())))
+        });
+        let blob = chunks(blob_in);
+        let inflater = scope.spawn(move || -> Result<()> {
+            let stream: Box<dyn Read> = if media_type.ends_with("gzip") {
+                Box::new(flate2::read::MultiGzDecoder::new(blob))
+            } else if media_type.ends_with("zstd") {
+                Box::new(zstd::stream::read::Decoder::new(blob)?)
+            } else {
+                Box::new(blob)
+            };
+            Ok(forward(stream, tar_out)?)
+        });
+        let _ = sha256_of(chunks(tar_in))?;
+        inflater
+            .join()
+            .map_err(|_| anyhow::anyhow!("the inflater panicked"))??;
+        let got = reader.join().map_err(|_| anyhow::anyhow!("the reader panicked"))??;
+        if got != digest {
+            bail!("digest mismatch: {got}");
+        }
+        Ok(())
+    })
 }
 
 /// sha256 of the blob, then of its decompressed stream, in one read.

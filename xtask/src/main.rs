@@ -27,9 +27,11 @@ tasks:
   bench         imgprof vs dive on the same images, then the inspect view's keystrokes on a
                 tree of a million entries; writes docs/benchmarks.md
   bench keys    only the inspect view's keystrokes (updates their section of docs/benchmarks.md)
-  floor INPUT   the least work of a verifying read, no analysis (for bench): of an OCI
+  floor [--single-stream|--parallel] INPUT
+                the least work of a verifying read, no analysis (for bench): of an OCI
                 layout, every layer hashed, decompressed and hashed again; of a docker-archive,
-                every layer hashed; layers in parallel
+                every layer hashed; layers in parallel. --single-stream: the layout's largest
+                layer on one thread; --parallel: each layer's three steps on three threads
   builders up|down|status|env
                 the builder test world: dockerd (BuildKit and classic builder), buildah and
                 podman with all storage under $IMGPROF_BUILDERS_DIR (default
@@ -69,10 +71,17 @@ fn main() -> Result<()> {
             .args(["test", "--workspace", "--lib", "--", "generated_docs_"])),
         "e2e" => e2e::e2e(args),
         "floor" => {
-            let layout = args
-                .next()
-                .context("usage: cargo xtask floor OCI_LAYOUT|DOCKER_ARCHIVE")?;
-            floor::floor(std::path::Path::new(&layout))
+            let usage = "usage: cargo xtask floor [--single-stream|--parallel] OCI_LAYOUT|DOCKER_ARCHIVE";
+            let mut input = args.next().context(usage)?;
+            let mode = match input.as_str() {
+                "--single-stream" => floor::Mode::SingleStream,
+                "--parallel" => floor::Mode::Parallel,
+                _ => floor::Mode::Layers,
+            };
+            if mode != floor::Mode::Layers {
+                input = args.next().context(usage)?;
+            }
+            floor::floor(std::path::Path::new(&input), mode)
         }
         "fuzz" => fuzz::fuzz(&project_root(), args),
         "large-image" => large_image::large_image().map(drop),

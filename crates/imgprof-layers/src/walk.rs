@@ -475,10 +475,13 @@ pub(crate) fn entry_record<R: Read>(
         }
     }
     let header = entry.header();
-    let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-    let normalized = normalize_path(&raw_name).map_err(|reason| LayerError::BadEntry {
+    // Borrowed, not copied, for the common name that needs no normalising: a million-file
+    // layer is a million of these.
+    let path_bytes = entry.path_bytes();
+    let raw_name = String::from_utf8_lossy(&path_bytes);
+    let normalized = normalized(&raw_name).map_err(|reason| LayerError::BadEntry {
         location: location.to_owned(),
-        path: raw_name.clone(),
+        path: raw_name.to_string(),
         reason,
     })?;
     if raw_name.starts_with('/') {
@@ -486,7 +489,7 @@ pub(crate) fn entry_record<R: Read>(
     }
     let (parent, name) = match normalized.rsplit_once('/') {
         Some((parent, name)) => (parent, name),
-        None => ("", normalized.as_str()),
+        None => ("", &*normalized),
     };
     let kind = match header.entry_type() {
         T::XGlobalHeader => return Ok(None),
@@ -504,7 +507,7 @@ pub(crate) fn entry_record<R: Read>(
         other => {
             return Err(LayerError::BadEntry {
                 location: location.to_owned(),
-                path: raw_name,
+                path: raw_name.into_owned(),
                 reason: format!("unsupported tar entry type {:?}", other.as_byte() as char),
             });
         }
@@ -516,7 +519,7 @@ pub(crate) fn entry_record<R: Read>(
             if target.is_empty() {
                 return Err(LayerError::BadEntry {
                     location: location.to_owned(),
-                    path: raw_name,
+                    path: raw_name.into_owned(),
                     reason: "whiteout names no file".to_owned(),
                 });
             }
@@ -526,7 +529,7 @@ pub(crate) fn entry_record<R: Read>(
                 format!("{parent}/{target}").into()
             }
         }
-        _ => normalized.as_str().into(),
+        _ => (*normalized).into(),
     };
     let link = match kind {
         EntryKind::Symlink => entry
@@ -539,7 +542,7 @@ pub(crate) fn entry_record<R: Read>(
             let target = target.unwrap_or_default();
             let normalized_target = normalize_path(&target).map_err(|reason| LayerError::BadEntry {
                 location: location.to_owned(),
-                path: raw_name.clone(),
+                path: raw_name.to_string(),
                 reason: format!("hard link target {target:?}: {reason}"),
             })?;
             Some(normalized_target.into_boxed_str())
@@ -570,6 +573,24 @@ pub(crate) fn entry_record<R: Read>(
 /// taken relative to the root, as container runtimes do; a `..` that climbs above the root
 /// is refused, as Docker refuses to apply such a layer.
 pub fn normalize_path(raw: &str) -> Result<String, String> {
+    normalized(raw).map(std::borrow::Cow::into_owned)
+}
+
+/// [`normalize_path`], borrowing `raw` when it is normalised already (no empty, `.` or
+/// `..` component, no leading or trailing `/`, no NUL).
+fn normalized(raw: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+    let plain = !raw.is_empty()
+        && !raw.starts_with('/')
+        && !raw.ends_with('/')
+        && !raw.contains('\0')
+        && raw.split('/').all(|part| !matches!(part, "" | "." | ".."));
+    if plain {
+        return Ok(std::borrow::Cow::Borrowed(raw));
+    }
+    normalize_slowly(raw).map(std::borrow::Cow::Owned)
+}
+
+fn normalize_slowly(raw: &str) -> Result<String, String> {
     let mut parts: Vec<&str> = Vec::new();
     for part in raw.split('/') {
         match part {
