@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
@@ -173,6 +173,37 @@ pub fn bench() -> Result<()> {
         table.push_str(&row);
         table.push('\n');
     }
+    // The views: from the command to the full analysis on screen, in a real terminal.
+    let large_archive = large.join("large.tar").display().to_string();
+    let view = ViewCase {
+        name: "large ML image in the terminal view: command to the full analysis on screen",
+        input: large.join("large.tar"),
+        ours: (
+            vec![imgprof.clone(), "inspect".into(), large_archive.clone()],
+            "Files: layer",
+        ),
+        peer_name: "dive's UI",
+        peer: (
+            vec!["dive".into(), "--source".into(), "docker-archive".into(), large_archive],
+            "Current Layer Contents",
+        ),
+    };
+    let (ours, peer) = measure_view_pair(&view)?;
+    let row = format!(
+        "| {} | {:.1} MB | {:.3} s | {:.3} s ({}) | **{:.2}** | {:.1} MB | {:.1} MB | **{:.2}** |",
+        view.name,
+        input_bytes(&view.input)? as f64 / 1e6,
+        ours.seconds,
+        peer.seconds,
+        view.peer_name,
+        ours.seconds / peer.seconds,
+        ours.max_rss_kib as f64 * 1.024 / 1000.0,
+        peer.max_rss_kib as f64 * 1.024 / 1000.0,
+        ours.max_rss_kib as f64 / peer.max_rss_kib as f64,
+    );
+    println!("{row}");
+    table.push_str(&row);
+    table.push('\n');
     let _ = fs::remove_dir_all(&scratch);
     write_report(&root, &table)?;
     keystrokes(&root)
@@ -324,6 +355,82 @@ fn measure_pair(case: &Case) -> Result<(Sample, Sample)> {
     Ok((median(&ours), median(&peer)))
 }
 
+/// A terminal view against a peer's: each command with the text its screen shows once
+/// the analysis is complete.
+struct ViewCase {
+    name: &'static str,
+    input: PathBuf,
+    ours: (Vec<String>, &'static str),
+    peer_name: &'static str,
+    peer: (Vec<String>, &'static str),
+}
+
+/// Runs in a view take tens of seconds each: fewer of them.
+const VIEW_RUNS: usize = 3;
+
+fn measure_view_pair(case: &ViewCase) -> Result<(Sample, Sample)> {
+    let path = crate::ci::tool_path();
+    let run = |(argv, marker): &(Vec<String>, &str)| measure_view(argv, marker, &path);
+    run(&case.ours)?;
+    run(&case.peer)?;
+    let mut ours = Vec::new();
+    let mut peer = Vec::new();
+    for _ in 0..VIEW_RUNS {
+        ours.push(run(&case.ours)?);
+        peer.push(run(&case.peer)?);
+    }
+    Ok((median(&ours), median(&peer)))
+}
+
+/// Starts `argv` under GNU time in a detached tmux session (160x45) and measures the wall
+/// time until its screen shows `marker`, polled every 20 ms; then quits it (Ctrl+C) and
+/// reads its peak RSS.
+fn measure_view(argv: &[String], marker: &str, path: &str) -> Result<Sample> {
+    let rss_file = tempfile_path("imgprof-bench-view-rss");
+    let _ = fs::remove_file(&rss_file);
+    let socket = format!("imgprof-bench-{}", std::process::id());
+    let tmux = |args: &[&str]| Command::new("tmux").args(["-L", &socket]).args(args).output();
+    let command = format!(
+        "env PATH={path} /usr/bin/time -f %M -o {} {}",
+        rss_file.display(),
+        argv.join(" ")
+    );
+    let start = Instant::now();
+    let started = tmux(&["new-session", "-d", "-x", "160", "-y", "45", "-s", "bench", &command])?;
+    if !started.status.success() {
+        bail!("tmux new-session: {}", String::from_utf8_lossy(&started.stderr));
+    }
+    let seconds = loop {
+        let screen = tmux(&["capture-pane", "-p", "-t", "bench"])?;
+        if String::from_utf8_lossy(&screen.stdout).contains(marker) {
+            break start.elapsed().as_secs_f64();
+        }
+        if start.elapsed() > Duration::from_secs(600) || !screen.status.success() {
+            let _ = tmux(&["kill-server"]);
+            bail!("{argv:?} never showed {marker:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let _ = tmux(&["send-keys", "-t", "bench", "C-c"]);
+    let rss = loop {
+        let text = fs::read_to_string(&rss_file).unwrap_or_default();
+        if let Some(kib) = text.lines().last().and_then(|l| l.trim().parse::<u64>().ok()) {
+            break kib;
+        }
+        if start.elapsed() > Duration::from_secs(660) {
+            let _ = tmux(&["kill-server"]);
+            bail!("{argv:?} did not quit on Ctrl+C");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = tmux(&["kill-server"]);
+    let _ = fs::remove_file(&rss_file);
+    Ok(Sample {
+        seconds,
+        max_rss_kib: rss,
+    })
+}
+
 /// Runs `argv` under GNU time; `must_succeed` is false for peers whose CI mode exits 1
 /// when a rule fails (the analysis still ran in full).
 fn measure(argv: &[String], env: &[(&str, String)], must_succeed: bool, path: &str) -> Result<Sample> {
@@ -397,6 +504,7 @@ fn machine() -> String {
 fn write_report(root: &Path, table: &str) -> Result<()> {
     let dive_version = Command::new("dive")
         .arg("--version")
+        .env("PATH", crate::ci::tool_path())
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
@@ -410,7 +518,10 @@ fn write_report(root: &Path, table: &str) -> Result<()> {
            verified, text output); the registry is Debian's docker-registry on 127.0.0.1, and the layer cache \
            is emptied before every cold run\n\
          - method: one warm-up run each, then {RUNS} alternating runs; medians; wall time measured around \
-           the process, peak memory is GNU time's max RSS (for a pipeline, its largest process). Ratios are imgprof / peer (lower is better).\n\
+           the process, peak memory is GNU time's max RSS (for a pipeline, its largest process). Ratios are imgprof / peer (lower is better). \
+           The terminal views (`imgprof inspect`, dive's UI) run under GNU time in a detached 160x45 tmux session, timed from \
+           the start to the first screen that shows the whole analysis (imgprof: the files pane's title; dive: its \
+           layer contents pane), polled every 20 ms, then quit with Ctrl+C; one warm-up, then {VIEW_RUNS} runs each.\n\
          - inputs: `testdata/sample/sample-app.tar`, the realistic images of `cargo xtask real-images`, \
            `cargo xtask million-files` (one layer of 1,000,000 files of 24 bytes) and `cargo xtask large-image` \
            (Debian, python, numpy, scipy, pandas, scikit-learn and torch with its CUDA wheels from PyPI)\n\
