@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use crate::{project_root, run};
 
 /// Debian packages the tests use, by the command that shows each is installed.
-const DEBIAN_PACKAGES: [(&str, &str); 13] = [
+const DEBIAN_PACKAGES: [(&str, &str); 14] = [
     ("skopeo", "skopeo"),
     ("umoci", "umoci"),
     ("docker-registry", "docker-registry"),
@@ -30,6 +30,8 @@ const DEBIAN_PACKAGES: [(&str, &str); 13] = [
     ("mmdebstrap", "mmdebstrap"),
     // The e2e fixtures' build contexts carry a `.git`.
     ("git", "git"),
+    // Renders the generated man pages in their test.
+    ("groff", "groff-base"),
 ];
 
 pub fn ci() -> Result<()> {

@@ -39,6 +39,25 @@ pub enum Command {
     /// a second run downloads only the layers it has not seen (docs/cache.md).
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// Print a completion script for SHELL, generated from this command line:
+    /// `imgprof completions bash > /etc/bash_completion.d/imgprof`, or for zsh into a
+    /// directory of `$fpath` as `_imgprof`.
+    Completions(CompletionsArgs),
+    /// Print imgprof's man page (roff), generated from this command line; with `--dir`,
+    /// write it and one page per command (`imgprof-report.1`, ...) there instead.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A directory (made if missing) for `imgprof.1` and a page per command.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

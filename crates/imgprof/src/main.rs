@@ -13,7 +13,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    CacheCommand, Cli, Command, CompareArgs, CompareFormat, Format, InspectArgs, PlatformsArgs, ReportArgs, SuggestArgs,
+    CacheCommand, Cli, Command, CompareArgs, CompareFormat, Format, InspectArgs, ManArgs, PlatformsArgs, ReportArgs,
+    SuggestArgs,
 };
 use pipeline::{Pipeline, Progress};
 use settings::{ImageSource, Settings, cache_dir, cache_generation};
@@ -52,7 +53,42 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare(args) => compare(args),
         Command::Platforms(args) => platforms(args).map(|()| ExitCode::SUCCESS),
         Command::Cache(command) => cache_command(command).map(|()| ExitCode::SUCCESS),
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut out = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "imgprof", &mut out);
+            write_stdout(&String::from_utf8_lossy(&out)).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Man(args) => man(args).map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// `man`: imgprof(1) on stdout, or it and a page per command in a directory.
+fn man(args: ManArgs) -> Result<()> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let render = |man: clap_mangen::Man| -> Result<Vec<u8>> {
+        let mut page = Vec::new();
+        man.render(&mut page)?;
+        Ok(page)
+    };
+    let Some(dir) = args.dir else {
+        return write_stdout(&String::from_utf8_lossy(&render(clap_mangen::Man::new(command))?));
+    };
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    let mut pages = vec![("imgprof.1".to_owned(), clap_mangen::Man::new(command.clone()))];
+    for sub in command.get_subcommands().filter(|s| s.get_name() != "help") {
+        // Each page named as man looks it up, `imgprof-report`, with the full usage.
+        let name = sub.get_name();
+        let page =
+            clap_mangen::Man::new(sub.clone().bin_name(format!("imgprof {name}"))).title(format!("imgprof-{name}"));
+        pages.push((format!("imgprof-{name}.1"), page));
+    }
+    for (file, page) in pages {
+        let path = dir.join(&file);
+        std::fs::write(&path, render(page)?).with_context(|| format!("cannot write {}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
 }
 
 /// `report`, and `check` (`rules_only`): the rules print alone unless `--json`.

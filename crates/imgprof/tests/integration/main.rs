@@ -8,6 +8,7 @@ mod bad_inputs;
 mod cache;
 mod check;
 mod compare;
+mod completions;
 mod containerd;
 mod daemon;
 mod docs_examples;
