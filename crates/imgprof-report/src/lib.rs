@@ -6,6 +6,7 @@ mod build;
 pub mod compare;
 mod dive_ci;
 pub mod dockerfile;
+pub mod files;
 #[cfg(test)]
 mod generated_docs;
 mod markdown;

@@ -39,6 +39,10 @@ pub enum Command {
     /// a second run downloads only the layers it has not seen (docs/cache.md).
     #[command(subcommand)]
     Cache(CacheCommand),
+    /// List the entries of the final filesystem (or of one layer, or every layer's
+    /// changes), one row each: path, layer, kind, bytes, mode, uid, gid, link, category,
+    /// package, whiteout. CSV with a header, or JSON Lines.
+    Files(FilesArgs),
     /// Print a completion script for SHELL, generated from this command line:
     /// `imgprof completions bash > /etc/bash_completion.d/imgprof`, or for zsh into a
     /// directory of `$fpath` as `_imgprof`.
@@ -46,6 +50,32 @@ pub enum Command {
     /// Print imgprof's man page (roff), generated from this command line; with `--dir`,
     /// write it and one page per command (`imgprof-report.1`, ...) there instead.
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Only this layer's entries (its changeset, whiteouts included), by the report's
+    /// layer index.
+    #[arg(long, value_name = "N", conflicts_with = "changes")]
+    pub layer: Option<usize>,
+    /// Every layer's entries, bottom layer first, instead of the final filesystem.
+    #[arg(long)]
+    pub changes: bool,
+    #[arg(long, value_enum, default_value_t = FilesFormat::Csv)]
+    pub format: FilesFormat,
+    #[command(flatten)]
+    pub reading: ReadingArgs,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FilesFormat {
+    Csv,
+    /// One JSON object per line.
+    Jsonl,
 }
 
 #[derive(Debug, Args)]

@@ -13,8 +13,8 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use cli::{
-    CacheCommand, Cli, Command, CompareArgs, CompareFormat, Format, InspectArgs, ManArgs, PlatformsArgs, ReportArgs,
-    SuggestArgs,
+    CacheCommand, Cli, Command, CompareArgs, CompareFormat, FilesArgs, FilesFormat, Format, InspectArgs, ManArgs,
+    PlatformsArgs, ReportArgs, SuggestArgs,
 };
 use pipeline::{Pipeline, Progress};
 use settings::{ImageSource, Settings, cache_dir, cache_generation};
@@ -53,6 +53,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
         Command::Compare(args) => compare(args),
         Command::Platforms(args) => platforms(args).map(|()| ExitCode::SUCCESS),
         Command::Cache(command) => cache_command(command).map(|()| ExitCode::SUCCESS),
+        Command::Files(args) => files(args).map(|()| ExitCode::SUCCESS),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut out = Vec::new();
@@ -61,6 +62,36 @@ fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Man(args) => man(args).map(|()| ExitCode::SUCCESS),
     }
+}
+
+/// `files`: the entries of the final filesystem, a layer, or every layer's changes.
+fn files(args: FilesArgs) -> Result<()> {
+    use imgprof_report::files::{Selection, rows, to_csv, to_json_lines};
+    let settings = Settings::resolve(&args.reading, Some(&args.analysis), false)?;
+    let pipeline = Pipeline::new(&settings);
+    let source = ImageSource::of(&args.source, None)?;
+    let image = pipeline.open(&source)?;
+    let analysed = pipeline.analyse_image(image, &source, false, Progress::Bars)?;
+    pipeline.warn_cache_problems();
+    let selection = match (args.layer, args.changes) {
+        (Some(layer), _) => Selection::Layer(layer),
+        (None, true) => Selection::Changes,
+        (None, false) => Selection::Final,
+    };
+    let analysis = &analysed.analysis;
+    let Some(listed) = rows(&analysed.layers, &analysis.files, &analysis.report, selection) else {
+        anyhow::bail!(
+            "{} has no layer {} (its layers are 0 to {}; `imgprof report` lists them)",
+            args.source.source,
+            args.layer.unwrap_or_default(),
+            analysed.layers.len().saturating_sub(1)
+        );
+    };
+    let text = match args.format {
+        FilesFormat::Csv => to_csv(&listed).context("writing CSV")?,
+        FilesFormat::Jsonl => to_json_lines(&listed),
+    };
+    write_stdout(&text)
 }
 
 /// `man`: imgprof(1) on stdout, or it and a page per command in a directory.

@@ -83,7 +83,7 @@ fn man_pages_render_without_a_warning() {
         .lines()
         .map(str::to_owned)
         .collect();
-    assert_eq!(written.len(), 10, "imgprof.1 and one per command: {written:?}");
+    assert_eq!(written.len(), 11, "imgprof.1 and one per command: {written:?}");
     for page in &written {
         let rendered = Command::new("groff")
             .args(["-man", "-Tutf8", "-ww"])

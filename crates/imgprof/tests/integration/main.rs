@@ -12,6 +12,7 @@ mod completions;
 mod containerd;
 mod daemon;
 mod docs_examples;
+mod files;
 mod fixtures;
 mod inspect;
 mod local_sources;
