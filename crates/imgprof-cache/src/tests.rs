@@ -89,7 +89,7 @@ fn encoding_is_pinned_to_the_index_version() {
             bytes.len(),
             xxhash_rust::xxh3::xxh3_64(&bytes)
         ),
-        (1, 528, 0x23bb_f3d7_2eb3_c5a4),
+        (2, 528, 0x23bb_f3d7_2eb3_c5a4),
         "LayerIndex encodes differently: bump imgprof_layers::INDEX_VERSION"
     );
 }

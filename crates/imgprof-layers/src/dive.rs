@@ -13,7 +13,7 @@
 
 use std::borrow::Cow;
 
-use crate::index::{EntryKind, LayerIndex};
+use crate::index::{Entry, EntryKind, LayerIndex};
 
 const WHITEOUT_PREFIX: &str = ".wh.";
 const OPAQUE_PREFIX: &str = ".wh..wh..";
@@ -153,6 +153,113 @@ pub fn metrics(layers: &[LayerIndex]) -> DiveMetrics {
     }
 }
 
+/// One entry of `dive --json`'s `fileList`: the tar header's fields as dive 0.13.1 keeps
+/// them. A directory no entry names but its contents imply is all zeros and an empty
+/// path, as in dive.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileInfo {
+    /// The tar name as dive keeps it (a whiteout: `dir/.wh.name`).
+    pub path: String,
+    /// The tar type byte (`'0'` = 48 for files and whiteouts, `'5'` = 53 for directories).
+    pub type_flag: u8,
+    pub link_name: String,
+    pub size: u64,
+    /// Go's `os.FileMode` of the header: permissions and setuid/setgid/sticky, and the
+    /// type bits (directory 1<<31, symlink 1<<27, device 1<<26, char device 1<<21,
+    /// named pipe 1<<25).
+    pub file_mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub is_dir: bool,
+}
+
+const MODE_DIR: u32 = 1 << 31;
+const MODE_SYMLINK: u32 = 1 << 27;
+const MODE_DEVICE: u32 = 1 << 26;
+const MODE_NAMED_PIPE: u32 = 1 << 25;
+const MODE_SOCKET: u32 = 1 << 24;
+const MODE_SETUID: u32 = 1 << 23;
+const MODE_SETGID: u32 = 1 << 22;
+const MODE_CHAR_DEVICE: u32 = 1 << 21;
+const MODE_STICKY: u32 = 1 << 20;
+
+impl FileInfo {
+    fn of(entry: &Entry) -> FileInfo {
+        let type_flag = match entry.kind {
+            EntryKind::File | EntryKind::Whiteout | EntryKind::OpaqueWhiteout => b'0',
+            EntryKind::HardLink => b'1',
+            EntryKind::Symlink => b'2',
+            EntryKind::CharDevice => b'3',
+            EntryKind::BlockDevice => b'4',
+            EntryKind::Dir => b'5',
+            EntryKind::Fifo => b'6',
+        };
+        // As Go's archive/tar `FileInfo().Mode()` computes it.
+        let raw = entry.mode;
+        let mut mode = raw & 0o777;
+        for (bit, flag) in [(0o4000, MODE_SETUID), (0o2000, MODE_SETGID), (0o1000, MODE_STICKY)] {
+            if raw & bit != 0 {
+                mode |= flag;
+            }
+        }
+        mode |= match raw & !0o7777 {
+            0o040000 => MODE_DIR,
+            0o010000 => MODE_NAMED_PIPE,
+            0o120000 => MODE_SYMLINK,
+            0o060000 => MODE_DEVICE,
+            0o020000 => MODE_DEVICE | MODE_CHAR_DEVICE,
+            0o140000 => MODE_SOCKET,
+            _ => 0,
+        };
+        mode |= match entry.kind {
+            EntryKind::Symlink => MODE_SYMLINK,
+            EntryKind::CharDevice => MODE_DEVICE | MODE_CHAR_DEVICE,
+            EntryKind::BlockDevice => MODE_DEVICE,
+            EntryKind::Dir => MODE_DIR,
+            EntryKind::Fifo => MODE_NAMED_PIPE,
+            _ => 0,
+        };
+        let path = match entry.kind {
+            EntryKind::Whiteout => with_last_prefixed(&entry.path, WHITEOUT_PREFIX),
+            _ => entry.path.to_string(),
+        };
+        FileInfo {
+            path,
+            type_flag,
+            link_name: entry.link.as_deref().unwrap_or_default().to_owned(),
+            size: entry.size,
+            file_mode: mode,
+            uid: entry.uid,
+            gid: entry.gid,
+            is_dir: mode & MODE_DIR != 0,
+        }
+    }
+}
+
+/// Each layer's `fileList` as `dive --json` writes it: the layer's own tree, children
+/// before their directory, siblings by name, the root left out.
+pub fn file_lists(layers: &[LayerIndex]) -> Vec<Vec<FileInfo>> {
+    layers
+        .iter()
+        .map(|layer| {
+            let mut entry_of: Vec<Option<usize>> = Vec::new();
+            let tree = Tree::from_layer_then(layer, |entry, node| {
+                if entry_of.len() <= node {
+                    entry_of.resize(node + 1, None);
+                }
+                entry_of[node] = Some(entry);
+            });
+            tree.post_order(0)
+                .into_iter()
+                .map(|node| match entry_of.get(node).copied().flatten() {
+                    Some(entry) => FileInfo::of(&layer.entries[entry]),
+                    None => FileInfo::default(),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// A leaf dive visited: the path's key, where it is, and the size it counted.
 struct Visit {
     key: u128,
@@ -226,9 +333,15 @@ impl Default for Tree<'_> {
 
 impl<'a> Tree<'a> {
     fn from_layer(layer: &'a LayerIndex) -> Tree<'a> {
+        Tree::from_layer_then(layer, |_, _| {})
+    }
+
+    /// The tree of `layer`, telling `placed` each entry's index and the node it set (an
+    /// opaque marker sets none).
+    fn from_layer_then(layer: &'a LayerIndex, mut placed: impl FnMut(usize, usize)) -> Tree<'a> {
         let mut tree = Tree::default();
         tree.nodes.reserve(layer.entries.len());
-        for entry in &layer.entries {
+        for (index, entry) in layer.entries.iter().enumerate() {
             // dive keys nodes by the names in the tar: whiteouts keep their `.wh.` prefix.
             let name = match entry.kind {
                 EntryKind::Whiteout => Cow::Owned(with_last_prefixed(&entry.path, WHITEOUT_PREFIX)),
@@ -238,7 +351,9 @@ impl<'a> Tree<'a> {
             if name.is_empty() {
                 continue;
             }
-            tree.add_path(name, entry.size as i64, entry.kind == EntryKind::Dir);
+            if let Some(node) = tree.add_path(name, entry.size as i64, entry.kind == EntryKind::Dir) {
+                placed(index, node);
+            }
         }
         // Implicit parent directories may have doubled the reservation.
         tree.nodes.shrink_to_fit();
@@ -269,7 +384,8 @@ impl<'a> Tree<'a> {
             .map(|i| children[i] as usize)
     }
 
-    fn add_path(&mut self, path: Cow<'a, str>, size: i64, is_dir: bool) {
+    /// Adds `path`'s nodes; the last one's id, unless it is an opaque marker (not kept).
+    fn add_path(&mut self, path: Cow<'a, str>, size: i64, is_dir: bool) -> Option<usize> {
         let names: Vec<Cow<'a, str>> = match path {
             Cow::Borrowed(path) => path.split('/').filter(|n| !n.is_empty()).map(Cow::Borrowed).collect(),
             Cow::Owned(path) => path
@@ -285,7 +401,7 @@ impl<'a> Tree<'a> {
                 Ok(child) => child,
                 Err(position) => {
                     if name.starts_with(OPAQUE_PREFIX) {
-                        return;
+                        return None;
                     }
                     let child = self.nodes.len();
                     self.nodes.push(Node {
@@ -304,6 +420,7 @@ impl<'a> Tree<'a> {
                 self.nodes[node].is_dir = is_dir;
             }
         }
+        Some(node)
     }
 
     fn get(&self, path: &str) -> Option<usize> {

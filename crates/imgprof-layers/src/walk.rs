@@ -554,19 +554,22 @@ pub(crate) fn entry_record<R: Read>(
         kind,
         size: entry.size(),
         mode: header.mode().unwrap_or(0),
-        uid: header
-            .uid()
-            .ok()
-            .and_then(|u| u32::try_from(u).ok())
-            .unwrap_or(u32::MAX),
-        gid: header
-            .gid()
-            .ok()
-            .and_then(|g| u32::try_from(g).ok())
-            .unwrap_or(u32::MAX),
+        uid: owner_id(header.uid(), &header.as_old().uid),
+        gid: owner_id(header.gid(), &header.as_old().gid),
         hash: 0,
         link,
     }))
+}
+
+/// A uid or gid field: an empty one (all NUL or spaces, as writers that never set it leave
+/// it) is 0, as Go's archive/tar, and so Docker and containerd, read it; one that does not
+/// parse is `u32::MAX`.
+fn owner_id(parsed: io::Result<u64>, field: &[u8]) -> u32 {
+    match parsed {
+        Ok(id) => u32::try_from(id).unwrap_or(u32::MAX),
+        Err(_) if field.iter().all(|&b| b == 0 || b == b' ') => 0,
+        Err(_) => u32::MAX,
+    }
 }
 
 /// Normalises a tar entry name to a path relative to the image root. Absolute names are

@@ -32,6 +32,8 @@ pub struct Analysis {
     pub files: Vec<FileClass>,
     /// The final filesystem's paths, when [`AnalysisOptions::keep_final_files`].
     pub final_files: Option<FinalFiles>,
+    /// dive's figures in full (the report keeps their totals): for `--format dive-json`.
+    pub dive: imgprof_layers::dive::DiveMetrics,
 }
 
 /// Analyses the verified layer indexes of `image`, dive's metric on a second thread. For
@@ -67,5 +69,6 @@ pub fn analyse(image: &Image, layers: &[LayerIndex], options: &AnalysisOptions<'
         report,
         files,
         final_files,
+        dive,
     }
 }

@@ -5,6 +5,7 @@ mod analysis;
 mod build;
 pub mod compare;
 mod dive_ci;
+pub mod dive_json;
 pub mod dockerfile;
 pub mod files;
 #[cfg(test)]

@@ -89,6 +89,14 @@ pub struct LayerBlob {
     member: String,
 }
 
+impl LayerBlob {
+    /// Where the blob is inside its source: a docker-archive's member name
+    /// (`<id>/layer.tar`, `blobs/sha256/<hex>`), a layout's `blobs/sha256/<hex>`.
+    pub fn member(&self) -> &str {
+        &self.member
+    }
+}
+
 /// An opened image: config, manifest facts and streamable layers.
 #[derive(Debug)]
 pub struct Image {

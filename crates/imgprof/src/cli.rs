@@ -397,4 +397,7 @@ pub enum Format {
     Markdown,
     /// SARIF 2.1.0 for code-scanning UIs (with `--dockerfile`, results point at its lines).
     Sarif,
+    /// The document `dive --json` writes (dive 0.13.1): layers with their file lists,
+    /// efficiency, inefficient files; for scripts written for dive.
+    DiveJson,
 }

@@ -127,7 +127,9 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     let settings = Settings::resolve(&args.reading, Some(&args.analysis), args.quiet)?.with_top(args.top);
     let pipeline = Pipeline::new(&settings);
     let source = ImageSource::of(&args.source, args.base.as_deref())?;
-    let mut report = pipeline.analyse(&source, false)?.analysis.report;
+    let analysed = pipeline.analyse(&source, false)?;
+    let format = if args.json { Format::Json } else { args.format };
+    let mut report = analysed.analysis.report;
     if args.check || rules_only {
         let baseline = match &args.baseline {
             Some(baseline) => {
@@ -142,11 +144,13 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     }
     pipeline.warn_cache_problems();
     let style = imgprof_report::Style::new(use_color());
-    let format = if args.json { Format::Json } else { args.format };
     let text = match (format, &report.rules) {
         (Format::Json, _) => imgprof_report::to_json(&report).context("cannot write the report as JSON")?,
         (Format::Markdown, _) => imgprof_report::render_markdown(&report),
         (Format::Sarif, _) => sarif(&report, args.dockerfile.as_deref())?,
+        (Format::DiveJson, _) => {
+            imgprof_report::dive_json::render(&analysed.image, &analysed.layers, &report, &analysed.analysis.dive)
+        }
         (Format::Table, Some(rules)) if args.quiet => {
             let mut broken = rules.clone();
             broken.results.retain(|r| !r.passed);
@@ -164,7 +168,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
         ),
         (Format::Table, None) => imgprof_report::render(&report, &style),
     };
-    if matches!(format, Format::Json | Format::Sarif) {
+    if matches!(format, Format::Json | Format::Sarif | Format::DiveJson) {
         write_document(&text)?;
     } else {
         write_stdout(&text)?;

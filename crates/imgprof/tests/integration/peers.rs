@@ -6,7 +6,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::common::{assert_same_as_dive, has_tool, report_json, testdata};
+use serde_json::Value;
+
+use crate::common::{self, assert_same_as_dive, has_tool, imgprof, report_json, testdata};
 
 const VALID_IMAGES: [&str; 11] = [
     "oci:fixtures/sparse.oci:sparse",
@@ -88,5 +90,98 @@ fn dive_figures_match_on_layouts_converted_by_skopeo() {
         assert!(out.status.success(), "{spec}: {}", String::from_utf8_lossy(&out.stderr));
         let ours = report_json(&skopeo_ref(spec));
         assert_same_as_dive(&archive, &ours);
+    }
+}
+
+/// `report --format dive-json` is dive's own export, field by field, on every docker-archive
+/// dive reads here: fixtures, the sample, the realistic images and one converted from a
+/// layout by skopeo. dive lists paths of equal wasted bytes in no fixed order (it sorts
+/// them with an unstable sort from a map), so those are compared as sets.
+#[test]
+fn dive_json_is_dives_export() {
+    if !has_tool("dive") {
+        return;
+    }
+    let mut archives: Vec<std::path::PathBuf> = [
+        "fixtures/layers-classic.tar",
+        "fixtures/layers-docker25.tar",
+        "fixtures/chown.docker.tar",
+        "sample/sample-app.tar",
+    ]
+    .iter()
+    .map(|rel| testdata(rel).into())
+    .collect();
+    if let Some(images) = common::real_images_dir() {
+        archives.push(images.join("naive.tar"));
+        archives.push(images.join("slim.tar"));
+    }
+    let converted = tempfile::tempdir().unwrap();
+    if has_tool("skopeo") {
+        let archive = converted.path().join("gzip.tar");
+        let out = Command::new("skopeo")
+            .args(["copy", "--quiet", &skopeo_ref("oci:fixtures/layers-gzip.oci:gzip")])
+            .arg(format!("docker-archive:{}", archive.display()))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        archives.push(archive);
+    }
+    // Where no two paths tie, the bytes too: the same keys in the same order and indent.
+    let classic = testdata("fixtures/layers-classic.tar");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let dive = Command::new("dive")
+        .args(["--source", "docker-archive", &classic, "--json"])
+        .arg(file.path())
+        .output()
+        .unwrap();
+    assert!(dive.status.success());
+    let ours = imgprof(&["report", "--format", "dive-json", &classic]);
+    assert_eq!(
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&std::fs::read(file.path()).unwrap())
+    );
+    let unordered_ties = |mut doc: Value| {
+        if let Some(refs) = doc["image"]["fileReference"].as_array_mut() {
+            refs.sort_by(|a, b| {
+                b["sizeBytes"]
+                    .as_u64()
+                    .cmp(&a["sizeBytes"].as_u64())
+                    .then_with(|| a["file"].as_str().cmp(&b["file"].as_str()))
+            });
+        }
+        doc
+    };
+    for archive in &archives {
+        let path = archive.to_str().unwrap();
+        let out = imgprof(&["report", "--format", "dive-json", path]);
+        assert!(out.status.success(), "{path}: {}", String::from_utf8_lossy(&out.stderr));
+        let ours: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        let theirs = common::dive_json(archive);
+        assert!(
+            !theirs["layer"].as_array().unwrap().is_empty(),
+            "{path}: dive listed no layer"
+        );
+        let (ours, theirs) = (unordered_ties(ours), unordered_ties(theirs));
+        if ours != theirs {
+            // Name the first difference rather than print two large documents.
+            for (i, (a, b)) in ours["layer"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .zip(theirs["layer"].as_array().unwrap())
+                .enumerate()
+            {
+                for key in ["index", "id", "digestId", "sizeBytes", "command"] {
+                    assert_eq!(a[key], b[key], "{path}: layer {i} {key}");
+                }
+                let (fa, fb) = (a["fileList"].as_array().unwrap(), b["fileList"].as_array().unwrap());
+                for (j, (x, y)) in fa.iter().zip(fb).enumerate() {
+                    assert_eq!(x, y, "{path}: layer {i} file {j}");
+                }
+                assert_eq!(fa.len(), fb.len(), "{path}: layer {i} files");
+            }
+            assert_eq!(ours["image"], theirs["image"], "{path}: image");
+            assert_eq!(ours, theirs, "{path}");
+        }
     }
 }
