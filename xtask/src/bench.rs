@@ -157,21 +157,7 @@ pub fn bench() -> Result<()> {
     let _ = writeln!(table, "|---|---|---|---|---|---|---|---|");
     for case in &cases {
         let (ours, peer) = measure_pair(case)?;
-        let row = format!(
-            "| {} | {:.1} MB | {:.3} s | {:.3} s ({}) | **{:.2}** | {:.1} MB | {:.1} MB | **{:.2}** |",
-            case.name,
-            input_bytes(&case.input)? as f64 / 1e6,
-            ours.seconds,
-            peer.seconds,
-            case.peer_name,
-            ours.seconds / peer.seconds,
-            ours.max_rss_kib as f64 * 1.024 / 1000.0,
-            peer.max_rss_kib as f64 * 1.024 / 1000.0,
-            ours.max_rss_kib as f64 / peer.max_rss_kib as f64,
-        );
-        println!("{row}");
-        table.push_str(&row);
-        table.push('\n');
+        push_row(&mut table, case.name, &case.input, case.peer_name, ours, peer)?;
     }
     // The views: from the command to the full analysis on screen, in a real terminal.
     let large_archive = large.join("large.tar").display().to_string();
@@ -189,13 +175,19 @@ pub fn bench() -> Result<()> {
         ),
     };
     let (ours, peer) = measure_view_pair(&view)?;
+    push_row(&mut table, view.name, &view.input, view.peer_name, ours, peer)?;
+    let _ = fs::remove_dir_all(&scratch);
+    write_report(&root, &table)?;
+    keystrokes(&root)
+}
+
+/// One case's row of the table, also printed as it is measured.
+fn push_row(table: &mut String, name: &str, input: &Path, peer_name: &str, ours: Sample, peer: Sample) -> Result<()> {
     let row = format!(
-        "| {} | {:.1} MB | {:.3} s | {:.3} s ({}) | **{:.2}** | {:.1} MB | {:.1} MB | **{:.2}** |",
-        view.name,
-        input_bytes(&view.input)? as f64 / 1e6,
+        "| {name} | {:.1} MB | {:.3} s | {:.3} s ({peer_name}) | **{:.2}** | {:.1} MB | {:.1} MB | **{:.2}** |",
+        input_bytes(input)? as f64 / 1e6,
         ours.seconds,
         peer.seconds,
-        view.peer_name,
         ours.seconds / peer.seconds,
         ours.max_rss_kib as f64 * 1.024 / 1000.0,
         peer.max_rss_kib as f64 * 1.024 / 1000.0,
@@ -204,9 +196,7 @@ pub fn bench() -> Result<()> {
     println!("{row}");
     table.push_str(&row);
     table.push('\n');
-    let _ = fs::remove_dir_all(&scratch);
-    write_report(&root, &table)?;
-    keystrokes(&root)
+    Ok(())
 }
 
 /// The heading of the keystroke section in docs/benchmarks.md; everything from it on is

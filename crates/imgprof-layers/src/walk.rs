@@ -51,8 +51,8 @@ pub(crate) struct Walked {
 }
 
 /// Streams one layer blob into a `LayerIndex`, verifying both digests. On any error
-/// nothing of the layer is returned. A compressed blob is read and hashed on one thread,
-/// inflated on a second, and its tar hashed and walked on this one, so a large layer
+/// nothing of the layer is returned. The blob is read and hashed on one thread, inflated
+/// on a second, and its tar hashed and walked on this one, so a large compressed layer
 /// costs about its inflate time, not the sum of the three.
 pub fn index_layer(blob: impl Read + Send, expect: LayerExpectation<'_>) -> Result<LayerIndex, LayerError> {
     let location = expect.location;
@@ -71,29 +71,17 @@ pub fn index_layer(blob: impl Read + Send, expect: LayerExpectation<'_>) -> Resu
     if compression == Compression::None {
         // Blob and tar stream are the same bytes: hash them once, as the diff_id.
         compressed.get_mut().stop_hashing();
-        let decoder = Decoder::new(compression, compressed).map_err(decode_error)?;
-        let (tar, guard) = walk_tar(ExpansionGuard::new(decoder, limit), &expect, "tar");
-        let tripped = guard.tripped();
-        let mut compressed = guard.into_inner().into_inner().into_inner();
-        let compressed_drained = compressed.drain();
-        let hashed = compressed.is_hashing();
-        let (_, digest, compressed_bytes) = compressed.finish();
-        let digest = if hashed { digest } else { tar.diff_id.clone() };
-        return Streamed {
-            compression,
-            tar,
-            tripped,
-            compressed_drained,
-            digest,
-            compressed_bytes,
-        }
-        .into_index(&expect, hashed);
     }
+    let hashed = compressed.get_ref().is_hashing();
+    let stage = match compression {
+        Compression::None => "tar",
+        other => other.name(),
+    };
     std::thread::scope(|scope| {
         let (blob_bytes, reader) = crate::pipe::spawn(scope, compressed);
         let decoder = Decoder::new(compression, blob_bytes).map_err(decode_error)?;
         let (tar_bytes, inflater) = crate::pipe::spawn(scope, ExpansionGuard::new(decoder, limit));
-        let (tar, _) = walk_tar(tar_bytes, &expect, compression.name());
+        let (tar, _) = walk_tar(tar_bytes, &expect, stage);
         // The inflater stopped once the tar stream was read to its end or failed; what
         // the decoder left of the blob is read through, so the digest covers all of it.
         let guard = joined(inflater);
@@ -102,6 +90,7 @@ pub fn index_layer(blob: impl Read + Send, expect: LayerExpectation<'_>) -> Resu
         let compressed_drained = io::copy(&mut rest, &mut io::sink()).map(drop);
         drop(rest);
         let (_, digest, compressed_bytes) = joined(reader).into_inner().finish();
+        let digest = if hashed { digest } else { tar.diff_id.clone() };
         Streamed {
             compression,
             tar,
@@ -110,7 +99,7 @@ pub fn index_layer(blob: impl Read + Send, expect: LayerExpectation<'_>) -> Resu
             digest,
             compressed_bytes,
         }
-        .into_index(&expect, true)
+        .into_index(&expect, hashed)
     })
 }
 
