@@ -3,6 +3,7 @@
 
 mod analysis;
 mod build;
+pub mod ci_formats;
 pub mod compare;
 mod dive_ci;
 pub mod dive_json;

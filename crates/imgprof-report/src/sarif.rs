@@ -20,6 +20,67 @@ pub struct SarifTarget<'a> {
     pub from_line: usize,
 }
 
+/// A finding or a broken CI rule, as every CI encoding reports it.
+pub(crate) struct Item {
+    pub code: String,
+    pub title: String,
+    /// The title, what the fix saves, and the fix's first line.
+    pub message: String,
+    pub severity: Severity,
+    pub layer: Option<usize>,
+    /// The Dockerfile line it points at (its layer's instruction, else the final `FROM`),
+    /// when a Dockerfile was given.
+    pub line: Option<usize>,
+    pub first_path: String,
+}
+
+/// The report's findings, then its broken CI rules.
+pub(crate) fn items(report: &Report, target: &SarifTarget<'_>) -> Vec<Item> {
+    let line = |layer: Option<usize>| {
+        target.dockerfile.map(|_| {
+            layer
+                .and_then(|l| target.layer_lines.get(l).copied().flatten())
+                .unwrap_or(target.from_line)
+        })
+    };
+    let mut items: Vec<Item> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let saves = if f.saves_bytes > 0 {
+                format!(" Saves {}.", human(f.saves_bytes))
+            } else {
+                String::new()
+            };
+            Item {
+                code: f.id.code().to_owned(),
+                title: f.title.clone(),
+                message: format!(
+                    "{}.{saves} Fix: {}",
+                    f.title,
+                    f.fix.lines().find(|l| !l.starts_with('#')).unwrap_or("")
+                ),
+                severity: f.severity,
+                layer: f.layer,
+                line: line(f.layer),
+                first_path: f.paths.first().map(|p| p.path.clone()).unwrap_or_default(),
+            }
+        })
+        .collect();
+    if let Some(checked) = &report.rules {
+        items.extend(checked.results.iter().filter(|r| !r.passed).map(|r| Item {
+            code: format!("rules/{}", r.rule),
+            title: format!("CI rule {} ({})", r.rule, checked.source),
+            message: format!("{} is {}; the limit is {}.", r.rule, r.value, r.limit),
+            severity: Severity::Error,
+            layer: None,
+            line: line(None),
+            first_path: String::new(),
+        }));
+    }
+    items
+}
+
 pub fn render_sarif(report: &Report, target: &SarifTarget<'_>) -> Value {
     let mut rules: BTreeMap<String, Value> = BTreeMap::new();
     let mut results = Vec::new();
@@ -35,23 +96,6 @@ pub fn render_sarif(report: &Report, target: &SarifTarget<'_>) -> Value {
                 "defaultConfiguration": {"level": level(f.severity)},
             })
         });
-        let saves = if f.saves_bytes > 0 {
-            format!(" Saves {}.", human(f.saves_bytes))
-        } else {
-            String::new()
-        };
-        let mut result = json!({
-            "ruleId": f.id.code(),
-            "level": level(f.severity),
-            "message": {"text": format!("{}.{saves} Fix: {}", f.title, f.fix.lines().find(|l| !l.starts_with('#')).unwrap_or(""))},
-            "properties": {
-                "bytes": f.bytes,
-                "savesBytes": f.saves_bytes,
-                "paths": f.paths.iter().map(|p| p.path.clone()).collect::<Vec<_>>(),
-            },
-        });
-        result["locations"] = json!([location(report, target, f.layer, f.instruction.as_deref())]);
-        results.push(result);
     }
     if let Some(checked) = &report.rules {
         for r in checked.results.iter().filter(|r| !r.passed) {
@@ -63,13 +107,25 @@ pub fn render_sarif(report: &Report, target: &SarifTarget<'_>) -> Value {
                     "defaultConfiguration": {"level": "error"},
                 })
             });
-            results.push(json!({
-                "ruleId": id,
-                "level": "error",
-                "message": {"text": format!("{} is {}; the limit is {}.", r.rule, r.value, r.limit)},
-                "locations": [location(report, target, None, None)],
-            }));
         }
+    }
+    let findings = report.findings.iter().map(Some).chain(std::iter::repeat(None));
+    for (item, finding) in items(report, target).into_iter().zip(findings) {
+        let mut result = json!({
+            "ruleId": item.code,
+            "level": level(item.severity),
+            "message": {"text": item.message},
+        });
+        if let Some(f) = finding {
+            result["properties"] = json!({
+                "bytes": f.bytes,
+                "savesBytes": f.saves_bytes,
+                "paths": f.paths.iter().map(|p| p.path.clone()).collect::<Vec<_>>(),
+            });
+        }
+        let instruction = finding.and_then(|f| f.instruction.as_deref());
+        result["locations"] = json!([location(report, target, item.layer, instruction)]);
+        results.push(result);
     }
     json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -397,6 +397,11 @@ pub enum Format {
     Markdown,
     /// SARIF 2.1.0 for code-scanning UIs (with `--dockerfile`, results point at its lines).
     Sarif,
+    /// GitHub workflow commands: an annotation per finding and broken rule (with
+    /// `--dockerfile`, on its lines).
+    Github,
+    /// GitLab's Code Quality report (`artifacts: reports: codequality`).
+    Gitlab,
     /// The document `dive --json` writes (dive 0.13.1): layers with their file lists,
     /// efficiency, inefficient files; for scripts written for dive.
     DiveJson,

@@ -147,7 +147,9 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     let text = match (format, &report.rules) {
         (Format::Json, _) => imgprof_report::to_json(&report).context("cannot write the report as JSON")?,
         (Format::Markdown, _) => imgprof_report::render_markdown(&report),
-        (Format::Sarif, _) => sarif(&report, args.dockerfile.as_deref())?,
+        (Format::Sarif | Format::Github | Format::Gitlab, _) => {
+            ci_document(&report, args.dockerfile.as_deref(), format)?
+        }
         (Format::DiveJson, _) => {
             imgprof_report::dive_json::render(&analysed.image, &analysed.layers, &report, &analysed.analysis.dive)
         }
@@ -168,7 +170,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
         ),
         (Format::Table, None) => imgprof_report::render(&report, &style),
     };
-    if matches!(format, Format::Json | Format::Sarif | Format::DiveJson) {
+    if matches!(format, Format::Json | Format::Sarif | Format::DiveJson | Format::Gitlab) {
         write_document(&text)?;
     } else {
         write_stdout(&text)?;
@@ -350,7 +352,13 @@ fn render_comparison(comparison: &imgprof_report::compare::Comparison, args: &Co
 }
 
 /// The report as SARIF, pointing at `dockerfile`'s lines when given.
-fn sarif(report: &imgprof_report::Report, dockerfile: Option<&std::path::Path>) -> Result<String> {
+/// The findings for a CI platform: SARIF, GitHub workflow commands or GitLab Code
+/// Quality, pointing at the lines of `dockerfile` when one is given.
+fn ci_document(
+    report: &imgprof_report::Report,
+    dockerfile: Option<&std::path::Path>,
+    format: Format,
+) -> Result<String> {
     let (path, layer_lines, from_line) = match dockerfile {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -369,7 +377,11 @@ fn sarif(report: &imgprof_report::Report, dockerfile: Option<&std::path::Path>) 
         layer_lines,
         from_line,
     };
-    let mut text = serde_json::to_string_pretty(&imgprof_report::render_sarif(report, &target))?;
+    let mut text = match format {
+        Format::Github => return Ok(imgprof_report::ci_formats::render_github(report, &target)),
+        Format::Gitlab => serde_json::to_string_pretty(&imgprof_report::ci_formats::render_gitlab(report, &target))?,
+        _ => serde_json::to_string_pretty(&imgprof_report::render_sarif(report, &target))?,
+    };
     text.push('\n');
     Ok(text)
 }

@@ -135,6 +135,16 @@ fn the_gitlab_job_runs_as_written() {
     let sarif: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("gl-imgprof.sarif")).unwrap()).expect("SARIF");
     assert_eq!(sarif["version"], "2.1.0");
+    let quality: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("gl-code-quality.json")).unwrap()).expect("JSON");
+    let issues = quality.as_array().expect("GitLab's Code Quality report is an array");
+    assert!(
+        issues
+            .iter()
+            .all(|i| i["check_name"].is_string() && i["location"]["path"] == "Dockerfile"),
+        "{quality}"
+    );
+    assert_eq!(issues.len(), sarif["runs"][0]["results"].as_array().unwrap().len());
     let markdown = std::fs::read_to_string(dir.path().join("imgprof.md")).unwrap();
     assert!(markdown.contains('|'), "a markdown table: {markdown}");
 }

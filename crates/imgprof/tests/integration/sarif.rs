@@ -130,3 +130,89 @@ fn dockerfile_lines_point_at_the_instructions() {
         }
     }
 }
+
+/// GitHub workflow commands and GitLab Code Quality carry SARIF's results: the same codes,
+/// levels and Dockerfile lines, in each platform's encoding (GitLab's required fields,
+/// its severities, one fingerprint per issue).
+#[test]
+fn github_and_gitlab_carry_the_sarif_results() {
+    let Some(images) = real_images_dir() else { return };
+    let dockerfile = images.join("naive.Dockerfile").display().to_string();
+    let layout = format!("{}:naive", images.join("naive.oci").display());
+    let args = |format: &'static str| {
+        [
+            "check",
+            "--format",
+            format,
+            "--dockerfile",
+            dockerfile.as_str(),
+            layout.as_str(),
+        ]
+    };
+    let (_, doc) = sarif(&args("sarif"));
+    let results: Vec<(String, String, u64)> = doc["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["ruleId"].as_str().unwrap().to_owned(),
+                r["level"].as_str().unwrap().to_owned(),
+                r["locations"][0]["physicalLocation"]["region"]["startLine"]
+                    .as_u64()
+                    .unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        results.iter().any(|r| r.0.starts_with("rules/")),
+        "a broken rule: {results:?}"
+    );
+
+    let out = imgprof(&args("github"));
+    assert_eq!(out.status.code(), Some(1), "a rule broke");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let annotations: Vec<(String, String, u64)> = text
+        .lines()
+        .map(|line| {
+            let (command, rest) = line.strip_prefix("::").unwrap().split_once(' ').unwrap();
+            let (properties, message) = rest.split_once("::").unwrap();
+            assert!(!message.is_empty() && !message.contains('\n'));
+            let property = |key: &str| {
+                properties
+                    .split(',')
+                    .find_map(|p| p.strip_prefix(&format!("{key}=")))
+                    .unwrap_or_else(|| panic!("{key} in {line}"))
+                    .to_owned()
+            };
+            assert_eq!(property("file"), dockerfile.replace(':', "%3A").replace(',', "%2C"));
+            let level = match command {
+                "error" => "error",
+                "warning" => "warning",
+                "notice" => "note",
+                other => panic!("{other} is no workflow command"),
+            };
+            let code = property("title").split(' ').next().unwrap().to_owned();
+            (code, level.to_owned(), property("line").parse().unwrap())
+        })
+        .collect();
+    assert_eq!(annotations, results);
+
+    let out = imgprof(&args("gitlab"));
+    assert_eq!(out.status.code(), Some(1));
+    let issues: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let issues = issues.as_array().expect("an array of issues");
+    assert_eq!(issues.len(), results.len());
+    let mut fingerprints = std::collections::HashSet::new();
+    for (issue, (code, _, line)) in issues.iter().zip(&results) {
+        assert_eq!(issue["check_name"], code.as_str());
+        assert!(issue["description"].as_str().is_some_and(|d| !d.is_empty()));
+        assert!(["info", "minor", "major", "critical", "blocker"].contains(&issue["severity"].as_str().unwrap()));
+        assert_eq!(issue["location"]["path"], dockerfile.as_str());
+        assert_eq!(issue["location"]["lines"]["begin"].as_u64(), Some(*line));
+        assert!(
+            fingerprints.insert(issue["fingerprint"].as_str().unwrap().to_owned()),
+            "{issue}"
+        );
+    }
+}
