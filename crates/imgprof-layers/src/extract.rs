@@ -21,7 +21,7 @@ use crate::compression::{Decoder, sniff};
 use crate::hashing::HashingReader;
 use crate::index::EntryKind;
 use crate::limits::{ExpansionGuard, Limits};
-use crate::walk::{LayerExpectation, entry_record};
+use crate::walk::{LayerExpectation, check_digest, entry_record};
 
 /// What to write: the selection's entries, each with the layer it comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,15 +225,7 @@ fn extract_layer(
         }
         .into());
     }
-    if &diff_id != expect.diff_id {
-        return Err(LayerError::DigestMismatch {
-            location: location.to_owned(),
-            what: "uncompressed content (diff_id)",
-            expected: expect.diff_id.clone(),
-            actual: diff_id,
-        }
-        .into());
-    }
+    check_digest(location, "uncompressed content (diff_id)", expect.diff_id, &diff_id)?;
     if found < wanted.by_entry.len() {
         let missing = wanted
             .by_entry

@@ -242,7 +242,12 @@ pub(crate) fn verify_digest(expect: &LayerExpectation<'_>, hashed: io::Result<Di
     check_digest(location, "uncompressed content (diff_id)", expect.diff_id, &digest)
 }
 
-fn check_digest(location: &str, what: &'static str, expected: &Digest, actual: &Digest) -> Result<(), LayerError> {
+pub(crate) fn check_digest(
+    location: &str,
+    what: &'static str,
+    expected: &Digest,
+    actual: &Digest,
+) -> Result<(), LayerError> {
     if expected == actual {
         return Ok(());
     }

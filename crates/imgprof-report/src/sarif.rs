@@ -97,20 +97,18 @@ pub fn render_sarif(report: &Report, target: &SarifTarget<'_>) -> Value {
             })
         });
     }
-    if let Some(checked) = &report.rules {
-        for r in checked.results.iter().filter(|r| !r.passed) {
-            let id = format!("rules/{}", r.rule);
-            rules.entry(id.clone()).or_insert_with(|| {
+    let findings = report.findings.iter().map(Some).chain(std::iter::repeat(None));
+    for (item, finding) in items(report, target).into_iter().zip(findings) {
+        if finding.is_none() {
+            // A broken CI rule: its rule descriptor is the item's own.
+            rules.entry(item.code.clone()).or_insert_with(|| {
                 json!({
-                    "id": id,
-                    "shortDescription": {"text": format!("CI rule {} ({})", r.rule, checked.source)},
+                    "id": item.code,
+                    "shortDescription": {"text": item.title},
                     "defaultConfiguration": {"level": "error"},
                 })
             });
         }
-    }
-    let findings = report.findings.iter().map(Some).chain(std::iter::repeat(None));
-    for (item, finding) in items(report, target).into_iter().zip(findings) {
         let mut result = json!({
             "ruleId": item.code,
             "level": level(item.severity),

@@ -64,14 +64,20 @@ pub fn run_commands(run: &Run) -> Vec<(&str, Vec<&str>)> {
         .collect()
 }
 
+/// `python -m pip install ...` as `pip install ...`: the module run as its own program.
+fn module_as_program<'a>((tool, mut args): (&'a str, Vec<&'a str>)) -> (&'a str, Vec<&'a str>) {
+    if tool.starts_with("python") && args.first() == Some(&"-m") && args.len() > 1 {
+        let module = program(args[1]);
+        args.drain(..2);
+        return (module, args);
+    }
+    (tool, args)
+}
+
 /// The dependency installs of a `RUN`.
 pub fn installs(run: &Run) -> Vec<Install> {
     let mut found = Vec::new();
-    for (mut tool, mut args) in run_commands(run) {
-        if tool.starts_with("python") && args.first() == Some(&"-m") && args.len() > 1 {
-            tool = program(args[1]);
-            args.drain(..2);
-        }
+    for (tool, args) in run_commands(run).into_iter().map(module_as_program) {
         let sub = args.iter().find(|a| !a.starts_with('-')).copied();
         let requirements = || -> Vec<String> {
             args.windows(2)
@@ -218,11 +224,7 @@ pub fn build_only(package: &str) -> bool {
 /// order.
 pub fn requested_packages(run: &Run) -> Vec<(Manager, String)> {
     let mut out = Vec::new();
-    for (mut tool, mut args) in run_commands(run) {
-        if tool.starts_with("python") && args.first() == Some(&"-m") && args.len() > 1 {
-            tool = program(args[1]);
-            args.drain(..2);
-        }
+    for (tool, args) in run_commands(run).into_iter().map(module_as_program) {
         let sub = args.iter().find(|a| !a.starts_with('-')).copied();
         let manager = match (tool, sub) {
             ("apt-get" | "apt", Some("install")) => Manager::Dpkg,

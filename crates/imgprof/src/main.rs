@@ -70,8 +70,7 @@ fn files(args: FilesArgs) -> Result<()> {
     let settings = Settings::resolve(&args.reading, Some(&args.analysis), false)?;
     let pipeline = Pipeline::new(&settings);
     let source = ImageSource::of(&args.source, None)?;
-    let image = pipeline.open(&source)?;
-    let analysed = pipeline.analyse_image(image, &source, false, Progress::Bars)?;
+    let analysed = pipeline.analyse(&source, false)?;
     pipeline.warn_cache_problems();
     let selection = match (args.layer, args.changes) {
         (Some(layer), _) => Selection::Layer(layer),
