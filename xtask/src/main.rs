@@ -5,10 +5,12 @@ mod base_images;
 mod bench;
 mod builders;
 mod ci;
+mod dist;
 mod e2e;
 mod floor;
 mod fuzz;
 mod image_writer;
+mod install_paths;
 mod large_image;
 mod real_images;
 mod registry;
@@ -38,6 +40,10 @@ tasks:
                 ~/.cache/imgprof-testdata/builders); `up` also builds (or takes from the
                 cache) the base images debian, python:3.11, node:18 (and -slim) and loads them
   ci            install the test tools if missing, then fmt --check, clippy and all tests
+  dist          the release archive of this machine's target (binary, completions, man pages)
+                and its SHA256SUMS, in target/dist
+  install-paths cargo install --path and --git, the dist archive and action.yml, each run as a
+                user runs it (part of e2e)
   docs          regenerate what docs/ holds from the code (the findings of docs/rules.md,
                 the report's JSON Schema); the tests `generated_docs_*` fail until this ran
   e2e [--fixture NAME]... [--builder buildkit|classic|buildah]...
@@ -69,6 +75,14 @@ fn main() -> Result<()> {
             .current_dir(project_root())
             .env("UPDATE_DOCS", "1")
             .args(["test", "--workspace", "--lib", "--", "generated_docs_"])),
+        "dist" => dist::dist().map(drop),
+        "install-paths" => {
+            let scratch = std::env::temp_dir().join("imgprof-install-paths");
+            for (label, took) in install_paths::check(&scratch)? {
+                println!("{label}: {:.1} s", took.as_secs_f64());
+            }
+            Ok(())
+        }
         "e2e" => e2e::e2e(args),
         "floor" => {
             let usage = "usage: cargo xtask floor [--single-stream|--parallel] OCI_LAYOUT|DOCKER_ARCHIVE";

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::human;
 use crate::model::Report;
+use crate::rules::RuleResult;
 
 /// Where findings point: a Dockerfile (path as the user gave it, and the line of each
 /// layer's instruction), if one was given.
@@ -71,7 +72,7 @@ pub(crate) fn items(report: &Report, target: &SarifTarget<'_>) -> Vec<Item> {
         items.extend(checked.results.iter().filter(|r| !r.passed).map(|r| Item {
             code: format!("rules/{}", r.rule),
             title: format!("CI rule {} ({})", r.rule, checked.source),
-            message: format!("{} is {}; the limit is {}.", r.rule, r.value, r.limit),
+            message: rule_message(r),
             severity: Severity::Error,
             layer: None,
             line: line(None),
@@ -79,6 +80,11 @@ pub(crate) fn items(report: &Report, target: &SarifTarget<'_>) -> Vec<Item> {
         }));
     }
     items
+}
+
+/// What a broken CI rule's result says: its value against its limit.
+pub(crate) fn rule_message(result: &RuleResult) -> String {
+    format!("{} is {}; the limit is {}.", result.rule, result.value, result.limit)
 }
 
 pub fn render_sarif(report: &Report, target: &SarifTarget<'_>) -> Value {

@@ -402,6 +402,9 @@ pub enum Format {
     Github,
     /// GitLab's Code Quality report (`artifacts: reports: codequality`).
     Gitlab,
+    /// JUnit XML: a test case per CI rule and per finding rule (`reports: junit`,
+    /// Jenkins' `junit` step, GitHub test-report actions).
+    Junit,
     /// The document `dive --json` writes (dive 0.13.1): layers with their file lists,
     /// efficiency, inefficient files; for scripts written for dive.
     DiveJson,

@@ -146,7 +146,7 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
     let text = match (format, &report.rules) {
         (Format::Json, _) => imgprof_report::to_json(&report).context("cannot write the report as JSON")?,
         (Format::Markdown, _) => imgprof_report::render_markdown(&report),
-        (Format::Sarif | Format::Github | Format::Gitlab, _) => {
+        (Format::Sarif | Format::Github | Format::Gitlab | Format::Junit, _) => {
             ci_document(&report, args.dockerfile.as_deref(), format)?
         }
         (Format::DiveJson, _) => {
@@ -169,10 +169,16 @@ fn report(args: ReportArgs, rules_only: bool) -> Result<ExitCode> {
         ),
         (Format::Table, None) => imgprof_report::render(&report, &style),
     };
-    if matches!(format, Format::Json | Format::Sarif | Format::DiveJson | Format::Gitlab) {
+    if matches!(
+        format,
+        Format::Json | Format::Sarif | Format::DiveJson | Format::Gitlab | Format::Junit
+    ) {
         write_document(&text)?;
     } else {
         write_stdout(&text)?;
+    }
+    if format == Format::Github {
+        append_job_summary(&report)?;
     }
     let broken = report.rules.as_ref().is_some_and(|r| !r.passed);
     Ok(if broken {
@@ -350,9 +356,25 @@ fn render_comparison(comparison: &imgprof_report::compare::Comparison, args: &Co
     })
 }
 
-/// The report as SARIF, pointing at `dockerfile`'s lines when given.
-/// The findings for a CI platform: SARIF, GitHub workflow commands or GitLab Code
-/// Quality, pointing at the lines of `dockerfile` when one is given.
+/// In a GitHub Actions job (`GITHUB_STEP_SUMMARY` names the job summary's file), the
+/// markdown report (as `--format markdown`) appended to the job summary beside the
+/// annotations.
+fn append_job_summary(report: &imgprof_report::Report) -> Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let path = std::path::PathBuf::from(path);
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the job summary {} (GITHUB_STEP_SUMMARY)", path.display()))?;
+    file.write_all(imgprof_report::render_markdown(report).as_bytes())
+        .with_context(|| format!("cannot write the job summary {}", path.display()))
+}
+
+/// The findings for a CI platform: SARIF, GitHub workflow commands, GitLab Code
+/// Quality or JUnit XML, pointing at the lines of `dockerfile` when one is given.
 fn ci_document(
     report: &imgprof_report::Report,
     dockerfile: Option<&std::path::Path>,
@@ -378,6 +400,7 @@ fn ci_document(
     };
     let mut text = match format {
         Format::Github => return Ok(imgprof_report::ci_formats::render_github(report, &target)),
+        Format::Junit => return Ok(imgprof_report::ci_formats::render_junit(report, &target)),
         Format::Gitlab => serde_json::to_string_pretty(&imgprof_report::ci_formats::render_gitlab(report, &target))?,
         _ => serde_json::to_string_pretty(&imgprof_report::render_sarif(report, &target))?,
     };

@@ -8,18 +8,6 @@ use std::process::{Command, Stdio};
 use crate::common::{imgprof, real_images_dir, root, testdata};
 use serde_json::Value;
 
-/// Whether Python's jsonschema is there; required under `IMGPROF_REQUIRE_TOOLS=1`.
-fn has_jsonschema() -> bool {
-    let found = Command::new("python3")
-        .args(["-c", "import jsonschema"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found && std::env::var("IMGPROF_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("python3 -m jsonschema is required (IMGPROF_REQUIRE_TOOLS=1)");
-    }
-    found
-}
-
 fn assert_valid_sarif(sarif: &[u8]) {
     let schema = root().join("testdata/schemas/sarif-2.1.0.json");
     let script = "import json, sys, jsonschema\n\
@@ -54,7 +42,7 @@ fn sarif(args: &[&str]) -> (Vec<u8>, Value) {
 
 #[test]
 fn sample_sarif_is_valid() {
-    if !has_jsonschema() {
+    if !has_python_module("jsonschema") {
         return;
     }
     let (bytes, doc) = sarif(&["report", "--format", "sarif", &testdata("sample/sample-app.tar")]);
@@ -105,7 +93,7 @@ fn dockerfile_lines_point_at_the_instructions() {
             &dockerfile.display().to_string(),
             &layout,
         ]);
-        if has_jsonschema() {
+        if has_python_module("jsonschema") {
             assert_valid_sarif(&bytes);
         }
         let lines: Vec<String> = std::fs::read_to_string(&dockerfile)
@@ -215,4 +203,111 @@ fn github_and_gitlab_carry_the_sarif_results() {
             "{issue}"
         );
     }
+}
+
+/// JUnit XML: valid against testdata/schemas/junit.xsd (Python's xmlschema), read back by
+/// junitparser (the reader GitHub's test-report actions use): a case per CI rule, failing
+/// exactly where `check` broke a rule, and a case per finding rule of the catalog, failing
+/// where the report has an error or warning finding of it, at its Dockerfile line.
+#[test]
+fn junit_has_a_case_per_rule_failing_where_check_fails() {
+    if !has_python_module("xmlschema") || !has_python_module("junitparser") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let dockerfile = dir.path().join("Dockerfile");
+    std::fs::write(&dockerfile, "FROM scratch\nCOPY app /app\n").unwrap();
+    let rules = dir.path().join("rules.toml");
+    std::fs::write(
+        &rules,
+        "max_uncompressed_size = \"1KB\"\nmax_compressed_size = \"1GB\"\n",
+    )
+    .unwrap();
+    let (rules, dockerfile) = (rules.display().to_string(), dockerfile.display().to_string());
+    let image = testdata("sample/sample-app.tar");
+    let check = |format: &str| {
+        imgprof(&[
+            "check",
+            "--config",
+            &rules,
+            "--format",
+            format,
+            "--dockerfile",
+            &dockerfile,
+            &image,
+        ])
+    };
+    let out = check("junit");
+    assert_eq!(out.status.code(), Some(1), "a rule broke");
+    let junit = dir.path().join("junit.xml");
+    std::fs::write(&junit, &out.stdout).unwrap();
+    let report: Value = serde_json::from_slice(&check("json").stdout).expect("JSON");
+
+    let script = "import json, sys, xmlschema, junitparser\n\
+                  xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])\n\
+                  cases = []\n\
+                  for suite in junitparser.JUnitXml.fromfile(sys.argv[2]):\n\
+                  \x20   for case in suite:\n\
+                  \x20       failed = [r.type for r in case.result if isinstance(r, junitparser.Failure)]\n\
+                  \x20       cases.append([suite.name, case.name, failed[0] if failed else None, case._elem.get('line')])\n\
+                  print(json.dumps(cases))\n";
+    let read = Command::new("python3")
+        .args(["-c", script])
+        .arg(root().join("testdata/schemas/junit.xsd"))
+        .arg(&junit)
+        .output()
+        .unwrap();
+    assert!(
+        read.status.success(),
+        "not valid JUnit XML: {}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let cases: Vec<(String, String, Option<String>, Option<String>)> = serde_json::from_slice(&read.stdout).unwrap();
+
+    let rules: Vec<(String, bool)> = report["rules"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["rule"].as_str().unwrap().to_owned(), r["passed"].as_bool().unwrap()))
+        .collect();
+    let rule_cases: Vec<(String, bool)> = cases
+        .iter()
+        .filter(|c| c.0 == "rules")
+        .map(|c| (c.1.clone(), c.2.is_none()))
+        .collect();
+    assert_eq!(rule_cases, rules);
+    assert!(rules.iter().any(|r| !r.1) && rules.iter().any(|r| r.1), "{rules:?}");
+
+    let finding_cases: Vec<_> = cases.iter().filter(|c| c.0 == "findings").collect();
+    assert_eq!(finding_cases.len(), 21, "a case per finding rule of the catalog");
+    let findings = report["findings"].as_array().unwrap();
+    for case in finding_cases {
+        let code = case.1.split(' ').next().unwrap();
+        let severities: Vec<&str> = findings
+            .iter()
+            .filter(|f| f["id"] == code)
+            .map(|f| f["severity"].as_str().unwrap())
+            .collect();
+        let fails = severities.iter().any(|s| *s != "info");
+        assert_eq!(case.2.is_some(), fails, "{case:?} against {severities:?}");
+        if let Some(kind) = &case.2 {
+            assert!(severities.contains(&kind.as_str()), "{case:?}");
+            assert!(
+                case.3.as_deref().is_some_and(|l| l.parse::<u64>().unwrap() >= 1),
+                "{case:?}"
+            );
+        }
+    }
+}
+
+/// Whether Python has `module`; required under `IMGPROF_REQUIRE_TOOLS=1`.
+fn has_python_module(module: &str) -> bool {
+    let found = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found && std::env::var("IMGPROF_REQUIRE_TOOLS").as_deref() == Ok("1") {
+        panic!("python3 module {module} is required (IMGPROF_REQUIRE_TOOLS=1)");
+    }
+    found
 }
