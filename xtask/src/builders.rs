@@ -177,8 +177,7 @@ impl World {
     /// The pid of this world's running dockerd, if any.
     fn dockerd_pid(&self) -> Option<u32> {
         let pid: u32 = fs::read_to_string(self.docker_pidfile()).ok()?.trim().parse().ok()?;
-        let cmdline = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-        let cmdline = String::from_utf8_lossy(&cmdline);
+        let cmdline = process_cmdline(pid);
         (cmdline.contains("dockerd") && cmdline.contains(&*self.docker_socket().to_string_lossy())).then_some(pid)
     }
 
@@ -208,14 +207,8 @@ impl World {
                  it instead of starting its own; stop it or run the world elsewhere"
             );
         }
-        // Run state of a daemon that is gone (a reboot, a kill): start afresh.
         let run = self.run_dir();
-        for stale in ["docker", "docker.sock", "docker.pid"] {
-            let path = run.join(stale);
-            if path.exists() {
-                remove_tree_without_mounts(&path)?;
-            }
-        }
+        self.clear_stale_run_state()?;
         let log = fs::File::create(self.docker_log())?;
         let data = self.dir.join("docker");
         let mut command = Command::new(DOCKERD);
@@ -264,6 +257,38 @@ impl World {
         Ok(())
     }
 
+    /// Run state of a dockerd of this world that is gone (a reboot, a kill): the
+    /// containerd it started may still run, and a SIGKILLed dockerd leaves its network
+    /// namespace bind-mounted under its exec root. Both are this world's own, and no
+    /// dockerd of it runs, so they are stopped and unmounted before the state is deleted.
+    fn clear_stale_run_state(&self) -> Result<()> {
+        let run = self.run_dir();
+        let exec_root = run.join("docker");
+        let containerd_pidfile = exec_root.join("containerd/containerd.pid");
+        if let Some(pid) = fs::read_to_string(&containerd_pidfile)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+            .filter(|pid| process_running(*pid) && process_cmdline(*pid).contains("containerd"))
+        {
+            eprintln!("builders: stopping containerd {pid} left by a dockerd that is gone");
+            stop_process(pid, "containerd")?;
+        }
+        for target in mounts_under(&exec_root).into_iter().rev() {
+            eprintln!("builders: unmounting {target}, left by a dockerd that is gone");
+            let unmounted = Command::new("umount").arg(&target).status().is_ok_and(|s| s.success());
+            if !unmounted {
+                let _ = Command::new("umount").arg("-l").arg(&target).status();
+            }
+        }
+        for stale in ["docker", "docker.sock", "docker.pid"] {
+            let path = run.join(stale);
+            if path.exists() {
+                remove_tree_without_mounts(&path)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Every builder answers: dockerd (with BuildKit), buildah and podman on this storage.
     pub fn check(&self) -> Result<()> {
         let out = checked_output(self.docker(true).args([
@@ -288,20 +313,7 @@ impl World {
     /// engines left mounted under the world. Storage stays.
     pub fn down(&self) -> Result<()> {
         if let Some(pid) = self.dockerd_pid() {
-            crate::run(Command::new("kill").arg("-TERM").arg(pid.to_string()))?;
-            let started = Instant::now();
-            let mut killed = false;
-            while process_running(pid) {
-                if started.elapsed() > Duration::from_secs(30) && !killed {
-                    eprintln!("builders: dockerd {pid} did not stop within 30 s of SIGTERM: SIGKILL");
-                    let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
-                    killed = true;
-                } else if started.elapsed() > Duration::from_secs(45) {
-                    bail!("dockerd {pid} did not stop within 45 s, even after SIGKILL");
-                }
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            eprintln!("builders: dockerd {pid} stopped");
+            stop_process(pid, "dockerd")?;
         }
         // containers-storage keeps overlay mounts of running containers and of image
         // layers it mounted; podman unmounts them itself.
@@ -388,6 +400,31 @@ pub fn builders(mut args: impl Iterator<Item = String>) -> Result<()> {
 
 /// Whether `pid` is a live process: not gone, and not a zombie (a dockerd this very
 /// process started stays one until reaped, yet it has stopped).
+/// SIGTERM, then SIGKILL after 30 s; an error when `pid` still runs 15 s later.
+fn stop_process(pid: u32, name: &str) -> Result<()> {
+    crate::run(Command::new("kill").arg("-TERM").arg(pid.to_string()))?;
+    let started = Instant::now();
+    let mut killed = false;
+    while process_running(pid) {
+        if started.elapsed() > Duration::from_secs(30) && !killed {
+            eprintln!("builders: {name} {pid} did not stop within 30 s of SIGTERM: SIGKILL");
+            let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+            killed = true;
+        } else if started.elapsed() > Duration::from_secs(45) {
+            bail!("{name} {pid} did not stop within 45 s, even after SIGKILL");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!("builders: {name} {pid} stopped");
+    Ok(())
+}
+
+fn process_cmdline(pid: u32) -> String {
+    fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
+}
+
 fn process_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
