@@ -4,6 +4,7 @@
 //! containers-storage under the names Dockerfiles use (`python:3.11`, ...).
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
@@ -30,7 +31,7 @@ pub fn build() -> Result<PathBuf> {
 }
 
 /// The image id (`sha256:` of the config) a docker-archive holds.
-fn archive_image_id(archive: &Path) -> Result<String> {
+pub fn archive_image_id(archive: &Path) -> Result<String> {
     let file = std::fs::File::open(archive).with_context(|| format!("opening {}", archive.display()))?;
     let mut tar = tar::Archive::new(file);
     for entry in tar.entries()? {
@@ -74,4 +75,49 @@ pub fn load(world: &World) -> Result<PathBuf> {
         }
     }
     Ok(dir)
+}
+
+/// The name imgprof's own Dockerfile builds `FROM`.
+pub const RUST_IMAGE: &str = "rust:1-bookworm";
+
+/// Builds `rust:1-bookworm` in the world's dockerd (xtask/rust-stand-in.Dockerfile):
+/// python:3.11 with this machine's Rust toolchain, without its documentation. Needs the
+/// bases loaded; a second build is BuildKit's cache.
+pub fn rust_stand_in(world: &World) -> Result<()> {
+    let sysroot = checked_output(Command::new("rustc").args(["--print", "sysroot"]))?;
+    let sysroot = PathBuf::from(sysroot.trim());
+    let context = world.scratch().join("rust-stand-in");
+    if context.exists() {
+        crate::builders::remove_tree_without_mounts(&context)?;
+    }
+    let toolchain = context.join("toolchain");
+    std::fs::create_dir_all(&toolchain)?;
+    // share/ is the documentation (800 MB); the compiler needs bin, lib, libexec, etc.
+    for part in ["bin", "lib", "libexec", "etc"] {
+        let from = sysroot.join(part);
+        if !from.exists() {
+            continue;
+        }
+        // Hard links where the scratch directory is on the same file system.
+        let linked = Command::new("cp")
+            .arg("-al")
+            .arg(&from)
+            .arg(&toolchain)
+            .status()?
+            .success();
+        if !linked {
+            crate::run(Command::new("cp").arg("-a").arg(&from).arg(&toolchain))?;
+        }
+    }
+    let dockerfile = crate::project_root().join("xtask/rust-stand-in.Dockerfile");
+    eprintln!("builders: building {RUST_IMAGE} from {}", sysroot.display());
+    checked_output(
+        world
+            .docker(true)
+            .args(["build", "--network", "host", "-t", RUST_IMAGE, "-f"])
+            .arg(&dockerfile)
+            .arg(&context),
+    )
+    .with_context(|| format!("building the stand-in {RUST_IMAGE}"))?;
+    Ok(())
 }

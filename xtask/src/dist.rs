@@ -18,9 +18,7 @@ use crate::{project_root, run};
 /// Builds the archive into `target/dist` (or `$CARGO_TARGET_DIR/dist`); returns its path.
 pub fn dist() -> Result<PathBuf> {
     let root = project_root();
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
+    let target_dir = crate::target_dir();
     run(Command::new("cargo")
         .args(["build", "--release", "--locked", "-p", "imgprof"])
         .current_dir(&root))?;

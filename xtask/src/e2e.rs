@@ -276,7 +276,7 @@ fn run_e2e(only_fixtures: &[String], only_builders: &[String], write_docs: bool)
     remove_containers(&mut run, &world);
     result?;
     if write_docs || only_fixtures.is_empty() {
-        match crate::install_paths::check(&work) {
+        match crate::install_paths::check(&world, &work) {
             Ok(timings) => run.timings.extend(timings),
             Err(e) => run.fail("install paths", "an install path failed", format!("{e:#}")),
         }
@@ -327,10 +327,7 @@ fn imgprof_binary() -> Result<PathBuf> {
             .args(["build", "--release", "--quiet", "-p", "imgprof"])
             .current_dir(&root),
     )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    Ok(target.join("release/imgprof"))
+    Ok(crate::target_dir().join("release/imgprof"))
 }
 
 /// One fixture built naively by one builder, then its suggestion rebuilt.

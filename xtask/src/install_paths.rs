@@ -2,21 +2,26 @@
 //! release build exists, so cargo reuses it through `CARGO_TARGET_DIR`):
 //! `cargo install --path`, `cargo install --git`, the `cargo xtask dist` archive checked
 //! against its SHA256SUMS, and the GitHub action (action.yml) run step by step as a
-//! runner runs a composite action, with the files a runner gives a job.
+//! runner runs a composite action, with the files a runner gives a job; and imgprof's own
+//! Dockerfile, built by BuildKit in the builder world, run as its non-root user, and
+//! reported on by imgprof.
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use saphyr::{LoadableYamlNode, Yaml};
 
-use crate::project_root;
+use crate::base_images::archive_image_id;
+use crate::builders::{World, checked_output};
+use crate::{project_root, target_dir};
 
 /// Runs every check; returns each one's label and time, for docs/e2e.md.
-pub fn check(scratch: &Path) -> Result<Vec<(String, Duration)>> {
+/// `world` is up, with the base images loaded.
+pub fn check(world: &World, scratch: &Path) -> Result<Vec<(String, Duration)>> {
     let root = project_root();
     let work = scratch.join("install-paths");
     if work.exists() {
@@ -42,6 +47,9 @@ pub fn check(scratch: &Path) -> Result<Vec<(String, Duration)>> {
         cargo_install(&["--git", &url, "imgprof"], &prefix)?;
         runs(&prefix.join("bin/imgprof"))
     })?;
+    timed("Dockerfile: built by BuildKit, run as non-root", &mut || {
+        own_image(world, &work, &work.join("from-path/bin/imgprof"))
+    })?;
     timed("cargo xtask dist, checked by sha256sum -c", &mut || dist_archive(&work))?;
     timed("action.yml run as a composite action", &mut || github_action(&work))?;
     Ok(timings)
@@ -60,12 +68,6 @@ fn cargo_install(args: &[&str], prefix: &Path) -> Result<()> {
     )
 }
 
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project_root().join("target"))
-}
-
 /// The installed binary runs and reports the sample image.
 fn runs(binary: &Path) -> Result<()> {
     let sample = project_root().join("testdata/sample/sample-app.tar");
@@ -76,6 +78,124 @@ fn runs(binary: &Path) -> Result<()> {
         binary.display(),
         sample.display(),
         String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// imgprof's Dockerfile at the root: BuildKit builds it `FROM rust:1-bookworm` (the
+/// world's stand-in); the image runs as uid 65532 and reports the sample image exactly as
+/// `imgprof` on the host does; and imgprof finds nothing to save in it.
+fn own_image(world: &World, work: &Path, host_imgprof: &Path) -> Result<()> {
+    const TAG: &str = "localhost/imgprof-e2e/imgprof:dockerfile";
+    let root = project_root();
+    crate::base_images::rust_stand_in(world)?;
+    let started = Instant::now();
+    checked_output(
+        world
+            .docker(true)
+            .args(["build", "--network", "host", "-t", TAG])
+            .arg(&root),
+    )
+    .context("docker build of imgprof's Dockerfile")?;
+    eprintln!(
+        "install paths: imgprof's image built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let user = checked_output(
+        world
+            .docker(true)
+            .args(["image", "inspect", "--format", "{{.Config.User}}", TAG]),
+    )?;
+    ensure!(
+        user.trim() == "65532:65532",
+        "the image runs as {:?}, not 65532:65532",
+        user.trim()
+    );
+
+    // Mounted at the same path, so the report names the same source.
+    let sample_dir = root.join("testdata/sample");
+    let sample = sample_dir.join("sample-app.tar");
+    let mount = format!("{0}:{0}:ro", sample_dir.display());
+    let in_container = checked_output(
+        world
+            .docker(true)
+            .args([
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "-v",
+                &mount,
+                TAG,
+                "report",
+                "--json",
+            ])
+            .arg(&sample),
+    )
+    .context("imgprof's image reporting the sample image")?;
+    let on_host = checked_output(Command::new(host_imgprof).args(["report", "--json"]).arg(&sample))?;
+    ensure!(
+        in_container == on_host,
+        "imgprof in its image reports the sample image otherwise than on the host:\n{in_container}"
+    );
+
+    // The engine's socket mounted, as the Dockerfile's header shows: the same figures.
+    const SAMPLE_TAG: &str = "localhost/imgprof-e2e/sample:dockerfile";
+    let id = archive_image_id(&sample)?;
+    checked_output(world.docker(true).arg("load").arg("-i").arg(&sample))?;
+    checked_output(world.docker(true).args(["tag", &id, SAMPLE_TAG]))?;
+    let socket = world.docker_socket();
+    let gid = fs::metadata(&socket).map(|m| std::os::unix::fs::MetadataExt::gid(&m))?;
+    let from_engine = checked_output(
+        world
+            .docker(true)
+            .args([
+                "run",
+                "--rm",
+                "--network",
+                "none",
+                "--group-add",
+                &gid.to_string(),
+                "-v",
+            ])
+            .arg(format!("{}:/var/run/docker.sock", socket.display()))
+            .args([TAG, "report", "--json", &format!("docker-daemon:{SAMPLE_TAG}")]),
+    )
+    .context("imgprof's image reporting an image of the engine whose socket it was given")?;
+    let figures = |json: &str| -> Result<serde_json::Value> {
+        let report: serde_json::Value = serde_json::from_str(json)?;
+        Ok(report["image"].clone())
+    };
+    ensure!(
+        figures(&from_engine)? == figures(&on_host)?,
+        "the engine's copy of the sample image has other figures:\n{from_engine}"
+    );
+
+    let archive = work.join("imgprof-image.tar");
+    checked_output(world.docker(true).args(["save", "-o"]).arg(&archive).arg(TAG))?;
+    let report = checked_output(
+        Command::new(host_imgprof)
+            .args(["report", "--json", "--dockerfile"])
+            .arg(root.join("Dockerfile"))
+            .arg(&archive),
+    )?;
+    let report: serde_json::Value = serde_json::from_str(&report)?;
+    let findings = report["findings"].as_array().context("a report has findings")?;
+    let objections: Vec<String> = findings
+        .iter()
+        .filter(|f| f["saves_bytes"].as_u64().unwrap_or(0) > 0 || f["id"] == "IMG013")
+        .map(|f| format!("{} {}", f["id"], f["title"]))
+        .collect();
+    ensure!(
+        objections.is_empty(),
+        "imgprof finds in its own image: {}",
+        objections.join("; ")
+    );
+    eprintln!(
+        "install paths: imgprof's image ships {} bytes, {} compressed ({} findings, none with bytes to save)",
+        report["image"]["shipped_bytes"],
+        report["image"]["compressed_bytes"],
+        findings.len()
     );
     Ok(())
 }

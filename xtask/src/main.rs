@@ -77,8 +77,11 @@ fn main() -> Result<()> {
             .args(["test", "--workspace", "--lib", "--", "generated_docs_"])),
         "dist" => dist::dist().map(drop),
         "install-paths" => {
-            let scratch = std::env::temp_dir().join("imgprof-install-paths");
-            for (label, took) in install_paths::check(&scratch)? {
+            let world = builders::World::from_env();
+            world.up()?;
+            base_images::load(&world)?;
+            let scratch = world.scratch();
+            for (label, took) in install_paths::check(&world, &scratch)? {
                 println!("{label}: {:.1} s", took.as_secs_f64());
             }
             Ok(())
@@ -115,6 +118,13 @@ pub fn project_root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace root")
         .to_path_buf()
+}
+
+/// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
 }
 
 /// Runs a command, failing with its command line when it does not succeed.

@@ -82,7 +82,11 @@ pub fn render_junit(report: &Report, target: &SarifTarget<'_>) -> String {
                 name: result.rule.clone(),
                 classname: "imgprof.rules",
                 file: None,
-                failure: (!result.passed).then(|| ("rule", rule_message(result))),
+                failure: (!result.passed).then(|| Failure {
+                    kind: "rule",
+                    message: rule_message(result),
+                    body: String::new(),
+                }),
                 output: format!("{} (limit {})", result.value, result.limit),
             })
             .collect();
@@ -98,7 +102,11 @@ pub fn render_junit(report: &Report, target: &SarifTarget<'_>) -> String {
                 name: format!("{} {}", id.code(), id.rule().title),
                 classname: "imgprof.findings",
                 file,
-                failure: failing.map(|item| (item.severity.name(), item.message.clone())),
+                failure: failing.map(|item| Failure {
+                    kind: item.severity.name(),
+                    message: item.message.clone(),
+                    body: item.fix.clone(),
+                }),
                 output: fired
                     .iter()
                     .map(|item| item.message.as_str())
@@ -132,13 +140,21 @@ pub fn render_junit(report: &Report, target: &SarifTarget<'_>) -> String {
     xml
 }
 
-/// One JUnit test case: a failure's type and message, and what it says on stdout.
+/// One JUnit test case: its failure, and what it says on stdout.
 struct Case<'a> {
     name: String,
     classname: &'static str,
     file: Option<(&'a str, usize)>,
-    failure: Option<(&'static str, String)>,
+    failure: Option<Failure>,
     output: String,
+}
+
+/// A failing case: its type, its one-line message, and its body (a finding's whole fix;
+/// none for a CI rule, whose value and limit are in `system-out`).
+struct Failure {
+    kind: &'static str,
+    message: String,
+    body: String,
 }
 
 impl Case<'_> {
@@ -148,12 +164,17 @@ impl Case<'_> {
             attributes.push_str(&format!(" file=\"{}\" line=\"{line}\"", escape(path)));
         }
         let mut body = String::new();
-        if let Some((kind, message)) = &self.failure {
-            body.push_str(&format!(
-                "      <failure type=\"{kind}\" message=\"{}\">{}</failure>\n",
-                escape(message),
-                escape(message)
-            ));
+        if let Some(failure) = &self.failure {
+            let opening = format!(
+                "<failure type=\"{}\" message=\"{}\"",
+                failure.kind,
+                escape(&failure.message)
+            );
+            body.push_str(&if failure.body.is_empty() {
+                format!("      {opening}/>\n")
+            } else {
+                format!("      {opening}>{}</failure>\n", escape(&failure.body))
+            });
         }
         if !self.output.is_empty() {
             body.push_str(&format!("      <system-out>{}</system-out>\n", escape(&self.output)));

@@ -27,6 +27,8 @@ pub(crate) struct Item {
     pub title: String,
     /// The title, what the fix saves, and the fix's first line.
     pub message: String,
+    /// The whole fix, as it would stand in a Dockerfile (empty for a CI rule).
+    pub fix: String,
     pub severity: Severity,
     pub layer: Option<usize>,
     /// The Dockerfile line it points at (its layer's instruction, else the final `FROM`),
@@ -56,11 +58,8 @@ pub(crate) fn items(report: &Report, target: &SarifTarget<'_>) -> Vec<Item> {
             Item {
                 code: f.id.code().to_owned(),
                 title: f.title.clone(),
-                message: format!(
-                    "{}.{saves} Fix: {}",
-                    f.title,
-                    f.fix.lines().find(|l| !l.starts_with('#')).unwrap_or("")
-                ),
+                message: format!("{}.{saves} Fix: {}", f.title, fix_summary(&f.fix)),
+                fix: f.fix.clone(),
                 severity: f.severity,
                 layer: f.layer,
                 line: line(f.layer),
@@ -73,6 +72,7 @@ pub(crate) fn items(report: &Report, target: &SarifTarget<'_>) -> Vec<Item> {
             code: format!("rules/{}", r.rule),
             title: format!("CI rule {} ({})", r.rule, checked.source),
             message: rule_message(r),
+            fix: String::new(),
             severity: Severity::Error,
             layer: None,
             line: line(None),
@@ -80,6 +80,25 @@ pub(crate) fn items(report: &Report, target: &SarifTarget<'_>) -> Vec<Item> {
         }));
     }
     items
+}
+
+/// A fix in one line: its first line without the comment marker, and the line after it
+/// when the first introduces it ("the same step, cleaning up in the same RUN: RUN ...").
+fn fix_summary(fix: &str) -> String {
+    // Without the comment marker, and without a continuation backslash.
+    let uncomment = |line: &str| {
+        line.trim_start_matches('#')
+            .trim()
+            .trim_end_matches('\\')
+            .trim_end()
+            .to_owned()
+    };
+    let mut lines = fix.lines().map(uncomment).filter(|l| !l.is_empty());
+    let first = lines.next().unwrap_or_default();
+    match lines.next() {
+        Some(next) if first.ends_with(':') => format!("{first} {next}"),
+        _ => first,
+    }
 }
 
 /// What a broken CI rule's result says: its value against its limit.
@@ -175,5 +194,30 @@ fn location(report: &Report, target: &SarifTarget<'_>, layer: Option<usize>, ins
             };
             json!({"logicalLocations": [{"fullyQualifiedName": name, "kind": "module"}]})
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fix_summary;
+
+    #[test]
+    fn a_fix_in_one_line_keeps_what_its_first_line_introduces() {
+        // IMG005's shape: a comment that introduces the code line after it.
+        assert_eq!(
+            fix_summary("# the same step, cleaning up in the same RUN:\nRUN apt-get update && apt-get clean"),
+            "the same step, cleaning up in the same RUN: RUN apt-get update && apt-get clean"
+        );
+        // IMG001's shape: comments only; the first says what to do.
+        assert_eq!(
+            fix_summary("# a multi-stage build: install compilers in a builder stage\n# (FROM x AS builder)"),
+            "a multi-stage build: install compilers in a builder stage"
+        );
+        // Code first (IMG021): the code.
+        assert_eq!(
+            fix_summary("RUN apt-get install -y --no-install-recommends curl \\\n    && rm -rf /var/lib/apt/lists/*"),
+            "RUN apt-get install -y --no-install-recommends curl"
+        );
+        assert_eq!(fix_summary(""), "");
     }
 }

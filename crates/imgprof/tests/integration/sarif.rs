@@ -5,7 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::common::{imgprof, real_images_dir, root, testdata};
+use crate::common::{has_python_module, imgprof, real_images_dir, root, testdata};
 use serde_json::Value;
 
 fn assert_valid_sarif(sarif: &[u8]) {
@@ -298,16 +298,4 @@ fn junit_has_a_case_per_rule_failing_where_check_fails() {
             );
         }
     }
-}
-
-/// Whether Python has `module`; required under `IMGPROF_REQUIRE_TOOLS=1`.
-fn has_python_module(module: &str) -> bool {
-    let found = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found && std::env::var("IMGPROF_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("python3 module {module} is required (IMGPROF_REQUIRE_TOOLS=1)");
-    }
-    found
 }

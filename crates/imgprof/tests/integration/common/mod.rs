@@ -76,11 +76,25 @@ pub fn has_tool(name: &str) -> bool {
         .args(["-c", &format!("command -v {name}")])
         .output()
         .is_ok_and(|o| o.status.success());
+    required(found, name)
+}
+
+/// Whether Python has `module`; required as tools are.
+pub fn has_python_module(module: &str) -> bool {
+    let found = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    required(found, &format!("python3 module {module}"))
+}
+
+/// `found`, or a failed test when tools are required (`IMGPROF_REQUIRE_TOOLS=1`).
+fn required(found: bool, what: &str) -> bool {
     if !found && std::env::var("IMGPROF_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("{name} is required (IMGPROF_REQUIRE_TOOLS=1) but not installed");
+        panic!("{what} is required (IMGPROF_REQUIRE_TOOLS=1) but not installed");
     }
     if !found {
-        eprintln!("skipping: {name} is not installed");
+        eprintln!("skipping: {what} is not installed");
     }
     found
 }
