@@ -116,23 +116,20 @@ fn own_image(world: &World, work: &Path, host_imgprof: &Path) -> Result<()> {
     let sample_dir = root.join("testdata/sample");
     let sample = sample_dir.join("sample-app.tar");
     let mount = format!("{0}:{0}:ro", sample_dir.display());
-    let in_container = checked_output(
-        world
-            .docker(true)
-            .args([
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "-v",
-                &mount,
-                TAG,
-                "report",
-                "--json",
-            ])
-            .arg(&sample),
-    )
-    .context("imgprof's image reporting the sample image")?;
+    // `docker run` of imgprof's image with `options`, and the arguments imgprof takes.
+    let run_image = |options: &[&str], args: &[&str]| {
+        checked_output(
+            world
+                .docker(true)
+                .args(["run", "--rm", "--network", "none"])
+                .args(options)
+                .arg(TAG)
+                .args(args),
+        )
+    };
+    let sample_arg = sample.to_string_lossy();
+    let in_container = run_image(&["-v", &mount], &["report", "--json", &sample_arg])
+        .context("imgprof's image reporting the sample image")?;
     let on_host = checked_output(Command::new(host_imgprof).args(["report", "--json"]).arg(&sample))?;
     ensure!(
         in_container == on_host,
@@ -146,20 +143,11 @@ fn own_image(world: &World, work: &Path, host_imgprof: &Path) -> Result<()> {
     checked_output(world.docker(true).args(["tag", &id, SAMPLE_TAG]))?;
     let socket = world.docker_socket();
     let gid = fs::metadata(&socket).map(|m| std::os::unix::fs::MetadataExt::gid(&m))?;
-    let from_engine = checked_output(
-        world
-            .docker(true)
-            .args([
-                "run",
-                "--rm",
-                "--network",
-                "none",
-                "--group-add",
-                &gid.to_string(),
-                "-v",
-            ])
-            .arg(format!("{}:/var/run/docker.sock", socket.display()))
-            .args([TAG, "report", "--json", &format!("docker-daemon:{SAMPLE_TAG}")]),
+    let socket_mount = format!("{}:/var/run/docker.sock", socket.display());
+    let engine_ref = format!("docker-daemon:{SAMPLE_TAG}");
+    let from_engine = run_image(
+        &["--group-add", &gid.to_string(), "-v", &socket_mount],
+        &["report", "--json", &engine_ref],
     )
     .context("imgprof's image reporting an image of the engine whose socket it was given")?;
     let figures = |json: &str| -> Result<serde_json::Value> {
