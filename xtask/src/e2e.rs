@@ -787,7 +787,7 @@ fn run_checks(
         return (Check::of(imports_ok), Check::NotRun);
     }
     let name = format!("imgprof-e2e-{}-{}", fixture.name, std::process::id());
-    let _ = engine(run).args(["rm", "-f", &name]).output();
+    remove_container(world, builder.engine(), &name);
     let started = engine(run)
         .args(["run", "-d", "--network", "host", "--name", &name, tag])
         .output();
@@ -831,7 +831,7 @@ fn run_checks(
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default();
-    let _ = engine(run).args(["rm", "-f", &name]).output();
+    remove_container(world, builder.engine(), &name);
     run.containers.retain(|(_, n)| *n != name);
     let runs = imports_ok && (served || running.starts_with("true"));
     if !served {
@@ -868,13 +868,18 @@ fn http_get(port: u16) -> Result<String> {
 
 fn remove_containers(run: &mut Run, world: &World) {
     for (engine, name) in std::mem::take(&mut run.containers) {
-        let mut c = if engine == "docker" {
-            world.docker(true)
-        } else {
-            world.podman()
-        };
-        let _ = c.args(["rm", "-f", &name]).output();
+        remove_container(world, engine, &name);
     }
+}
+
+/// Kills and removes a container at once. `docker rm -f` kills; podman's first sends
+/// SIGTERM and waits 10 s, which a server as PID 1 ignores (10 s per podman run).
+fn remove_container(world: &World, engine: &str, name: &str) {
+    let _ = if engine == "docker" {
+        world.docker(true).args(["rm", "-f", name]).output()
+    } else {
+        world.podman().args(["rm", "-f", "-t", "0", name]).output()
+    };
 }
 
 fn tail_output(out: &Output, lines: usize) -> String {
