@@ -398,8 +398,6 @@ pub fn builders(mut args: impl Iterator<Item = String>) -> Result<()> {
     }
 }
 
-/// Whether `pid` is a live process: not gone, and not a zombie (a dockerd this very
-/// process started stays one until reaped, yet it has stopped).
 /// SIGTERM, then SIGKILL after 30 s; an error when `pid` still runs 15 s later.
 fn stop_process(pid: u32, name: &str) -> Result<()> {
     crate::run(Command::new("kill").arg("-TERM").arg(pid.to_string()))?;
@@ -425,6 +423,8 @@ fn process_cmdline(pid: u32) -> String {
         .unwrap_or_default()
 }
 
+/// Whether `pid` is a live process: not gone, and not a zombie (a dockerd this very
+/// process started stays one until reaped, yet it has stopped).
 fn process_running(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()

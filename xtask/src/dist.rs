@@ -10,20 +10,17 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
+use crate::builders::checked_output;
 use crate::{project_root, run};
 
 /// Builds the archive into `target/dist` (or `$CARGO_TARGET_DIR/dist`); returns its path.
 pub fn dist() -> Result<PathBuf> {
     let root = project_root();
-    let target_dir = crate::target_dir();
-    run(Command::new("cargo")
-        .args(["build", "--release", "--locked", "-p", "imgprof"])
-        .current_dir(&root))?;
-    let binary = target_dir.join("release/imgprof");
-    let version = output(Command::new(&binary).arg("--version"))?;
+    let binary = crate::release_binary()?;
+    let version = checked_output(Command::new(&binary).arg("--version"))?;
     let version = version
         .split_whitespace()
         .nth(1)
@@ -31,7 +28,7 @@ pub fn dist() -> Result<PathBuf> {
     let triple = host_triple()?;
     let name = format!("imgprof-{version}-{triple}");
 
-    let out = target_dir.join("dist");
+    let out = crate::target_dir().join("dist");
     let staging = out.join(&name);
     if staging.exists() {
         fs::remove_dir_all(&staging)?;
@@ -44,7 +41,7 @@ pub fn dist() -> Result<PathBuf> {
         ("zsh", "share/zsh/site-functions/_imgprof"),
         ("fish", "share/fish/vendor_completions.d/imgprof.fish"),
     ] {
-        let script = output(Command::new(&binary).args(["completions", shell]))?;
+        let script = checked_output(Command::new(&binary).args(["completions", shell]))?;
         write(&staging.join(path), script.as_bytes())?;
     }
     let man = staging.join("share/man/man1");
@@ -75,19 +72,11 @@ pub fn dist() -> Result<PathBuf> {
 
 /// This machine's target triple, as rustc names it.
 fn host_triple() -> Result<String> {
-    let info = output(Command::new("rustc").arg("-vV"))?;
+    let info = checked_output(Command::new("rustc").arg("-vV"))?;
     info.lines()
         .find_map(|l| l.strip_prefix("host: "))
         .map(str::to_owned)
         .context("rustc -vV names no host")
-}
-
-fn output(command: &mut Command) -> Result<String> {
-    let out = command.output().with_context(|| format!("cannot start {command:?}"))?;
-    if !out.status.success() {
-        bail!("{command:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8(out.stdout)?)
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {

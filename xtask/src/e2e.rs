@@ -318,16 +318,10 @@ fn base_images_cached() -> bool {
 
 /// `$IMGPROF_BIN`, else `cargo build --release -p imgprof` of this checkout.
 fn imgprof_binary() -> Result<PathBuf> {
-    if let Some(bin) = std::env::var_os("IMGPROF_BIN") {
-        return Ok(bin.into());
+    match std::env::var_os("IMGPROF_BIN") {
+        Some(bin) => Ok(bin.into()),
+        None => crate::release_binary(),
     }
-    let root = project_root();
-    crate::run(
-        Command::new("cargo")
-            .args(["build", "--release", "--quiet", "-p", "imgprof"])
-            .current_dir(&root),
-    )?;
-    Ok(crate::target_dir().join("release/imgprof"))
 }
 
 /// One fixture built naively by one builder, then its suggestion rebuilt.

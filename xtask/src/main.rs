@@ -42,8 +42,8 @@ tasks:
   ci            install the test tools if missing, then fmt --check, clippy and all tests
   dist          the release archive of this machine's target (binary, completions, man pages)
                 and its SHA256SUMS, in target/dist
-  install-paths cargo install --path and --git, the dist archive and action.yml, each run as a
-                user runs it (part of e2e)
+  install-paths cargo install --path and --git, the root Dockerfile (BuildKit, in the builder
+                world), the dist archive and action.yml, each run as a user runs it (part of e2e)
   docs          regenerate what docs/ holds from the code (the findings of docs/rules.md,
                 the report's JSON Schema); the tests `generated_docs_*` fail until this ran
   e2e [--fixture NAME]... [--builder buildkit|classic|buildah]...
@@ -118,6 +118,14 @@ pub fn project_root() -> PathBuf {
         .parent()
         .expect("xtask lives in the workspace root")
         .to_path_buf()
+}
+
+/// Builds the release binary (`cargo build --release --locked -p imgprof`); returns its path.
+pub fn release_binary() -> Result<PathBuf> {
+    run(Command::new("cargo")
+        .args(["build", "--release", "--locked", "--quiet", "-p", "imgprof"])
+        .current_dir(project_root()))?;
+    Ok(target_dir().join("release/imgprof"))
 }
 
 /// Cargo's target directory: `$CARGO_TARGET_DIR`, else `target/` in the workspace.

@@ -65,7 +65,7 @@ pub fn render_gitlab(report: &Report, target: &SarifTarget<'_>) -> Value {
     Value::Array(issues)
 }
 
-/// JUnit XML (the Ant/Jenkins dialect every CI reads: docs/junit.xsd): a `rules` suite
+/// JUnit XML (the Ant/Jenkins dialect every CI reads: testdata/schemas/junit.xsd): a `rules` suite
 /// with a test case per CI rule, failing when it broke (exactly what makes `check` exit
 /// 1), when rules were checked; and a `findings` suite with a test case per rule of the
 /// finding catalog, failing when the image has an error or warning finding of it (as
